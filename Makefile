@@ -1,0 +1,92 @@
+# hybridize: `make` builds build/hybridize. Targets: test, bench, demo,
+# fuzz, lint, asan (sanitizer build), clean. `make test` and `make demo`
+# first run scripts/setup.sh, which installs missing Debian packages.
+
+CC      ?= gcc
+PKGS    := libarchive libcjson
+CFLAGS  ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+DEFS    := -D_GNU_SOURCE
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS    := $(PKG_LIBS) -lpthread
+
+LIB_SRC := $(wildcard src/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+HDRS    := $(wildcard src/*.h src/cli/*.h)
+
+B       := build
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(B)/obj/cli/%.o)
+
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	      -fno-sanitize-recover=undefined
+A_LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o)
+A_CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(B)/asan/obj/cli/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+A_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
+
+.PHONY: all asan test unit bench demo fuzz lint clean setup format
+all: $(B)/hybridize
+
+$(B)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/libhy.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/hybridize: $(CLI_OBJ) $(B)/libhy.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libhy.a $(LIBS)
+
+$(B)/asan/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/asan/libhy.a: $(A_LIB_OBJ)
+	ar rcs $@ $^
+
+$(B)/asan/hybridize: $(A_CLI_OBJ) $(B)/asan/libhy.a
+	$(CC) $(ASAN_FLAGS) -o $@ $(A_CLI_OBJ) $(B)/asan/libhy.a $(LIBS)
+
+asan: $(B)/asan/hybridize $(A_UNIT_BIN)
+
+$(B)/unit/%: tests/unit/%.c $(B)/libhy.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+		$(B)/libhy.a $(LIBS) -lcmocka
+
+$(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libhy.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+		$(B)/asan/libhy.a $(LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+setup:
+	@scripts/setup.sh
+
+# The whole suite, normal and ASan+UBSan builds; ends with
+# "N passed, N failed".
+test: setup
+	@$(MAKE) --no-print-directory all unit asan
+	@tests/run.sh
+
+bench: setup all
+	@bash bench/run.sh
+
+demo: setup all
+	@scripts/demo.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
+		--std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) src
+	clang-format --dry-run --Werror src/*.c src/*.h src/cli/*.c src/cli/*.h
+
+format:
+	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c
+
+clean:
+	rm -rf $(B)

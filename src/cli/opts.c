@@ -1,0 +1,227 @@
+/* Shared option parsing, and the defaults read from the environment. */
+#include "opts.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../workq.h"
+
+struct optdef {
+	const char *lng;
+	char shrt;
+	unsigned group;
+	int has_arg;
+};
+
+static const struct optdef defs[] = {
+	{"output", 'o', OPT_OUTPUT, 1},
+	{"edits", 'e', OPT_EDITS, 1},
+	{"jobs", 'j', OPT_JOBS, 1},
+	{"min-faces", 0, OPT_MIN_FACES, 1},
+	{"rank", 0, OPT_RANK, 1},
+	{"world", 0, OPT_RANK, 1},
+	{"no-fsync", 0, OPT_FSYNC, 0},
+	{"progress-interval", 0, OPT_PROGRESS, 1},
+	{"quiet", 'q', OPT_PROGRESS, 0},
+};
+
+static int parse_long(const char *name, const char *v, long min, long *out)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < min) {
+		fprintf(stderr,
+			"hybridize: option --%s: '%s' is not an integer >= %ld\n",
+			name, v, min);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
+{
+	const char *n = d->lng;
+
+	if (!strcmp(n, "output"))
+		o->output = v;
+	else if (!strcmp(n, "edits"))
+		o->edits = v;
+	else if (!strcmp(n, "jobs"))
+		return parse_long(n, v, 1, &o->jobs);
+	else if (!strcmp(n, "min-faces"))
+		return parse_long(n, v, 0, &o->min_faces);
+	else if (!strcmp(n, "rank"))
+		return parse_long(n, v, 0, &o->rank);
+	else if (!strcmp(n, "world"))
+		return parse_long(n, v, 1, &o->world);
+	else if (!strcmp(n, "no-fsync"))
+		o->no_fsync = 1;
+	else if (!strcmp(n, "quiet"))
+		o->quiet = 1;
+	else if (!strcmp(n, "progress-interval")) {
+		char *end;
+		o->progress_interval = strtod(v, &end);
+		if (end == v || *end || o->progress_interval <= 0) {
+			fprintf(stderr,
+				"hybridize: option --progress-interval: '%s' is "
+				"not a number of seconds > 0\n",
+				v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
+	      struct cli_opts *o)
+{
+	int only_args = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->min_faces = 1;
+	o->rank = o->world = -1;
+	o->progress_interval = 10;
+	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
+	if (!o->args) {
+		fprintf(stderr, "hybridize: out of memory\n");
+		return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		const struct optdef *d = NULL;
+		char name[64];
+
+		if (only_args || a[0] != '-' || a[1] == '\0') {
+			o->args[o->nargs++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			snprintf(name, sizeof(name), "%.*s", (int)n, a + 2);
+			if (eq)
+				val = eq + 1;
+			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs); k++)
+				if (!strcmp(defs[k].lng, name))
+					d = &defs[k];
+		} else {
+			snprintf(name, sizeof(name), "%c", a[1]);
+			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs); k++)
+				if (defs[k].shrt == a[1])
+					d = &defs[k];
+			if (d && a[2])
+				val = a + 2; /* -j4 */
+		}
+		if (!d || !(d->group & accepted)) {
+			fprintf(stderr,
+				"hybridize %s: unknown option '%s' (see "
+				"'hybridize %s --help')\n",
+				argv[0], a, argv[0]);
+			return -1;
+		}
+		if (d->has_arg && !val) {
+			if (i + 1 >= argc) {
+				fprintf(stderr,
+					"hybridize %s: option '%s' needs a "
+					"value\n",
+					argv[0], a);
+				return -1;
+			}
+			val = argv[++i];
+		} else if (!d->has_arg && val) {
+			fprintf(stderr,
+				"hybridize %s: option '%s' takes no value\n",
+				argv[0], a);
+			return -1;
+		}
+		if (apply(o, d, val))
+			return -1;
+	}
+	return 0;
+}
+
+static int env_long(const char *name, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if (errno || *end || *out < 0) {
+		fprintf(stderr, "hybridize: %s='%s' is not a number\n", name,
+			v);
+		return -1;
+	}
+	return 1;
+}
+
+int cli_resolve_rank(struct cli_opts *o)
+{
+	long r = -1, w = -1;
+	const char *src = "--rank/--world";
+
+	if (o->rank < 0 || o->world < 0) {
+		int a = env_long("SLURM_ARRAY_TASK_ID", &r);
+		int b = a > 0 ? env_long("SLURM_ARRAY_TASK_COUNT", &w) : 0;
+
+		if (a < 0 || b < 0)
+			return -1;
+		if (a > 0 && b > 0) {
+			src = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT";
+		} else {
+			a = env_long("SLURM_PROCID", &r);
+			b = env_long("SLURM_NTASKS", &w);
+			if (a < 0 || b < 0)
+				return -1;
+			if (a > 0 && b > 0)
+				src = "SLURM_PROCID/SLURM_NTASKS";
+			else
+				r = 0, w = 1;
+		}
+		if (o->rank < 0)
+			o->rank = r;
+		if (o->world < 0)
+			o->world = w;
+	}
+	if (o->world < 1 || o->rank >= o->world) {
+		fprintf(stderr,
+			"hybridize: rank %ld is not below world %ld (from %s); "
+			"pass --rank R --world W explicitly\n",
+			o->rank, o->world, src);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_jobs(const struct cli_opts *o)
+{
+	long j;
+
+	if (o->jobs > 0)
+		return (int)o->jobs;
+	if (env_long("SLURM_CPUS_PER_TASK", &j) > 0 && j > 0)
+		return (int)j;
+	return workq_cpus();
+}
+
+void cli_free(struct cli_opts *o)
+{
+	free(o->args);
+	o->args = NULL;
+}

@@ -1,0 +1,45 @@
+/* The one option parser every command shares, so an option means the same
+ * thing everywhere; each command says which options it takes. */
+#ifndef HY_CLI_OPTS_H
+#define HY_CLI_OPTS_H
+
+#include <stddef.h>
+
+enum {
+	OPT_OUTPUT = 1 << 0,
+	OPT_EDITS = 1 << 1,
+	OPT_JOBS = 1 << 2,
+	OPT_MIN_FACES = 1 << 3,
+	OPT_RANK = 1 << 4, /* --rank and --world */
+	OPT_FSYNC = 1 << 5,
+	OPT_PROGRESS = 1 << 6, /* --progress-interval, --quiet */
+};
+
+struct cli_opts {
+	const char *output;
+	const char *edits;
+	long jobs;	/* 0 = default */
+	long min_faces;
+	long rank, world; /* -1 = from the environment */
+	int no_fsync;
+	int quiet;
+	double progress_interval;
+	const char **args; /* positional arguments */
+	size_t nargs;
+};
+
+/* Parses argv[1..] (argv[0] is the command name). Prints the problem and
+ * returns -1 on bad usage; returns 1 after printing `usage` for --help. */
+int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
+	      struct cli_opts *o);
+
+/* Fills rank/world from SLURM (array task, else srun task) when not given.
+ * Returns -1 after printing the problem. */
+int cli_resolve_rank(struct cli_opts *o);
+
+/* Worker threads: -j, else SLURM_CPUS_PER_TASK, else the affinity mask. */
+int cli_jobs(const struct cli_opts *o);
+
+void cli_free(struct cli_opts *o);
+
+#endif

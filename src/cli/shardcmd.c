@@ -1,0 +1,225 @@
+/* Shared driver for per-shard commands. */
+#include "shardcmd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../outfile.h"
+#include "../progress.h"
+#include "../shardlist.h"
+#include "../workq.h"
+
+/* 0 = keep going; a signal number; or -1 after a fatal error. */
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+	atomic_store(&stop_flag, sig);
+}
+
+enum result { R_TODO, R_DONE, R_SKIPPED, R_FAILED, R_STOPPED };
+
+struct run {
+	struct shardcmd *c;
+	struct shardlist *list;
+	struct stage_ctx ctx;
+	struct progress prog;
+	enum result *res;
+	size_t *todo; /* indexes of the shards still to do */
+	pthread_mutex_t lock; /* guards totals */
+	struct stage_counts total;
+};
+
+static void report_line(void *arg, const char *line)
+{
+	struct run *r = arg;
+	char msg[1200];
+
+	snprintf(msg, sizeof(msg), "hybridize %s: %s", r->c->name, line);
+	progress_print(&r->prog, msg);
+	atomic_fetch_add(&r->prog.failures, 1);
+}
+
+static void one(void *arg, size_t k)
+{
+	struct run *r = arg;
+	size_t i = r->todo[k];
+	struct shard_input *in = &r->list->v[i];
+	struct stage_counts counts = {0};
+	struct hy_err err = {0};
+	int rc;
+
+	rc = r->c->run(r->c, &r->ctx, in->path, in->name, &counts, &err);
+	pthread_mutex_lock(&r->lock);
+	r->total.samples += counts.samples;
+	r->total.faces += counts.faces;
+	r->total.sample_errors += counts.sample_errors;
+	r->total.edited += counts.edited;
+	r->total.bytes_out += counts.bytes_out;
+	pthread_mutex_unlock(&r->lock);
+	atomic_fetch_add(&r->prog.faces, counts.faces);
+	if (rc == HY_OK) {
+		r->res[i] = R_DONE;
+		atomic_fetch_add(&r->prog.shards_done, 1);
+		return;
+	}
+	if (rc == HY_ESTOP) {
+		r->res[i] = R_STOPPED;
+		return;
+	}
+	r->res[i] = R_FAILED;
+	report_line(r, err.msg);
+	if (rc == HY_EFATAL) {
+		int zero = 0;
+		atomic_compare_exchange_strong(&stop_flag, &zero, -1);
+	}
+}
+
+static void summary(struct run *r, double secs, int sig)
+{
+	size_t n = r->list->n, done = 0, skipped = 0, failed = 0, stopped = 0;
+	char rate[32];
+	FILE *o = stdout;
+
+	for (size_t i = 0; i < n; i++) {
+		done += r->res[i] == R_DONE;
+		skipped += r->res[i] == R_SKIPPED;
+		failed += r->res[i] == R_FAILED;
+		stopped += r->res[i] == R_STOPPED || r->res[i] == R_TODO;
+	}
+	progress_fmt_count(rate, sizeof(rate),
+			   secs > 0 ? (double)r->total.samples / secs : 0);
+	fprintf(o, "hybridize %s: %s in %.2f s\n", r->c->name,
+		sig ? "stopped" : failed ? "finished with failures" : "done",
+		secs);
+	fprintf(o, "  %-16s %zu\n", "shards", n);
+	fprintf(o, "  %-16s %zu\n", "  done", done);
+	fprintf(o, "  %-16s %zu\n", "  already done", skipped);
+	fprintf(o, "  %-16s %zu\n", "  failed", failed);
+	if (stopped)
+		fprintf(o, "  %-16s %zu\n", "  not finished", stopped);
+	fprintf(o, "  %-16s %lld\n", "samples", (long long)r->total.samples);
+	if (!strcmp(r->c->name, "scan"))
+		fprintf(o, "  %-16s %lld\n", "face samples",
+			(long long)r->total.faces);
+	if (!strcmp(r->c->name, "reshard"))
+		fprintf(o, "  %-16s %lld\n", "edited members",
+			(long long)r->total.edited);
+	fprintf(o, "  %-16s %lld\n", "bad samples",
+		(long long)r->total.sample_errors);
+	fprintf(o, "  %-16s %s/s\n", "speed", rate);
+}
+
+int shardcmd_main(struct shardcmd *c)
+{
+	const struct cli_opts *o = c->opts;
+	struct shardlist list = {0};
+	struct run r = {0};
+	struct hy_err err = {0};
+	struct sigaction sa;
+	int64_t bytes = 0;
+	size_t todo = 0, failed = 0;
+	char *out = NULL;
+	int status = 1, sig;
+	double secs;
+
+	pthread_mutex_init(&r.lock, NULL);
+	progress_init(&r.prog, c->name, stderr, isatty(2),
+		      o->progress_interval);
+	if (!o->nargs) {
+		hy_err_set(&err, HY_EFATAL,
+			   "no SHARD given (see 'hybridize %s --help')",
+			   c->name);
+		goto fail;
+	}
+	if (!o->output) {
+		hy_err_set(&err, HY_EFATAL, "-o DIR is required");
+		goto fail;
+	}
+	for (size_t i = 0; i < o->nargs; i++)
+		if (shardlist_add_arg(&list, o->args[i], &err))
+			goto fail;
+	if (shardlist_finish(&list, &err))
+		goto fail;
+	shardlist_select(&list, o->rank, o->world);
+	if (mkdirs(o->output, &err))
+		goto fail;
+	if (access(o->output, W_OK) < 0) {
+		hy_err_set(&err, HY_EFATAL, "cannot write to '%s': %s",
+			   o->output, strerror(errno));
+		goto fail;
+	}
+	r.c = c;
+	r.list = &list;
+	r.res = calloc(list.n + 1, sizeof(*r.res));
+	r.todo = calloc(list.n + 1, sizeof(*r.todo));
+	if (!r.res || !r.todo) {
+		hy_err_set(&err, HY_EFATAL, "out of memory");
+		goto fail;
+	}
+	/* An existing output is a finished unit of work: skip it. */
+	for (size_t i = 0; i < list.n; i++) {
+		out = malloc(strlen(list.v[i].name) + strlen(c->out_suffix) + 1);
+		if (!out) {
+			hy_err_set(&err, HY_EFATAL, "out of memory");
+			goto fail;
+		}
+		strcpy(out, list.v[i].name);
+		strcat(out, c->out_suffix);
+		if (outfile_exists(o->output, out)) {
+			r.res[i] = R_SKIPPED;
+		} else {
+			r.todo[todo++] = i;
+			if (list.v[i].size > 0)
+				bytes += list.v[i].size;
+		}
+		free(out);
+		out = NULL;
+	}
+	r.prog.shards_total = (int64_t)todo;
+	r.prog.bytes_total = bytes;
+	r.ctx.report.fn = report_line;
+	r.ctx.report.ctx = &r;
+	r.ctx.progress = &r.prog;
+	r.ctx.stop = &stop_flag;
+	r.ctx.fsync = !o->no_fsync;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (!o->quiet)
+		progress_start(&r.prog);
+	if (workq_run(todo, cli_jobs(o), one, &r, &stop_flag) < 0) {
+		progress_stop(&r.prog);
+		hy_err_set(&err, HY_EFATAL, "cannot start worker threads");
+		goto fail;
+	}
+	progress_stop(&r.prog);
+	secs = progress_elapsed(&r.prog);
+	sig = atomic_load(&stop_flag);
+	summary(&r, secs, sig > 0 ? sig : 0);
+	for (size_t i = 0; i < list.n; i++)
+		failed += r.res[i] == R_FAILED;
+	if (sig > 0)
+		status = 128 + sig;
+	else if (failed || sig < 0 || r.total.sample_errors)
+		status = 2;
+	else
+		status = 0;
+	goto out;
+fail:
+	fprintf(stderr, "hybridize %s: %s\n", c->name, err.msg);
+	status = 1;
+out:
+	free(out);
+	shardlist_release(&list);
+	free(r.res);
+	free(r.todo);
+	return status;
+}

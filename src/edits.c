@@ -1,0 +1,158 @@
+/* Edits folder index: a sorted list, searched once per sample. */
+#include "edits.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "outfile.h"
+#include "shard.h"
+
+static int keycmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	if (c)
+		return c;
+	return al < bl ? -1 : al > bl;
+}
+
+static int cmp_edit(const void *pa, const void *pb)
+{
+	const struct edit *a = pa, *b = pb;
+	int c = keycmp(a->relpath, a->key_len, b->relpath, b->key_len);
+
+	return c ? c : strcmp(a->ext, b->ext);
+}
+
+static int add(struct edits *e, size_t *cap, const char *rel,
+	       struct hy_err *err)
+{
+	struct edit *ed;
+
+	if (e->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		struct edit *v = realloc(e->v, nc * sizeof(*v));
+		if (!v)
+			return hy_err_set(err, HY_EFATAL, "out of memory");
+		e->v = v;
+		*cap = nc;
+	}
+	ed = &e->v[e->n];
+	memset(ed, 0, sizeof(*ed));
+	ed->relpath = strdup(rel);
+	if (!ed->relpath)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	shard_split_key(ed->relpath, &ed->key_len, &ed->ext);
+	e->n++;
+	return HY_OK;
+}
+
+/* Walks dir (e->dir + "/" + rel) recursively. */
+static int walk(struct edits *e, size_t *cap, const char *rel,
+		struct hy_err *err)
+{
+	char *dir = rel[0] ? path_join(e->dir, rel) : strdup(e->dir);
+	DIR *d = NULL;
+	struct dirent *de;
+	int ret = HY_OK;
+
+	if (!dir)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT && !rel[0])
+			goto out; /* no edits for this shard */
+		ret = hy_err_set(err, HY_ESHARD, "cannot read edits '%s': %s",
+				 dir, strerror(errno));
+		goto out;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		char *sub;
+		struct stat st;
+		char *full;
+
+		if (de->d_name[0] == '.')
+			continue;
+		sub = rel[0] ? path_join(rel, de->d_name) : strdup(de->d_name);
+		full = sub ? path_join(e->dir, sub) : NULL;
+		if (!sub || !full) {
+			free(sub);
+			free(full);
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		if (stat(full, &st) < 0)
+			ret = hy_err_set(err, HY_ESHARD,
+					 "cannot read edit '%s': %s", full,
+					 strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			ret = walk(e, cap, sub, err);
+		else if (S_ISREG(st.st_mode))
+			ret = add(e, cap, sub, err);
+		free(sub);
+		free(full);
+		if (ret)
+			goto out;
+	}
+	if (errno)
+		ret = hy_err_set(err, HY_ESHARD, "cannot read edits '%s': %s",
+				 dir, strerror(errno));
+out:
+	if (d)
+		closedir(d);
+	free(dir);
+	return ret;
+}
+
+int edits_load(struct edits *e, const char *edits_dir, const char *name,
+	       struct hy_err *err)
+{
+	size_t cap = 0;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	e->dir = path_join(edits_dir, name);
+	if (!e->dir)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	ret = walk(e, &cap, "", err);
+	if (ret) {
+		edits_release(e);
+		return ret;
+	}
+	if (e->n)
+		qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
+	return HY_OK;
+}
+
+size_t edits_find(const struct edits *e, const char *key, size_t key_len,
+		  size_t *first)
+{
+	size_t lo = 0, hi = e->n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (keycmp(e->v[mid].relpath, e->v[mid].key_len, key,
+			   key_len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	end = lo;
+	while (end < e->n && keycmp(e->v[end].relpath, e->v[end].key_len,
+				    key, key_len) == 0)
+		end++;
+	*first = lo;
+	return end - lo;
+}
+
+void edits_release(struct edits *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i].relpath);
+	free(e->v);
+	free(e->dir);
+	memset(e, 0, sizeof(*e));
+}

@@ -1,0 +1,31 @@
+/* Error struct helpers shared by all modules. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int hy_err_set(struct hy_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void hy_report(const struct hy_reporter *r, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	if (!r || !r->fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	r->fn(r->ctx, line);
+}

@@ -1,0 +1,160 @@
+/* Progress reporting thread. */
+#include "progress.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+double progress_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double progress_elapsed(const struct progress *p)
+{
+	return progress_now() - p->t0;
+}
+
+void progress_fmt_count(char *out, size_t n, double v)
+{
+	if (v >= 1e9)
+		snprintf(out, n, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(out, n, "%.2fM", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(out, n, "%.1fk", v / 1e3);
+	else
+		snprintf(out, n, "%.0f", v);
+}
+
+static void fmt_eta(char *out, size_t n, double secs)
+{
+	long s = (long)(secs + 0.5);
+
+	if (secs < 0 || secs > 1e8)
+		snprintf(out, n, "?");
+	else if (s >= 3600)
+		snprintf(out, n, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+	else
+		snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
+}
+
+void progress_init(struct progress *p, const char *what, FILE *out, int tty,
+		   double interval)
+{
+	memset(p, 0, sizeof(*p));
+	p->what = what;
+	p->out = out;
+	p->tty = tty;
+	p->interval = interval > 0 ? interval : 10;
+	p->t0 = progress_now();
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+}
+
+/* Caller holds p->lock. */
+static void draw(struct progress *p, int final)
+{
+	double el = progress_elapsed(p);
+	long long done = atomic_load(&p->shards_done);
+	double samples = (double)atomic_load(&p->samples);
+	double bytes = (double)atomic_load(&p->bytes_done);
+	double rate = el > 0 ? samples / el : 0;
+	double frac = p->bytes_total > 0 ? bytes / (double)p->bytes_total : 0;
+	char sbuf[32], rbuf[32], eta[32];
+
+	if (frac > 1)
+		frac = 1;
+	progress_fmt_count(sbuf, sizeof(sbuf), samples);
+	progress_fmt_count(rbuf, sizeof(rbuf), rate);
+	fmt_eta(eta, sizeof(eta),
+		frac > 0 ? el / frac - el : -1);
+	if (p->tty) {
+		char bar[31];
+		int fill = (int)(frac * 30);
+
+		for (int i = 0; i < 30; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(p->out,
+			"\r\033[K%s [%s] %lld/%lld shards  %s samples  "
+			"%s/s  ETA %s",
+			p->what, bar, done, (long long)p->shards_total, sbuf,
+			rbuf, final ? "0m00s" : eta);
+		p->drawn = 1;
+	} else {
+		fprintf(p->out,
+			"%s: %lld/%lld shards, %s samples, %s samples/s, "
+			"%.0f%% of input, ETA %s\n",
+			p->what, done, (long long)p->shards_total, sbuf, rbuf,
+			frac * 100, eta);
+	}
+	fflush(p->out);
+}
+
+static void clear_bar(struct progress *p)
+{
+	if (p->tty && p->drawn) {
+		fputs("\r\033[K", p->out);
+		p->drawn = 0;
+	}
+}
+
+static void *run(void *arg)
+{
+	struct progress *p = arg;
+	double period = p->tty ? 0.25 : p->interval;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->quit) {
+		struct timespec ts;
+		double t;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + period;
+		ts.tv_sec = (time_t)t;
+		ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+		if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
+			    ETIMEDOUT &&
+		    !p->quit)
+			draw(p, 0);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int progress_start(struct progress *p)
+{
+	if (pthread_create(&p->thread, NULL, run, p) != 0)
+		return -1;
+	p->running = 1;
+	return 0;
+}
+
+void progress_stop(struct progress *p)
+{
+	if (!p->running)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = 1;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	p->running = 0;
+	pthread_mutex_lock(&p->lock);
+	clear_bar(p);
+	fflush(p->out);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void progress_print(struct progress *p, const char *line)
+{
+	pthread_mutex_lock(&p->lock);
+	clear_bar(p);
+	fprintf(p->out, "%s\n", line);
+	fflush(p->out);
+	pthread_mutex_unlock(&p->lock);
+}

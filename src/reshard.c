@@ -1,0 +1,274 @@
+/* reshard: stream copy of a shard with edits applied. */
+#include "reshard.h"
+
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "edits.h"
+#include "outfile.h"
+#include "progress.h"
+#include "shard.h"
+#include "tarw.h"
+
+struct rs {
+	const struct stage_ctx *ctx;
+	const char *path;
+	struct shard *sh;
+	struct tarw *w;
+	struct edits ed;
+	struct buf body;	     /* an edit file's content */
+	struct archive_entry *proto; /* first member of a sample with edits */
+	size_t first, n;	     /* edits of the current sample */
+	struct stage_counts c;
+	int64_t last_off;
+};
+
+static int read_file(const char *path, struct buf *b, struct hy_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = HY_OK;
+	struct stat st;
+
+	buf_clear(b);
+	if (fd < 0)
+		return hy_err_set(err, HY_ESHARD, "cannot read edit '%s': %s",
+				  path, strerror(errno));
+	if (fstat(fd, &st) < 0 || buf_reserve(b, (size_t)st.st_size)) {
+		ret = hy_err_set(err, HY_ESHARD, "cannot read edit '%s': %s",
+				 path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+		if (buf_reserve(b, 65536)) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		n = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = hy_err_set(err, HY_ESHARD,
+					 "cannot read edit '%s': %s", path,
+					 strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+/* Writes edit `e` as a member shaped like `tmpl` (name, times, owner). */
+static int write_edit(struct rs *r, struct edit *e,
+		      struct archive_entry *tmpl, struct hy_err *err)
+{
+	struct archive_entry *ent = NULL;
+	char *file = path_join(r->ed.dir, e->relpath);
+	int ret;
+
+	if (!file)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	ret = read_file(file, &r->body, err);
+	if (ret)
+		goto out;
+	ent = archive_entry_clone(tmpl);
+	if (!ent) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	archive_entry_set_pathname(ent, e->relpath);
+	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_size(ent, (la_int64_t)r->body.len);
+	ret = tarw_header(r->w, ent, err);
+	if (!ret)
+		ret = tarw_data(r->w, r->body.data, r->body.len, err);
+	if (!ret) {
+		e->applied = 1;
+		r->c.edited++;
+	}
+out:
+	archive_entry_free(ent);
+	free(file);
+	return ret;
+}
+
+/* End of a sample: edits for member names it did not have are added. */
+static int finish_sample(struct rs *r, struct hy_err *err)
+{
+	int ret = HY_OK;
+
+	for (size_t i = r->first; i < r->first + r->n && !ret; i++)
+		if (!r->ed.v[i].applied)
+			ret = write_edit(r, &r->ed.v[i], r->proto, err);
+	archive_entry_free(r->proto);
+	r->proto = NULL;
+	r->n = 0;
+	return ret;
+}
+
+static int copy_body(struct rs *r, struct hy_err *err)
+{
+	static const char zeros[4096];
+	int64_t pos = 0;
+
+	for (;;) {
+		const void *blk;
+		int64_t at = 0;
+		int64_t n = shard_read_block(r->sh, &blk, &at, err);
+		int ret;
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return HY_OK;
+		while (pos < at) { /* a hole in a sparse member */
+			size_t k = at - pos < (int64_t)sizeof(zeros) ?
+					   (size_t)(at - pos) :
+					   sizeof(zeros);
+			ret = tarw_data(r->w, zeros, k, err);
+			if (ret)
+				return ret;
+			pos += (int64_t)k;
+		}
+		ret = tarw_data(r->w, blk, (size_t)n, err);
+		if (ret)
+			return ret;
+		pos += n;
+	}
+}
+
+static void account(struct rs *r)
+{
+	int64_t now = shard_file_offset(r->sh);
+
+	if (r->ctx->progress)
+		atomic_fetch_add(&r->ctx->progress->bytes_done,
+				 now - r->last_off);
+	r->last_off = now;
+}
+
+static int copy_members(struct rs *r, struct hy_err *err)
+{
+	struct shard_member m;
+	int ret, k;
+
+	while ((k = shard_next(r->sh, &m, err)) > 0) {
+		if (stage_stopped(r->ctx))
+			return hy_err_set(err, HY_ESTOP, "%s: stopped",
+					  r->path);
+		if (m.is_data && m.new_sample) {
+			ret = finish_sample(r, err);
+			if (ret)
+				return ret;
+			r->c.samples++;
+			if (r->ctx->progress)
+				atomic_fetch_add(&r->ctx->progress->samples, 1);
+			account(r);
+			r->n = edits_find(&r->ed, m.path, m.key_len, &r->first);
+			if (r->n) {
+				r->proto = archive_entry_clone(m.entry);
+				if (!r->proto)
+					return hy_err_set(err, HY_EFATAL,
+							  "out of memory");
+				for (size_t i = r->first;
+				     i < r->first + r->n; i++)
+					r->ed.v[i].used = 1;
+			}
+		}
+		if (m.is_data && r->n) {
+			struct edit *hit = NULL;
+			for (size_t i = r->first; i < r->first + r->n; i++)
+				if (strcmp(r->ed.v[i].ext, m.ext) == 0)
+					hit = &r->ed.v[i];
+			if (hit) {
+				ret = write_edit(r, hit, m.entry, err);
+				if (ret)
+					return ret;
+				continue; /* the original body is skipped */
+			}
+		}
+		ret = tarw_header(r->w, m.entry, err);
+		if (!ret)
+			ret = copy_body(r, err);
+		if (ret)
+			return ret;
+	}
+	if (k < 0)
+		return k;
+	return finish_sample(r, err);
+}
+
+int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
+		  const char *path, const char *name, const char *outdir,
+		  struct stage_counts *counts, struct hy_err *err)
+{
+	struct rs r = {.ctx = ctx, .path = path};
+	struct outfile of = {.fd = -1};
+	char *outname = NULL;
+	size_t n = strlen(name) + 5;
+	int ret;
+
+	outname = malloc(n);
+	if (!outname) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	snprintf(outname, n, "%s.tar", name);
+	ret = shard_open(&r.sh, path, err);
+	if (ret)
+		goto out;
+	if (o->edits_dir) {
+		ret = edits_load(&r.ed, o->edits_dir, name, err);
+		if (ret)
+			goto out;
+	}
+	ret = outfile_open(&of, outdir, outname, ctx->fsync, err);
+	if (ret)
+		goto out;
+	ret = tarw_open(&r.w, of.fd, of.tmp_path, err);
+	if (ret)
+		goto out;
+	ret = copy_members(&r, err);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < r.ed.n; i++) {
+		if (!r.ed.v[i].used) {
+			ret = hy_err_set(
+				err, HY_ESHARD,
+				"%s/%s: edit for key '%.*s', which shard %s "
+				"does not have",
+				r.ed.dir, r.ed.v[i].relpath,
+				(int)r.ed.v[i].key_len, r.ed.v[i].relpath,
+				path);
+			goto out;
+		}
+	}
+	ret = tarw_finish(r.w, err);
+	if (ret)
+		goto out;
+	r.c.bytes_out = tarw_bytes(r.w);
+	ret = outfile_commit(&of, err);
+out:
+	if (r.sh)
+		account(&r);
+	tarw_free(r.w);
+	if (ret)
+		outfile_abort(&of);
+	*counts = r.c;
+	archive_entry_free(r.proto);
+	edits_release(&r.ed);
+	buf_release(&r.body);
+	shard_close(r.sh);
+	free(outname);
+	return ret;
+}

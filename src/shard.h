@@ -1,0 +1,71 @@
+/* Streaming shard reader on libarchive: walks the members of one WebDataset
+ * tar shard (any tar dialect, optionally compressed) and groups them into
+ * samples by key. Bodies the caller does not read are skipped (lseek on a
+ * plain .tar), never read. */
+#ifndef HY_SHARD_H
+#define HY_SHARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+struct archive;
+struct archive_entry;
+struct shard;
+
+struct shard_member {
+	const char *path; /* member path, valid until the next shard_next */
+	size_t key_len;	  /* key = path[0..key_len) */
+	const char *ext;  /* after the first dot of the last path component,
+			     "" when there is none */
+	int64_t size;	  /* body size in bytes */
+	int64_t offset;	  /* offset of the member's header in the tar stream */
+	int is_data;	  /* regular file: carries sample data */
+	int new_sample;	  /* first data member of a new key */
+	/* The libarchive entry, for callers that copy members (reshard). Owned
+	 * by the reader, valid until the next shard_next. */
+	struct archive_entry *entry;
+};
+
+/* Opens `path` for reading; messages name the shard by this path. Returns
+ * HY_OK, or HY_ESHARD when the file cannot be opened or is empty. */
+int shard_open(struct shard **out, const char *path, struct hy_err *err);
+
+/* Moves to the next member, skipping the unread body of the current one.
+ * Returns 1 with *m filled, 0 at the end of the archive, or HY_ESHARD when
+ * the shard is damaged (truncated, corrupt header, not a tar, a key whose
+ * members are not consecutive); err->msg then names the file, the offset and
+ * the cause. */
+int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err);
+
+/* Reads the whole body of the current member into dst (replacing its
+ * content, NUL-terminated). Bodies over `max` bytes are refused with
+ * HY_ESAMPLE without being read. Returns HY_OK, HY_ESAMPLE or HY_ESHARD. */
+int shard_read_body(struct shard *s, struct buf *dst, size_t max,
+		    struct hy_err *err);
+
+/* Reads the current member's body in blocks; returns the block's size
+ * (> 0), 0 at the end of the body, or HY_ESHARD. *block points into the
+ * reader's buffer (valid until the next call); *at is the block's offset in
+ * the body (sparse members can skip ahead). */
+int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
+			 struct hy_err *err);
+
+/* Bytes of the (uncompressed) tar stream consumed so far, and of the file
+ * itself: for progress. */
+int64_t shard_stream_offset(struct shard *s);
+int64_t shard_file_offset(struct shard *s);
+
+/* The key of the current sample (of the last data member returned). */
+const char *shard_current_key(struct shard *s, size_t *len);
+
+/* Closes the reader; accepts NULL. */
+void shard_close(struct shard *s);
+
+/* Splits a member path into key and extension as SPEC.md defines them:
+ * the key is the path up to the first dot of its last component. */
+void shard_split_key(const char *path, size_t *key_len, const char **ext);
+
+#endif

@@ -1,0 +1,368 @@
+/* Shard argument expansion and the rank split. */
+#include "shardlist.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "outfile.h"
+
+/* More names than this from one argument is a typo, not a dataset. */
+#define MAX_EXPANSION 10000000L
+
+struct expand {
+	int (*fn)(void *ctx, const char *s);
+	void *ctx;
+	long count;
+	struct hy_err *err;
+	const char *word;
+};
+
+static int is_int(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i == n || n - i > 18)
+		return 0;
+	for (; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+static char *splice(const char *s, size_t pre, const char *mid, size_t midn,
+		    const char *post)
+{
+	size_t pl = strlen(post);
+	char *r = malloc(pre + midn + pl + 1);
+
+	if (!r)
+		return NULL;
+	memcpy(r, s, pre);
+	memcpy(r + pre, mid, midn);
+	memcpy(r + pre + midn, post, pl + 1);
+	return r;
+}
+
+static int emit(struct expand *x, char *s, size_t from);
+
+/* Expands alternative `alt` for the group spanning s[i..j]. */
+static int alt(struct expand *x, const char *s, size_t i, size_t j,
+	       const char *a, size_t an)
+{
+	char *r = splice(s, i, a, an, s + j + 1);
+	int ret;
+
+	if (!r)
+		return hy_err_set(x->err, HY_EFATAL, "out of memory");
+	ret = emit(x, r, i);
+	free(r);
+	return ret;
+}
+
+static int emit(struct expand *x, char *s, size_t from)
+{
+	size_t i, j, depth = 0;
+	const char *open = strchr(s + from, '{');
+	int commas = 0;
+
+	if (!open) {
+		if (++x->count > MAX_EXPANSION)
+			return hy_err_set(x->err, HY_EFATAL,
+					  "'%s' expands to more than %ld names",
+					  x->word, MAX_EXPANSION);
+		return x->fn(x->ctx, s);
+	}
+	i = (size_t)(open - s);
+	for (j = i; s[j]; j++) {
+		if (s[j] == '{')
+			depth++;
+		else if (s[j] == '}' && --depth == 0)
+			break;
+		else if (s[j] == ',' && depth == 1)
+			commas++;
+	}
+	if (!s[j]) /* unmatched: literal */
+		return emit(x, s, i + 1);
+	const char *in = s + i + 1;
+	size_t n = j - i - 1;
+	const char *dots = NULL;
+	for (size_t k = 0; k + 1 < n; k++)
+		if (in[k] == '.' && in[k + 1] == '.') {
+			dots = in + k;
+			break;
+		}
+	if (!commas && dots && is_int(in, (size_t)(dots - in)) &&
+	    is_int(dots + 2, n - (size_t)(dots - in) - 2)) {
+		size_t al = (size_t)(dots - in), bl = n - al - 2;
+		long long a = strtoll(in, NULL, 10), b = strtoll(dots + 2, NULL, 10);
+		int pad = (al > 1 && in[in[0] == '-'] == '0') ||
+			  (bl > 1 && dots[2 + (dots[2] == '-')] == '0');
+		int width = pad ? (int)(al > bl ? al : bl) : 0;
+		long long step = a <= b ? 1 : -1;
+
+		if ((a <= b ? b - a : a - b) >= MAX_EXPANSION)
+			return hy_err_set(x->err, HY_EFATAL,
+					  "'%s' expands to more than %ld names",
+					  x->word, MAX_EXPANSION);
+		for (long long v = a;; v += step) {
+			char num[32];
+			int len = snprintf(num, sizeof(num), "%0*lld", width, v);
+			int ret = alt(x, s, i, j, num, (size_t)len);
+			if (ret)
+				return ret;
+			if (v == b)
+				break;
+		}
+		return HY_OK;
+	}
+	if (!commas)
+		return emit(x, s, i + 1); /* "{x}" stays literal, as in bash */
+	size_t start = 0;
+	depth = 0;
+	for (size_t k = 0; k <= n; k++) {
+		if (k < n && in[k] == '{')
+			depth++;
+		else if (k < n && in[k] == '}')
+			depth--;
+		if (k == n || (in[k] == ',' && depth == 0)) {
+			int ret = alt(x, s, i, j, in + start, k - start);
+			if (ret)
+				return ret;
+			start = k + 1;
+		}
+	}
+	return HY_OK;
+}
+
+int shardlist_expand_braces(const char *word,
+			    int (*fn)(void *ctx, const char *s), void *ctx,
+			    struct hy_err *err)
+{
+	struct expand x = {fn, ctx, 0, err, word};
+	char *w = strdup(word);
+	int ret;
+
+	if (!w)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	ret = emit(&x, w, 0);
+	free(w);
+	return ret;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+char *shardlist_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (has_suffix(base, ".tar.gz"))
+		n -= 7;
+	else if (has_suffix(base, ".tar") || has_suffix(base, ".tgz"))
+		n -= 4;
+	return strndup(base, n);
+}
+
+static int push(struct shardlist *l, const char *path, int64_t size,
+		struct hy_err *err)
+{
+	struct shard_input *in;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		struct shard_input *v = realloc(l->v, nc * sizeof(*v));
+		if (!v)
+			return hy_err_set(err, HY_EFATAL, "out of memory");
+		l->v = v;
+		l->cap = nc;
+	}
+	in = &l->v[l->n];
+	in->path = strdup(path);
+	in->name = shardlist_name(path);
+	in->size = size;
+	if (!in->path || !in->name) {
+		free(in->path);
+		free(in->name);
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	}
+	l->n++;
+	return HY_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int ret = HY_OK;
+
+	if (!d)
+		return hy_err_set(err, HY_EFATAL, "cannot read directory '%s': %s",
+				  dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' ||
+		    !(has_suffix(de->d_name, ".tar") ||
+		      has_suffix(de->d_name, ".tar.gz") ||
+		      has_suffix(de->d_name, ".tgz")))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			char **v = realloc(names, nc * sizeof(*v));
+			if (!v) {
+				ret = hy_err_set(err, HY_EFATAL, "out of memory");
+				goto out;
+			}
+			names = v;
+			cap = nc;
+		}
+		names[n] = path_join(dir, de->d_name);
+		if (!names[n]) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n && !ret; i++) {
+		struct stat st;
+		if (stat(names[i], &st) == 0 && S_ISDIR(st.st_mode))
+			continue;
+		ret = push(l, names[i], stat(names[i], &st) == 0 ? st.st_size : -1,
+			   err);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return ret;
+}
+
+struct add_ctx {
+	struct shardlist *l;
+	struct hy_err *err;
+};
+
+static int add_word(void *ctx, const char *s)
+{
+	struct add_ctx *a = ctx;
+	struct stat st;
+
+	if (stat(s, &st) == 0 && S_ISDIR(st.st_mode))
+		return add_dir(a->l, s, a->err);
+	return push(a->l, s, stat(s, &st) == 0 ? st.st_size : -1, a->err);
+}
+
+int shardlist_add_arg(struct shardlist *l, const char *arg,
+		      struct hy_err *err)
+{
+	struct add_ctx a = {l, err};
+
+	return shardlist_expand_braces(arg, add_word, &a, err);
+}
+
+static int cmp_name_path(const void *pa, const void *pb)
+{
+	const struct shard_input *a = *(const struct shard_input *const *)pa;
+	const struct shard_input *b = *(const struct shard_input *const *)pb;
+	int c = strcmp(a->name, b->name);
+
+	if (!c)
+		c = strcmp(a->path, b->path);
+	if (!c) /* keep the first of repeated paths */
+		c = a < b ? -1 : a > b;
+	return c;
+}
+
+int shardlist_finish(struct shardlist *l, struct hy_err *err)
+{
+	struct shard_input **by = NULL;
+	char *drop = NULL;
+	size_t out = 0;
+	int ret = HY_OK;
+
+	if (l->n < 2)
+		return HY_OK;
+	by = malloc(l->n * sizeof(*by));
+	drop = calloc(l->n, 1);
+	if (!by || !drop) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		by[i] = &l->v[i];
+	qsort(by, l->n, sizeof(*by), cmp_name_path);
+	for (size_t i = 1; i < l->n; i++) {
+		if (strcmp(by[i]->name, by[i - 1]->name) != 0)
+			continue;
+		if (strcmp(by[i]->path, by[i - 1]->path) != 0) {
+			ret = hy_err_set(err, HY_EFATAL,
+					 "shards '%s' and '%s' have the same "
+					 "name '%s': their outputs would collide",
+					 by[i - 1]->path, by[i]->path,
+					 by[i]->name);
+			goto out;
+		}
+		drop[by[i] - l->v] = 1;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (drop[i]) {
+			free(l->v[i].path);
+			free(l->v[i].name);
+		} else {
+			l->v[out++] = l->v[i];
+		}
+	}
+	l->n = out;
+out:
+	free(by);
+	free(drop);
+	return ret;
+}
+
+void shardlist_select(struct shardlist *l, long rank, long world)
+{
+	size_t out = 0;
+
+	if (world <= 1)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		if ((long)(i % (size_t)world) == rank) {
+			l->v[out++] = l->v[i];
+		} else {
+			free(l->v[i].path);
+			free(l->v[i].name);
+		}
+	}
+	l->n = out;
+}
+
+void shardlist_release(struct shardlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].name);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}

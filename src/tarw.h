@@ -1,0 +1,29 @@
+/* Tar writer on libarchive: ustar where names fit, pax otherwise (what GNU
+ * tar, bsdtar and Python's tarfile all read), written to a file descriptor
+ * in large sequential writes. */
+#ifndef HY_TARW_H
+#define HY_TARW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct archive_entry;
+struct tarw;
+
+/* Starts an archive on fd (not owned: the caller closes it). `label` names
+ * the output in messages and must outlive the writer. */
+int tarw_open(struct tarw **out, int fd, const char *label,
+	      struct hy_err *err);
+/* Writes a member header. The entry's size is what must follow. */
+int tarw_header(struct tarw *w, struct archive_entry *e, struct hy_err *err);
+int tarw_data(struct tarw *w, const void *p, size_t n, struct hy_err *err);
+/* Writes the end-of-archive blocks and flushes everything to fd. */
+int tarw_finish(struct tarw *w, struct hy_err *err);
+/* Bytes handed to fd so far. */
+int64_t tarw_bytes(const struct tarw *w);
+/* Frees the writer; accepts NULL. */
+void tarw_free(struct tarw *w);
+
+#endif
