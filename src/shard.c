@@ -107,7 +107,7 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 	if (r == ARCHIVE_EOF)
 		return 0;
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-		return arerr(s, err, "bad tar header");
+		return arerr(s, err, "cannot read next member");
 	memset(m, 0, sizeof(*m));
 	m->entry = s->entry;
 	m->path = archive_entry_pathname(s->entry);

@@ -1,0 +1,56 @@
+# Helpers for CLI tests: sourced by each tests/cli/test_*.sh, which drive the
+# built binary ($HY) in a fresh empty directory ($T) and end with `finish`.
+# Each `ok`/`fail` line is counted by tests/run.sh.
+set -u
+HY=${HY:-$(cd "$(dirname "$0")/../.." && pwd)/build/hybridize}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FIX=${FIXTURES:-$(cd "$ROOT/.." && pwd)/shared/fixtures}
+SHARDS=$FIX/datacomp-mini/shards
+T=$(mktemp -d "${TMPDIR:-/tmp}/hy-cli.XXXXXX")
+cd "$T" || exit 1
+trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+_fails=0
+
+ok() { echo "ok - $TEST_NAME: $*"; }
+fail() { echo "not ok - $TEST_NAME: $*"; _fails=$((_fails + 1)); }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+	local d=$1
+	shift
+	if "$@"; then ok "$d"; else fail "$d"; fi
+}
+
+# run_hy ARGS...: runs the binary, stdout -> out.txt, stderr -> err.txt,
+# exit status -> $rc. Never aborts the test.
+run_hy() {
+	"$HY" "$@" >out.txt 2>err.txt
+	rc=$?
+}
+
+# expect_rc N DESCRIPTION
+expect_rc() {
+	if [ "$rc" -eq "$1" ]; then ok "$2 (exit $rc)"; else
+		fail "$2: expected exit $1, got $rc; stderr: $(head -c 600 err.txt)"
+	fi
+}
+
+# expect_err REGEX DESCRIPTION: stderr matches REGEX (grep -E).
+expect_err() {
+	if grep -Eq -- "$1" err.txt; then ok "$2"; else
+		fail "$2: stderr lacks /$1/: $(head -c 600 err.txt)"
+	fi
+}
+
+# json_eq A B: the two files hold equal JSON values.
+json_eq() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:3])
+sys.exit(0 if a == b else 1)
+PY
+}
+
+finish() {
+	exit $((_fails > 0))
+}
