@@ -93,6 +93,15 @@ int meta_parse(struct meta *m, char *json, size_t len, struct hy_err *err)
 		ret = hy_err_set(err, HY_ESAMPLE, "invalid JSON at byte %zu", at);
 		goto out;
 	}
+	while (end < json + len && (*end == ' ' || *end == '\n' ||
+				    *end == '\r' || *end == '\t'))
+		end++;
+	if (end < json + len) {
+		ret = hy_err_set(err, HY_ESAMPLE,
+				 "invalid JSON: extra data at byte %zu",
+				 (size_t)(end - json));
+		goto out;
+	}
 	if (!cJSON_IsObject(root)) {
 		ret = hy_err_set(err, HY_ESAMPLE, "JSON is not an object");
 		goto out;
