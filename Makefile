@@ -28,8 +28,20 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 A_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
 
-.PHONY: all asan test unit bench demo fuzz lint clean setup format
+.PHONY: all asan test unit bench demo fuzz lint clean setup format tools
 all: $(B)/hybridize
+
+# The benchmark / demo data generator and the peak-RSS helper.
+tools: $(B)/gen_shards $(B)/maxrss
+
+$(B)/gen_shards: bench/gen_shards.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(WARN) $(shell pkg-config --cflags libarchive libturbojpeg) \
+		$< -o $@ $(shell pkg-config --libs libarchive libturbojpeg)
+
+$(B)/maxrss: bench/maxrss.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(WARN) $< -o $@
 
 $(B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -74,10 +86,12 @@ test: setup
 	@$(MAKE) --no-print-directory all unit asan
 	@tests/run.sh
 
-bench: setup all
+bench: setup
+	@$(MAKE) --no-print-directory all tools
 	@bash bench/run.sh
 
-demo: setup all
+demo: setup
+	@$(MAKE) --no-print-directory all tools
 	@scripts/demo.sh
 
 lint:

@@ -17,6 +17,9 @@
 #include "shard.h"
 #include "tarw.h"
 
+/* Bodies from this size up are copied with copy_file_range. */
+#define RESHARD_KERNEL_COPY_MIN (16 * 1024)
+
 struct rs {
 	const struct stage_ctx *ctx;
 	const char *path;
@@ -28,7 +31,22 @@ struct rs {
 	size_t first, n;	     /* edits of the current sample */
 	struct stage_counts c;
 	int64_t last_off;
+	/* Members copied verbatim are gathered into one run of input bytes
+	 * [run_start, run_end) and copied in one go; run_fd < 0: no run. */
+	int run_fd;
+	int64_t run_start, run_end;
 };
+
+static int flush_run(struct rs *r, struct hy_err *err)
+{
+	int ret = HY_OK;
+
+	if (r->run_fd >= 0 && r->run_end > r->run_start)
+		ret = tarw_copy_raw(r->w, r->run_fd, r->run_start,
+				    r->run_end - r->run_start, r->path, err);
+	r->run_fd = -1;
+	return ret;
+}
 
 static int read_file(const char *path, struct buf *b, struct hy_err *err)
 {
@@ -73,9 +91,12 @@ static int write_edit(struct rs *r, struct edit *e,
 		      struct archive_entry *tmpl, struct hy_err *err)
 {
 	struct archive_entry *ent = NULL;
-	char *file = path_join(r->ed.dir, e->relpath);
-	int ret;
+	char *file;
+	int ret = flush_run(r, err);
 
+	if (ret)
+		return ret;
+	file = path_join(r->ed.dir, e->relpath);
 	if (!file)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
 	ret = read_file(file, &r->body, err);
@@ -116,10 +137,19 @@ static int finish_sample(struct rs *r, struct hy_err *err)
 	return ret;
 }
 
-static int copy_body(struct rs *r, struct hy_err *err)
+static int copy_body(struct rs *r, const struct shard_member *m,
+		     struct hy_err *err)
 {
 	static const char zeros[4096];
-	int64_t pos = 0;
+	int64_t pos = 0, off;
+	int fd;
+
+	/* Plain tar: a large body (an image) goes file to file in the
+	 * kernel, never read. Small ones (.txt, .json) are already in the
+	 * reader's buffer and cost less than a system call each. */
+	if (m->size >= RESHARD_KERNEL_COPY_MIN &&
+	    shard_data_range(r->sh, &fd, &off))
+		return tarw_data_from_fd(r->w, fd, off, m->size, r->path, err);
 
 	for (;;) {
 		const void *blk;
@@ -197,22 +227,38 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				continue; /* the original body is skipped */
 			}
 		}
-		ret = tarw_header(r->w, m.entry, err);
+		int fd;
+		int64_t start, end;
+		if (shard_raw_member(r->sh, &fd, &start, &end)) {
+			if (r->run_fd >= 0 && r->run_end != start &&
+			    (ret = flush_run(r, err)))
+				return ret;
+			if (r->run_fd < 0) {
+				r->run_fd = fd;
+				r->run_start = start;
+			}
+			r->run_end = end;
+			continue;
+		}
+		ret = flush_run(r, err);
 		if (!ret)
-			ret = copy_body(r, err);
+			ret = tarw_header(r->w, m.entry, err);
+		if (!ret)
+			ret = copy_body(r, &m, err);
 		if (ret)
 			return ret;
 	}
 	if (k < 0)
 		return k;
-	return finish_sample(r, err);
+	ret = finish_sample(r, err);
+	return ret ? ret : flush_run(r, err);
 }
 
 int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 		  const char *path, const char *name, const char *outdir,
 		  struct stage_counts *counts, struct hy_err *err)
 {
-	struct rs r = {.ctx = ctx, .path = path};
+	struct rs r = {.ctx = ctx, .path = path, .run_fd = -1};
 	struct outfile of = {.fd = -1};
 	char *outname = NULL;
 	size_t n = strlen(name) + 5;

@@ -12,15 +12,33 @@
 
 #include "keyset.h"
 
-/* Large reads: on a parallel file system each request is a round trip. */
-#define SHARD_BLOCK (1 << 20)
+/* A plain tar is read one tar record (10 KiB, as bsdtar does) at a time, so
+ * that skipping a body moves an offset and its bytes are never copied: scan
+ * of a 10k-sample shard took 0.087 s this way against 0.121 s with 1 MiB
+ * reads (and bsdtar -tf 0.090 s). A compressed shard must be decompressed
+ * whole; it is read 1 MiB at a time, as each request is a round trip on a
+ * parallel file system. */
+#define SHARD_BLOCK_PLAIN 10240
+#define SHARD_BLOCK_COMPRESSED (1 << 20)
 
 struct shard {
 	struct archive *ar;
 	struct archive_entry *entry;
 	const char *path;
 	int fd;
+	int plain;   /* not compressed: bodies are byte ranges of fd */
 	int in_body; /* 1 while the current member's body may be read */
+	/* Our read callback's state: pread at pos into two alternating
+	 * blocks (libarchive may still look at the previous one), whose file
+	 * offsets and lengths are kept so that a member's header can be
+	 * looked at again without a system call. */
+	int64_t pos;
+	int64_t size; /* of the file when opened */
+	size_t block;
+	char *blk[2];
+	int64_t blk_off[2];
+	size_t blk_len[2];
+	int cur;
 	struct buf key;	     /* key of the current sample */
 	int have_key;
 	struct keyset seen;  /* keys of finished samples */
@@ -40,6 +58,70 @@ void shard_split_key(const char *path, size_t *key_len, const char **ext)
 		*key_len = strlen(path);
 		*ext = path + *key_len;
 	}
+}
+
+/* gzip, bzip2, xz, zstd and lz4 magic numbers. */
+static int is_compressed(int fd)
+{
+	unsigned char m[4] = {0};
+
+	if (pread(fd, m, sizeof(m), 0) < 2)
+		return 0;
+	return (m[0] == 0x1f && m[1] == 0x8b) ||
+	       (m[0] == 'B' && m[1] == 'Z' && m[2] == 'h') ||
+	       (m[0] == 0xfd && m[1] == '7' && m[2] == 'z' && m[3] == 'X') ||
+	       (m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) ||
+	       (m[0] == 0x04 && m[1] == 0x22 && m[2] == 0x4d && m[3] == 0x18);
+}
+
+static la_ssize_t on_read(struct archive *a, void *ctx, const void **out)
+{
+	struct shard *s = ctx;
+	ssize_t n;
+
+	do
+		n = pread(s->fd, s->blk[s->cur], s->block, s->pos);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "read failed");
+		return -1;
+	}
+	*out = s->blk[s->cur];
+	s->blk_off[s->cur] = s->pos;
+	s->blk_len[s->cur] = (size_t)n;
+	s->cur ^= 1;
+	s->pos += n;
+	return n;
+}
+
+/* Skipping is free: the next pread starts further on. A skip past the end
+ * of the file is cut short, which libarchive reports as truncation (a body
+ * cut in the middle must not pass for a clean end of archive). */
+static la_int64_t on_skip(struct archive *a, void *ctx, la_int64_t request)
+{
+	struct shard *s = ctx;
+
+	(void)a;
+	if (!s->plain)
+		return 0; /* not seekable in a useful way: read through */
+	if (request > s->size - s->pos)
+		request = s->size > s->pos ? s->size - s->pos : 0;
+	s->pos += request;
+	return request;
+}
+
+/* Copies the 512 bytes at file offset off from our recent blocks; 0 if
+ * they are not all in one of them. */
+static int recent_bytes(const struct shard *s, int64_t off, void *dst)
+{
+	for (int i = 0; i < 2; i++) {
+		if (s->blk_len[i] && off >= s->blk_off[i] &&
+		    off + 512 <= s->blk_off[i] + (int64_t)s->blk_len[i]) {
+			memcpy(dst, s->blk[i] + (off - s->blk_off[i]), 512);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int arerr(struct shard *s, struct hy_err *err, const char *what)
@@ -79,15 +161,21 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err)
 				 path);
 		goto fail;
 	}
+	s->size = st.st_size;
+	s->plain = !is_compressed(s->fd);
+	s->block = s->plain ? SHARD_BLOCK_PLAIN : SHARD_BLOCK_COMPRESSED;
 	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	s->ar = archive_read_new();
-	if (!s->ar) {
+	s->blk[0] = malloc(s->block);
+	s->blk[1] = malloc(s->block);
+	if (!s->ar || !s->blk[0] || !s->blk[1]) {
 		ret = hy_err_set(err, HY_EFATAL, "%s: out of memory", path);
 		goto fail;
 	}
 	archive_read_support_filter_all(s->ar);
 	archive_read_support_format_tar(s->ar);
-	if (archive_read_open_fd(s->ar, s->fd, SHARD_BLOCK) != ARCHIVE_OK) {
+	if (archive_read_open2(s->ar, s, NULL, on_read, on_skip, NULL) !=
+	    ARCHIVE_OK) {
 		ret = arerr(s, err, "cannot read");
 		goto fail;
 	}
@@ -203,14 +291,53 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 	return (int64_t)size;
 }
 
-int64_t shard_stream_offset(struct shard *s)
+int shard_data_range(struct shard *s, int *fd, int64_t *off)
 {
-	return archive_filter_bytes(s->ar, 0);
+	if (!s->in_body || !s->plain ||
+	    archive_filter_count(s->ar) != 1 ||
+	    archive_entry_sparse_count(s->entry) > 0)
+		return 0;
+	/* Right after a header the consumer position of the only filter is
+	 * the first byte of the body (checked against every dialect of
+	 * ../shared/fixtures/tar-variants by the reshard tests). */
+	*fd = s->fd;
+	*off = archive_filter_bytes(s->ar, 0);
+	return 1;
+}
+
+int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
+{
+	int64_t hdr, data, size;
+	unsigned char h[512];
+
+	if (!s->in_body || !s->plain || archive_filter_count(s->ar) != 1)
+		return 0;
+	hdr = archive_read_header_position(s->ar);
+	data = archive_filter_bytes(s->ar, 0);
+	size = archive_entry_size(s->entry);
+	if (data - hdr != 512 || size < 0)
+		return 0;
+	if (!recent_bytes(s, hdr, h) &&
+	    pread(s->fd, h, sizeof(h), hdr) != (ssize_t)sizeof(h))
+		return 0;
+	/* POSIX ustar magic and version; GNU tar's "ustar  " is not. */
+	if (memcmp(h + 257, "ustar\0" "00", 8) != 0)
+		return 0;
+	switch (h[156]) {
+	case '0': case '\0': case '1': case '2': case '5':
+		break;
+	default:
+		return 0;
+	}
+	*fd = s->fd;
+	*start = hdr;
+	*end = data + (size + 511) / 512 * 512;
+	return 1;
 }
 
 int64_t shard_file_offset(struct shard *s)
 {
-	return archive_filter_bytes(s->ar, -1);
+	return s->pos;
 }
 
 const char *shard_current_key(struct shard *s, size_t *len)
@@ -227,6 +354,8 @@ void shard_close(struct shard *s)
 		archive_read_free(s->ar);
 	if (s->fd >= 0)
 		close(s->fd);
+	free(s->blk[0]);
+	free(s->blk[1]);
 	buf_release(&s->key);
 	keyset_release(&s->seen);
 	free(s);

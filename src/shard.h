@@ -53,9 +53,20 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 			 struct hy_err *err);
 
-/* Bytes of the (uncompressed) tar stream consumed so far, and of the file
- * itself: for progress. */
-int64_t shard_stream_offset(struct shard *s);
+/* When the current member's body is the byte range [*off, *off + size) of
+ * the file *fd (a plain, not compressed, tar and a member that is not
+ * sparse), returns 1 so that the caller may copy it without reading it
+ * (copy_file_range); the reader then skips the body. Else returns 0. */
+int shard_data_range(struct shard *s, int *fd, int64_t *off);
+
+/* When the current member is, in a plain tar, one POSIX ustar header and
+ * its body (no pax, no GNU extension: already what our writer would emit
+ * for it), returns 1 with the member's bytes, header to padding, at
+ * [*start, *end) of file *fd, so that a copy can take them verbatim; the
+ * reader then skips the body. Else returns 0. */
+int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end);
+
+/* Bytes of the file consumed so far: for progress. */
 int64_t shard_file_offset(struct shard *s);
 
 /* The key of the current sample (of the last data member returned). */

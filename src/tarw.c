@@ -1,7 +1,13 @@
-/* Tar writer: libarchive's pax_restricted format through a 1 MiB buffer. */
+/* Tar writer: libarchive's pax_restricted format through a 1 MiB buffer of
+ * ours. libarchive runs unblocked (bytes_per_block 0) so that every byte it
+ * produces reaches on_write at once and in order; that lets member bodies
+ * bypass it: tarw_data_from_fd copies a byte range file-to-file in the
+ * kernel, and on_write then drops the zeros libarchive writes in place of
+ * the body it never saw. */
 #include "tarw.h"
 
 #include <archive.h>
+#include <stdint.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +24,11 @@ struct tarw {
 	size_t len;
 	int64_t total;
 	int werrno; /* errno of the first failed write(2) */
+	int64_t drop; /* zero bytes from libarchive to discard (see top) */
 };
+
+/* Output is padded to whole 10 KiB records, as GNU tar and Python do. */
+#define TAR_RECORD 10240
 
 static int flush_buf(struct tarw *w)
 {
@@ -46,6 +56,12 @@ static la_ssize_t on_write(struct archive *a, void *ctx, const void *p,
 	const char *c = p;
 	size_t left = n;
 
+	if (w->drop > 0) {
+		size_t k = (uint64_t)w->drop < left ? (size_t)w->drop : left;
+		w->drop -= (int64_t)k;
+		c += k;
+		left -= k;
+	}
 	while (left) {
 		size_t k = TARW_BUF - w->len;
 		if (k > left)
@@ -87,6 +103,7 @@ int tarw_open(struct tarw **out, int fd, const char *label,
 	w->fd = fd;
 	w->label = label;
 	archive_write_set_format_pax_restricted(w->ar);
+	archive_write_set_bytes_per_block(w->ar, 0);
 	if (archive_write_open2(w->ar, w, NULL, on_write, NULL, NULL) !=
 	    ARCHIVE_OK) {
 		ret = werr(w, err, "cannot start archive");
@@ -124,10 +141,122 @@ int tarw_data(struct tarw *w, const void *p, size_t n, struct hy_err *err)
 	return HY_OK;
 }
 
+/* Copies n bytes at *off of in to out with copy_file_range; falls back to
+ * pread/write where the kernel or file system cannot (EXDEV, EINVAL...).
+ * Returns 0, -1 with errno set, or -2 when `in` ends early. */
+static int copy_range(int in, int64_t off, int out, int64_t n, char *bounce,
+		      size_t bounce_len)
+{
+	int use_cfr = 1;
+
+	while (n > 0) {
+		ssize_t k;
+
+		if (use_cfr) {
+			loff_t o = off;
+			k = copy_file_range(in, &o, out, NULL, (size_t)n, 0);
+			if (k < 0 && (errno == EXDEV || errno == EINVAL ||
+				      errno == ENOSYS || errno == EOPNOTSUPP ||
+				      errno == EBADF)) {
+				use_cfr = 0;
+				continue;
+			}
+		} else {
+			size_t want = (uint64_t)n < bounce_len ? (size_t)n : bounce_len;
+			k = pread(in, bounce, want, off);
+			if (k > 0) {
+				ssize_t done = 0;
+				while (done < k) {
+					ssize_t m = write(out, bounce + done,
+							  (size_t)(k - done));
+					if (m < 0 && errno == EINTR)
+						continue;
+					if (m < 0)
+						return -1;
+					done += m;
+				}
+			}
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return -2;
+		off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* After copy_range failed: tells a failing read of the input (the shard is
+ * bad) from a failing write (the output is: stop). */
+static int range_error(struct tarw *w, int fd, int64_t off, const char *src,
+		       struct hy_err *err)
+{
+	int e = errno;
+	char probe;
+
+	if (pread(fd, &probe, 1, off) < 0)
+		return hy_err_set(err, HY_ESHARD, "%s: offset %lld: cannot read: %s",
+				  src, (long long)off, strerror(errno));
+	w->werrno = e;
+	return werr(w, err, "cannot write member data");
+}
+
+int tarw_data_from_fd(struct tarw *w, int fd, int64_t off, int64_t size,
+		      const char *src, struct hy_err *err)
+{
+	int r;
+
+	if (flush_buf(w) < 0)
+		return werr(w, err, "cannot write member data");
+	r = copy_range(fd, off, w->fd, size, w->buf, TARW_BUF);
+	if (r == -2)
+		return hy_err_set(err, HY_ESHARD,
+				  "%s: offset %lld: truncated member body "
+				  "(%lld bytes expected)",
+				  src, (long long)off, (long long)size);
+	if (r < 0)
+		return range_error(w, fd, off, src, err);
+	w->total += size;
+	w->drop = size;
+	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK || w->werrno)
+		return werr(w, err, "cannot write member data");
+	return HY_OK;
+}
+
+int tarw_copy_raw(struct tarw *w, int fd, int64_t off, int64_t len,
+		  const char *src, struct hy_err *err)
+{
+	int r;
+
+	/* Close libarchive's open member (its padding lands in our buffer),
+	 * then everything buffered goes out before the raw bytes. */
+	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK || w->werrno ||
+	    flush_buf(w) < 0)
+		return werr(w, err, "cannot write member data");
+	r = copy_range(fd, off, w->fd, len, w->buf, TARW_BUF);
+	if (r == -2)
+		return hy_err_set(err, HY_ESHARD,
+				  "%s: offset %lld: truncated (%lld bytes "
+				  "expected)",
+				  src, (long long)off, (long long)len);
+	if (r < 0)
+		return range_error(w, fd, off, src, err);
+	w->total += len;
+	return HY_OK;
+}
+
 int tarw_finish(struct tarw *w, struct hy_err *err)
 {
+	int64_t pad;
+
 	if (archive_write_close(w->ar) != ARCHIVE_OK || w->werrno)
 		return werr(w, err, "cannot finish archive");
+	pad = (TAR_RECORD - tarw_bytes(w) % TAR_RECORD) % TAR_RECORD;
+	memset(w->buf + w->len, 0, (size_t)pad); /* len < TARW_BUF - pad */
+	w->len += (size_t)pad;
 	if (flush_buf(w) < 0)
 		return werr(w, err, "cannot finish archive");
 	return HY_OK;

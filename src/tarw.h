@@ -19,6 +19,17 @@ int tarw_open(struct tarw **out, int fd, const char *label,
 /* Writes a member header. The entry's size is what must follow. */
 int tarw_header(struct tarw *w, struct archive_entry *e, struct hy_err *err);
 int tarw_data(struct tarw *w, const void *p, size_t n, struct hy_err *err);
+/* Writes the body of the member whose header was just written as a copy of
+ * bytes [off, off + size) of file fd, in the kernel where it can
+ * (copy_file_range), without passing them through memory. `src` names fd
+ * in messages. HY_ESHARD when fd ends early or cannot be read, HY_EFATAL
+ * when the output cannot be written. */
+int tarw_data_from_fd(struct tarw *w, int fd, int64_t off, int64_t size,
+		      const char *src, struct hy_err *err);
+/* Copies len bytes at off of fd verbatim into the archive: whole members
+ * (header, body, padding) that are already in the output format. */
+int tarw_copy_raw(struct tarw *w, int fd, int64_t off, int64_t len,
+		  const char *src, struct hy_err *err);
 /* Writes the end-of-archive blocks and flushes everything to fd. */
 int tarw_finish(struct tarw *w, struct hy_err *err);
 /* Bytes handed to fd so far. */

@@ -93,7 +93,9 @@ static void summary(struct run *r, double secs, int sig)
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)r->total.samples / secs : 0);
 	fprintf(o, "hybridize %s: %s in %.2f s\n", r->c->name,
-		sig ? "stopped" : failed ? "finished with failures" : "done",
+		sig ? "stopped" :
+		failed || r->total.sample_errors ? "finished with failures" :
+						   "done",
 		secs);
 	fprintf(o, "  %-16s %zu\n", "shards", n);
 	fprintf(o, "  %-16s %zu\n", "  done", done);
