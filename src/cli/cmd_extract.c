@@ -13,7 +13,7 @@ static const char usage[] =
 	"\n"
 	"  -o, --output DIR         where NAME/ folders go (created)\n"
 	"  -j, --jobs N             shards at once (default: the CPUs available)\n"
-	"      --rank R --world W   process shards i with i %% W == R\n"
+	"      --rank R --world W   process shards i with i % W == R\n"
 	"      --progress-interval S  seconds between progress lines\n"
 	"  -q, --quiet              no progress\n"
 	"\n"

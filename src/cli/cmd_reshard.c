@@ -18,7 +18,7 @@ static const char usage[] =
 	"  -o, --output DIR         where NAME.tar files go (created)\n"
 	"  -j, --jobs N             shards at once (default: SLURM_CPUS_PER_TASK,\n"
 	"                           else the CPUs this process may use)\n"
-	"      --rank R --world W   process shards i with i %% W == R (default\n"
+	"      --rank R --world W   process shards i with i % W == R (default\n"
 	"                           from SLURM, else 0/1)\n"
 	"      --no-fsync           do not fsync outputs before renaming them\n"
 	"      --progress-interval S  seconds between progress lines when\n"

@@ -19,7 +19,7 @@ static const char usage[] =
 	"      --min-faces N        face boxes a sample needs (default 1)\n"
 	"  -j, --jobs N             shards at once (default: SLURM_CPUS_PER_TASK,\n"
 	"                           else the CPUs this process may use)\n"
-	"      --rank R --world W   process shards i with i %% W == R (default\n"
+	"      --rank R --world W   process shards i with i % W == R (default\n"
 	"                           from SLURM_ARRAY_TASK_ID/COUNT, else\n"
 	"                           SLURM_PROCID/SLURM_NTASKS, else 0/1)\n"
 	"      --no-fsync           do not fsync outputs before renaming them\n"
