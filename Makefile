@@ -28,7 +28,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 A_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
 
-.PHONY: all asan test unit bench demo fuzz lint clean setup format tools
+.PHONY: all asan test unit replay bench demo fuzz lint clean setup format tools
 all: $(B)/hybridize
 
 # The benchmark / demo data generator and the peak-RSS helper.
@@ -77,13 +77,54 @@ $(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libhy.a tests/unit/unit.h
 
 unit: $(UNIT_BIN)
 
+# Fuzz targets (fuzz/fuzz_*.c): libFuzzer binaries for `make fuzz`, and
+# replay binaries (gcc, normal and ASan) that `make test` runs over every
+# corpus file in fuzz/corpus/<target>/.
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:fuzz/%.c=%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/replay/%) $(FUZZ_NAMES:%=$(B)/asan/replay/%)
+FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+$(B)/replay/%: fuzz/%.c fuzz/replay.c $(B)/libhy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< fuzz/replay.c -o $@ \
+		$(B)/libhy.a $(LIBS)
+
+$(B)/asan/replay/%: fuzz/%.c fuzz/replay.c $(B)/asan/libhy.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< fuzz/replay.c -o $@ \
+		$(B)/asan/libhy.a $(LIBS)
+
+$(B)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(PKG_CFLAGS) \
+		$< $(LIB_SRC) -o $@ $(LIBS)
+
+replay: $(REPLAY_BIN)
+
+# Runs each fuzz target for FUZZ_SECONDS (default 60); new inputs go to
+# build/fuzz/corpus-<target>, crashes to build/fuzz/ (add them to
+# fuzz/corpus/<target>/ as regression inputs once fixed).
+fuzz: $(FUZZ_BIN)
+	@for t in $(FUZZ_NAMES); do \
+		mkdir -p $(B)/fuzz/corpus-$$t; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		$(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=$(B)/fuzz/$$t- \
+			$(B)/fuzz/corpus-$$t fuzz/corpus/$${t#fuzz_} \
+			>$(B)/fuzz/$$t.log 2>&1; st=$$?; \
+		grep -E '^(Done|==[0-9]+==|SUMMARY)' $(B)/fuzz/$$t.log; \
+		[ $$st -eq 0 ] || { echo "$$t failed: see $(B)/fuzz/$$t.log"; exit 1; }; \
+	done
+
 setup:
 	@scripts/setup.sh
 
 # The whole suite, normal and ASan+UBSan builds; ends with
 # "N passed, N failed".
 test: setup
-	@$(MAKE) --no-print-directory all unit asan
+	@$(MAKE) --no-print-directory all unit asan replay
 	@tests/run.sh
 
 bench: setup

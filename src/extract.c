@@ -57,6 +57,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 	struct archive *disk = NULL;
 	char *final = path_join(outdir, name), *tmp = NULL, *tmpname = NULL;
 	char *dst = NULL, *link = NULL;
+	int64_t last = 0;
 	int ret, k;
 
 	if (!final || !(tmpname = malloc(strlen(name) + 7))) {
@@ -107,8 +108,13 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		}
 		if (m.is_data && m.new_sample) {
 			c.samples++;
-			if (ctx->progress)
+			if (ctx->progress) {
+				int64_t now = shard_file_offset(sh);
 				atomic_fetch_add(&ctx->progress->samples, 1);
+				atomic_fetch_add(&ctx->progress->bytes_done,
+						 now - last);
+				last = now;
+			}
 		}
 		free(dst);
 		free(link);
@@ -167,7 +173,7 @@ out:
 		rm_tree(tmp);
 	if (sh && ctx->progress)
 		atomic_fetch_add(&ctx->progress->bytes_done,
-				 shard_file_offset(sh));
+				 shard_file_offset(sh) - last);
 	*counts = c;
 	if (disk)
 		archive_write_free(disk);

@@ -34,6 +34,18 @@ for flavour in build build/asan; do
 			failn=$((failn + 1)); failed_list+=("$t: exit $st")
 		fi
 	done
+	echo "## fuzz corpus replay ($flavour)"
+	for t in "$flavour"/replay/fuzz_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		if out=$("$t" "fuzz/corpus/${name#fuzz_}" 2>&1); then
+			echo "ok - $name: $out"
+			pass=$((pass + 1))
+		else
+			echo "not ok - $name: $out"
+			failn=$((failn + 1)); failed_list+=("$t: $out")
+		fi
+	done
 	echo "## CLI tests ($flavour)"
 	for t in tests/cli/test_*.sh; do
 		out=$(HY="$PWD/$flavour/hybridize" bash "$t" 2>&1)
