@@ -135,13 +135,17 @@ demo: setup
 	@$(MAKE) --no-print-directory all tools
 	@scripts/demo.sh
 
+FORMATTED := src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c \
+	tests/unit/*.h fuzz/*.c
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 		--std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) src
-	clang-format --dry-run --Werror src/*.c src/*.h src/cli/*.c src/cli/*.h
+	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=c11 $(DEFS) $(PKG_CFLAGS)
+	clang-format --dry-run --Werror $(FORMATTED)
 
 format:
-	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c
+	clang-format -i $(FORMATTED)
 
 clean:
 	rm -rf $(B)

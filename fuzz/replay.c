@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 				char p[4096];
 				if (de->d_name[0] == '.')
 					continue;
-				snprintf(p, sizeof(p), "%s/%s", argv[i], de->d_name);
+				snprintf(p, sizeof(p), "%s/%s", argv[i],
+					 de->d_name);
 				bad |= run_file(p);
 				n++;
 			}

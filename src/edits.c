@@ -84,7 +84,15 @@ static int walk(struct edits *e, size_t *cap, const char *rel,
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-		if (stat(full, &st) < 0)
+		/* d_type saves a stat per file; some file systems leave it
+		 * DT_UNKNOWN. */
+		if (de->d_type == DT_DIR)
+			ret = walk(e, cap, sub, err);
+		else if (de->d_type == DT_REG)
+			ret = add(e, cap, sub, err);
+		else if (de->d_type != DT_UNKNOWN)
+			; /* links, fifos...: not edits */
+		else if (stat(full, &st) < 0)
 			ret = hy_err_set(err, HY_ESHARD,
 					 "cannot read edit '%s': %s", full,
 					 strerror(errno));
@@ -134,15 +142,15 @@ size_t edits_find(const struct edits *e, const char *key, size_t key_len,
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (keycmp(e->v[mid].relpath, e->v[mid].key_len, key,
-			   key_len) < 0)
+		if (keycmp(e->v[mid].relpath, e->v[mid].key_len, key, key_len) <
+		    0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	end = lo;
-	while (end < e->n && keycmp(e->v[end].relpath, e->v[end].key_len,
-				    key, key_len) == 0)
+	while (end < e->n &&
+	       keycmp(e->v[end].relpath, e->v[end].key_len, key, key_len) == 0)
 		end++;
 	*first = lo;
 	return end - lo;

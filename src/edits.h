@@ -13,13 +13,13 @@ struct edit {
 	char *relpath;	/* KEY.EXT relative to the shard's edits folder */
 	size_t key_len; /* key = relpath[0..key_len) */
 	const char *ext;
-	int used;	/* its key was found in the shard */
-	int applied;	/* it replaced or was added as a member */
+	int used;    /* its key was found in the shard */
+	int applied; /* it replaced or was added as a member */
 };
 
 struct edits {
-	char *dir;	  /* EDITS_DIR/NAME */
-	struct edit *v;	  /* sorted by key, then ext */
+	char *dir;	/* EDITS_DIR/NAME */
+	struct edit *v; /* sorted by key, then ext */
 	size_t n;
 };
 

@@ -9,9 +9,9 @@
 enum hy_rc {
 	HY_OK = 0,
 	HY_ESAMPLE = -2, /* this sample is bad: report it, skip it, go on */
-	HY_ESHARD = -3,	 /* this shard is dead: no output for it, others go on */
-	HY_EFATAL = -4,	 /* stop everything (output dir gone, out of memory) */
-	HY_ESTOP = -5,	 /* stopped on request (SIGTERM / SIGINT) */
+	HY_ESHARD = -3, /* this shard is dead: no output for it, others go on */
+	HY_EFATAL = -4, /* stop everything (output dir gone, out of memory) */
+	HY_ESTOP = -5,	/* stopped on request (SIGTERM / SIGINT) */
 };
 
 struct hy_err {
@@ -22,7 +22,7 @@ struct hy_err {
 /* Sets err->code and a printf-style message; returns code so that library
  * code can `return hy_err_set(err, HY_ESHARD, "...")`. err may be NULL. */
 int hy_err_set(struct hy_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Sample-level problems inside a shard that the stage reports and survives:
  * fn is called with one complete line (no trailing newline). fn must be
@@ -33,6 +33,6 @@ struct hy_reporter {
 };
 
 void hy_report(const struct hy_reporter *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #endif

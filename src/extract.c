@@ -84,9 +84,9 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	archive_write_disk_set_options(disk, ARCHIVE_EXTRACT_TIME |
-						     ARCHIVE_EXTRACT_PERM |
-						     ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+	archive_write_disk_set_options(
+	    disk, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
+		      ARCHIVE_EXTRACT_SECURE_SYMLINKS);
 	while ((k = shard_next(sh, &m, err)) > 0) {
 		const char *hl = archive_entry_hardlink(m.entry);
 
@@ -100,8 +100,8 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 					 "%s: offset %lld: refusing member "
 					 "'%s': %s",
 					 path, (long long)m.offset,
-					 hl && extract_path_unsafe(hl) ? hl :
-									 m.path,
+					 hl && extract_path_unsafe(hl) ? hl
+								       : m.path,
 					 "absolute path or '..' would write "
 					 "outside the output folder");
 			goto out;
@@ -128,13 +128,15 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		if (hl)
 			archive_entry_set_hardlink(m.entry, link);
 		if (archive_write_header(disk, m.entry) < ARCHIVE_WARN) {
-			ret = hy_err_set(err, HY_EFATAL, "cannot create '%s': %s",
-					 dst, archive_error_string(disk));
+			ret =
+			    hy_err_set(err, HY_EFATAL, "cannot create '%s': %s",
+				       dst, archive_error_string(disk));
 			goto out;
 		}
 		for (;;) {
 			const void *blk;
-			int64_t at = 0, n = shard_read_block(sh, &blk, &at, err);
+			int64_t at = 0,
+				n = shard_read_block(sh, &blk, &at, err);
 			if (n < 0) {
 				ret = (int)n;
 				goto out;
@@ -151,8 +153,9 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 			c.bytes_out += n;
 		}
 		if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
-			ret = hy_err_set(err, HY_EFATAL, "cannot write '%s': %s",
-					 dst, archive_error_string(disk));
+			ret =
+			    hy_err_set(err, HY_EFATAL, "cannot write '%s': %s",
+				       dst, archive_error_string(disk));
 			goto out;
 		}
 	}
@@ -166,8 +169,9 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		goto out;
 	}
 	if (rename(tmp, final) < 0)
-		ret = hy_err_set(err, HY_EFATAL, "cannot rename '%s' to '%s': %s",
-				 tmp, final, strerror(errno));
+		ret =
+		    hy_err_set(err, HY_EFATAL, "cannot rename '%s' to '%s': %s",
+			       tmp, final, strerror(errno));
 out:
 	if (ret && tmp)
 		rm_tree(tmp);

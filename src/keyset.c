@@ -15,8 +15,8 @@ static uint64_t fnv1a(const char *s, size_t n)
 	return h;
 }
 
-static int slot_matches(const struct keyset *ks, uint64_t slot,
-			const char *key, size_t len)
+static int slot_matches(const struct keyset *ks, uint64_t slot, const char *key,
+			size_t len)
 {
 	const char *p = ks->arena.data + (slot - 1);
 	uint32_t l;
@@ -55,8 +55,8 @@ static int grow(struct keyset *ks)
 			continue;
 		p = ks->arena.data + (old[i] - 1);
 		memcpy(&l, p, sizeof(l));
-		ks->slots[find(ks, p + sizeof(l), l,
-			       fnv1a(p + sizeof(l), l))] = old[i];
+		ks->slots[find(ks, p + sizeof(l), l, fnv1a(p + sizeof(l), l))] =
+		    old[i];
 	}
 	free(old);
 	return 0;

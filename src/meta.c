@@ -90,11 +90,12 @@ int meta_parse(struct meta *m, char *json, size_t len, struct hy_err *err)
 	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
 	if (!root) {
 		size_t at = end && end >= json ? (size_t)(end - json) : 0;
-		ret = hy_err_set(err, HY_ESAMPLE, "invalid JSON at byte %zu", at);
+		ret =
+		    hy_err_set(err, HY_ESAMPLE, "invalid JSON at byte %zu", at);
 		goto out;
 	}
-	while (end < json + len && (*end == ' ' || *end == '\n' ||
-				    *end == '\r' || *end == '\t'))
+	while (end < json + len &&
+	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
 		end++;
 	if (end < json + len) {
 		ret = hy_err_set(err, HY_ESAMPLE,

@@ -48,8 +48,8 @@ int mkdirs(const char *path, struct hy_err *err)
 			break;
 	}
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		ret = hy_err_set(err, HY_EFATAL, "'%s' is not a directory",
-				 path);
+		ret =
+		    hy_err_set(err, HY_EFATAL, "'%s' is not a directory", path);
 		goto out;
 	}
 out:
@@ -78,8 +78,8 @@ int outfile_open(struct outfile *f, const char *dir, const char *name,
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		     0666);
+	f->fd =
+	    open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (f->fd < 0)
 		ret = hy_err_set(err, HY_EFATAL, "cannot create '%s': %s",
 				 f->tmp_path, strerror(errno));
@@ -141,9 +141,9 @@ int outfile_commit(struct outfile *f, struct hy_err *err)
 	}
 	f->fd = -1;
 	if (rename(f->tmp_path, f->final_path) < 0) {
-		ret = hy_err_set(err, HY_EFATAL,
-				 "cannot rename '%s' to '%s': %s", f->tmp_path,
-				 f->final_path, strerror(errno));
+		ret =
+		    hy_err_set(err, HY_EFATAL, "cannot rename '%s' to '%s': %s",
+			       f->tmp_path, f->final_path, strerror(errno));
 		goto fail;
 	}
 	if (f->fsync)

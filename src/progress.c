@@ -70,8 +70,7 @@ static void draw(struct progress *p, int final)
 		frac = 1;
 	progress_fmt_count(sbuf, sizeof(sbuf), samples);
 	progress_fmt_count(rbuf, sizeof(rbuf), rate);
-	fmt_eta(eta, sizeof(eta),
-		frac > 0 ? el / frac - el : -1);
+	fmt_eta(eta, sizeof(eta), frac > 0 ? el / frac - el : -1);
 	if (p->tty) {
 		char bar[31];
 		int fill = (int)(frac * 30);
@@ -118,7 +117,7 @@ static void *run(void *arg)
 		ts.tv_sec = (time_t)t;
 		ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
 		if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
-			    ETIMEDOUT &&
+			ETIMEDOUT &&
 		    !p->quit)
 			draw(p, 0);
 	}

@@ -18,12 +18,12 @@ struct progress {
 	atomic_llong failures;
 
 	/* Set before progress_start. */
-	const char *what;    /* command name for the log lines */
+	const char *what; /* command name for the log lines */
 	int64_t shards_total;
 	int64_t bytes_total; /* input bytes, for the ETA */
 	FILE *out;
-	int tty;	     /* draw a bar instead of log lines */
-	double interval;     /* seconds between log lines */
+	int tty;	 /* draw a bar instead of log lines */
+	double interval; /* seconds between log lines */
 
 	double t0;
 	pthread_t thread;

@@ -18,7 +18,7 @@
 #include "tarw.h"
 
 /* Bodies from this size up are copied with copy_file_range. */
-#define RESHARD_KERNEL_COPY_MIN (16 * 1024)
+#define RESHARD_KERNEL_COPY_MIN ((int64_t)16 * 1024)
 
 struct rs {
 	const struct stage_ctx *ctx;
@@ -26,8 +26,8 @@ struct rs {
 	struct shard *sh;
 	struct tarw *w;
 	struct edits ed;
-	struct buf body;	     /* an edit file's content */
 	struct archive_entry *proto; /* first member of a sample with edits */
+	struct buf small;	     /* a small edit file's content */
 	size_t first, n;	     /* edits of the current sample */
 	struct stage_counts c;
 	int64_t last_off;
@@ -48,50 +48,39 @@ static int flush_run(struct rs *r, struct hy_err *err)
 	return ret;
 }
 
-static int read_file(const char *path, struct buf *b, struct hy_err *err)
+/* A small edit (.txt, .json) costs less read into memory than copied by
+ * the kernel. */
+static int copy_small(struct rs *r, int fd, int64_t size, const char *file,
+		      struct hy_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = HY_OK;
-	struct stat st;
-
-	buf_clear(b);
-	if (fd < 0)
-		return hy_err_set(err, HY_ESHARD, "cannot read edit '%s': %s",
-				  path, strerror(errno));
-	if (fstat(fd, &st) < 0 || buf_reserve(b, (size_t)st.st_size)) {
-		ret = hy_err_set(err, HY_ESHARD, "cannot read edit '%s': %s",
-				 path, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-		if (buf_reserve(b, 65536)) {
-			ret = hy_err_set(err, HY_EFATAL, "out of memory");
-			goto out;
-		}
-		n = read(fd, b->data + b->len, b->cap - b->len - 1);
+	buf_clear(&r->small);
+	if (buf_reserve(&r->small, (size_t)size))
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	while (r->small.len < (size_t)size) {
+		ssize_t n =
+		    pread(fd, r->small.data + r->small.len,
+			  (size_t)size - r->small.len, (off_t)r->small.len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			ret = hy_err_set(err, HY_ESHARD,
-					 "cannot read edit '%s': %s", path,
-					 strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
+		if (n <= 0)
+			return hy_err_set(
+			    err, HY_ESHARD, "cannot read edit '%s': %s", file,
+			    n < 0 ? strerror(errno) : "file shrank while read");
+		r->small.len += (size_t)n;
 	}
-out:
-	close(fd);
-	return ret;
+	return tarw_data(r->w, r->small.data, r->small.len, err);
 }
 
-/* Writes edit `e` as a member shaped like `tmpl` (name, times, owner). */
-static int write_edit(struct rs *r, struct edit *e,
-		      struct archive_entry *tmpl, struct hy_err *err)
+/* Writes edit `e` as a member shaped like `tmpl` (name, times, owner). Its
+ * body goes file to file in the kernel, like the members copied verbatim:
+ * an edited sample must not cost a trip through memory. */
+static int write_edit(struct rs *r, struct edit *e, struct archive_entry *tmpl,
+		      struct hy_err *err)
 {
 	struct archive_entry *ent = NULL;
 	char *file;
+	struct stat st;
+	int fd = -1;
 	int ret = flush_run(r, err);
 
 	if (ret)
@@ -99,9 +88,12 @@ static int write_edit(struct rs *r, struct edit *e,
 	file = path_join(r->ed.dir, e->relpath);
 	if (!file)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	ret = read_file(file, &r->body, err);
-	if (ret)
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = hy_err_set(err, HY_ESHARD, "cannot read edit '%s': %s",
+				 file, strerror(errno));
 		goto out;
+	}
 	ent = archive_entry_clone(tmpl);
 	if (!ent) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
@@ -109,15 +101,19 @@ static int write_edit(struct rs *r, struct edit *e,
 	}
 	archive_entry_set_pathname(ent, e->relpath);
 	archive_entry_set_filetype(ent, AE_IFREG);
-	archive_entry_set_size(ent, (la_int64_t)r->body.len);
+	archive_entry_set_size(ent, (la_int64_t)st.st_size);
 	ret = tarw_header(r->w, ent, err);
-	if (!ret)
-		ret = tarw_data(r->w, r->body.data, r->body.len, err);
+	if (!ret && st.st_size >= RESHARD_KERNEL_COPY_MIN)
+		ret = tarw_data_from_fd(r->w, fd, 0, st.st_size, file, err);
+	else if (!ret && st.st_size > 0)
+		ret = copy_small(r, fd, st.st_size, file, err);
 	if (!ret) {
 		e->applied = 1;
 		r->c.edited++;
 	}
 out:
+	if (fd >= 0)
+		close(fd);
 	archive_entry_free(ent);
 	free(file);
 	return ret;
@@ -162,9 +158,9 @@ static int copy_body(struct rs *r, const struct shard_member *m,
 		if (n == 0)
 			return HY_OK;
 		while (pos < at) { /* a hole in a sparse member */
-			size_t k = at - pos < (int64_t)sizeof(zeros) ?
-					   (size_t)(at - pos) :
-					   sizeof(zeros);
+			size_t k = at - pos < (int64_t)sizeof(zeros)
+				       ? (size_t)(at - pos)
+				       : sizeof(zeros);
 			ret = tarw_data(r->w, zeros, k, err);
 			if (ret)
 				return ret;
@@ -210,8 +206,8 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				if (!r->proto)
 					return hy_err_set(err, HY_EFATAL,
 							  "out of memory");
-				for (size_t i = r->first;
-				     i < r->first + r->n; i++)
+				for (size_t i = r->first; i < r->first + r->n;
+				     i++)
 					r->ed.v[i].used = 1;
 			}
 		}
@@ -290,12 +286,11 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 	for (size_t i = 0; i < r.ed.n; i++) {
 		if (!r.ed.v[i].used) {
 			ret = hy_err_set(
-				err, HY_ESHARD,
-				"%s/%s: edit for key '%.*s', which shard %s "
-				"does not have",
-				r.ed.dir, r.ed.v[i].relpath,
-				(int)r.ed.v[i].key_len, r.ed.v[i].relpath,
-				path);
+			    err, HY_ESHARD,
+			    "%s/%s: edit for key '%.*s', which shard %s "
+			    "does not have",
+			    r.ed.dir, r.ed.v[i].relpath, (int)r.ed.v[i].key_len,
+			    r.ed.v[i].relpath, path);
 			goto out;
 		}
 	}
@@ -313,7 +308,7 @@ out:
 	*counts = r.c;
 	archive_entry_free(r.proto);
 	edits_release(&r.ed);
-	buf_release(&r.body);
+	buf_release(&r.small);
 	shard_close(r.sh);
 	free(outname);
 	return ret;

@@ -29,11 +29,10 @@ static void sample_reset(struct sample_state *s)
 }
 
 /* Decides one finished sample; adds its caption to cf when it qualifies. */
-static int finish_sample(const struct stage_ctx *ctx,
-			 const struct scan_opts *o, const char *path,
-			 struct sample_state *s, struct meta *m,
-			 struct capfile *cf, struct stage_counts *c,
-			 struct hy_err *err)
+static int finish_sample(const struct stage_ctx *ctx, const struct scan_opts *o,
+			 const char *path, struct sample_state *s,
+			 struct meta *m, struct capfile *cf,
+			 struct stage_counts *c, struct hy_err *err)
 {
 	struct hy_err perr;
 	const char *cap;
@@ -117,8 +116,8 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 			}
 			sample_reset(&s);
 			if (buf_append(&s.key, mem.path, mem.key_len)) {
-				ret = hy_err_set(err, HY_EFATAL,
-						 "out of memory");
+				ret =
+				    hy_err_set(err, HY_EFATAL, "out of memory");
 				goto out;
 			}
 			in_sample = 1;

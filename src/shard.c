@@ -18,7 +18,7 @@
  * reads (and bsdtar -tf 0.090 s). A compressed shard must be decompressed
  * whole; it is read 1 MiB at a time, as each request is a round trip on a
  * parallel file system. */
-#define SHARD_BLOCK_PLAIN 10240
+#define SHARD_BLOCK_PLAIN      10240
 #define SHARD_BLOCK_COMPRESSED (1 << 20)
 
 struct shard {
@@ -39,9 +39,9 @@ struct shard {
 	int64_t blk_off[2];
 	size_t blk_len[2];
 	int cur;
-	struct buf key;	     /* key of the current sample */
+	struct buf key; /* key of the current sample */
 	int have_key;
-	struct keyset seen;  /* keys of finished samples */
+	struct keyset seen; /* keys of finished samples */
 };
 
 void shard_split_key(const char *path, size_t *key_len, const char **ext)
@@ -151,8 +151,8 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err)
 		goto fail;
 	}
 	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = hy_err_set(err, HY_ESHARD, "%s: not a regular file",
-				 path);
+		ret =
+		    hy_err_set(err, HY_ESHARD, "%s: not a regular file", path);
 		goto fail;
 	}
 	if (st.st_size == 0) {
@@ -202,10 +202,9 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 	if (!m->path)
 		m->path = archive_entry_pathname_utf8(s->entry);
 	if (!m->path)
-		return hy_err_set(err, HY_ESHARD,
-				  "%s: offset %lld: member without a name",
-				  s->path,
-				  (long long)archive_read_header_position(s->ar));
+		return hy_err_set(
+		    err, HY_ESHARD, "%s: offset %lld: member without a name",
+		    s->path, (long long)archive_read_header_position(s->ar));
 	m->size = archive_entry_size(s->entry);
 	m->offset = archive_read_header_position(s->ar);
 	m->is_data = archive_entry_filetype(s->entry) == AE_IFREG &&
@@ -219,20 +218,18 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 		return 1;
 	/* A new key: the previous one is finished and must not come back. */
 	if (s->have_key && keyset_add(&s->seen, s->key.data, s->key.len) < 0)
-		return hy_err_set(err, HY_EFATAL, "%s: out of memory",
-				  s->path);
+		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
 	if (keyset_contains(&s->seen, m->path, m->key_len))
 		return hy_err_set(
-			err, HY_ESHARD,
-			"%s: offset %lld: key '%.*s' reappears at member '%s' "
-			"after other keys (members of a sample must be "
-			"consecutive)",
-			s->path, (long long)m->offset, (int)m->key_len, m->path,
-			m->path);
+		    err, HY_ESHARD,
+		    "%s: offset %lld: key '%.*s' reappears at member '%s' "
+		    "after other keys (members of a sample must be "
+		    "consecutive)",
+		    s->path, (long long)m->offset, (int)m->key_len, m->path,
+		    m->path);
 	buf_clear(&s->key);
 	if (buf_append(&s->key, m->path, m->key_len))
-		return hy_err_set(err, HY_EFATAL, "%s: out of memory",
-				  s->path);
+		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
 	s->have_key = 1;
 	m->new_sample = 1;
 	return 1;
@@ -255,8 +252,7 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 				  s->path, name ? name : "?", (long long)size,
 				  max);
 	if (buf_reserve(dst, (size_t)size))
-		return hy_err_set(err, HY_EFATAL, "%s: out of memory",
-				  s->path);
+		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
 	while (dst->len < (size_t)size) {
 		la_ssize_t n = archive_read_data(s->ar, dst->data + dst->len,
 						 (size_t)size - dst->len);
@@ -293,8 +289,7 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 
 int shard_data_range(struct shard *s, int *fd, int64_t *off)
 {
-	if (!s->in_body || !s->plain ||
-	    archive_filter_count(s->ar) != 1 ||
+	if (!s->in_body || !s->plain || archive_filter_count(s->ar) != 1 ||
 	    archive_entry_sparse_count(s->entry) > 0)
 		return 0;
 	/* Right after a header the consumer position of the only filter is
@@ -321,13 +316,18 @@ int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
 	    pread(s->fd, h, sizeof(h), hdr) != (ssize_t)sizeof(h))
 		return 0;
 	/* POSIX ustar magic and version; GNU tar's "ustar  " is not. */
-	if (memcmp(h + 257, "ustar\0" "00", 8) != 0)
+	if (memcmp(h + 257,
+		   "ustar\0"
+		   "00",
+		   8) != 0)
 		return 0;
 	switch (h[156]) {
-	case '0': case '\0': case '1': case '2': case '5':
-		break;
-	default:
-		return 0;
+	case '0':
+	case '\0':
+	case '1':
+	case '2':
+	case '5': break;
+	default: return 0;
 	}
 	*fd = s->fd;
 	*start = hdr;

@@ -101,7 +101,8 @@ static int emit(struct expand *x, char *s, size_t from)
 	if (!commas && dots && is_int(in, (size_t)(dots - in)) &&
 	    is_int(dots + 2, n - (size_t)(dots - in) - 2)) {
 		size_t al = (size_t)(dots - in), bl = n - al - 2;
-		long long a = strtoll(in, NULL, 10), b = strtoll(dots + 2, NULL, 10);
+		long long a = strtoll(in, NULL, 10),
+			  b = strtoll(dots + 2, NULL, 10);
 		int pad = (al > 1 && in[in[0] == '-'] == '0') ||
 			  (bl > 1 && dots[2 + (dots[2] == '-')] == '0');
 		int width = pad ? (int)(al > bl ? al : bl) : 0;
@@ -113,7 +114,8 @@ static int emit(struct expand *x, char *s, size_t from)
 					  x->word, MAX_EXPANSION);
 		for (long long v = a;; v += step) {
 			char num[32];
-			int len = snprintf(num, sizeof(num), "%0*lld", width, v);
+			int len =
+			    snprintf(num, sizeof(num), "%0*lld", width, v);
 			int ret = alt(x, s, i, j, num, (size_t)len);
 			if (ret)
 				return ret;
@@ -217,8 +219,9 @@ static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
 	int ret = HY_OK;
 
 	if (!d)
-		return hy_err_set(err, HY_EFATAL, "cannot read directory '%s': %s",
-				  dir, strerror(errno));
+		return hy_err_set(err, HY_EFATAL,
+				  "cannot read directory '%s': %s", dir,
+				  strerror(errno));
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' ||
 		    !(has_suffix(de->d_name, ".tar") ||
@@ -229,7 +232,8 @@ static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
 			size_t nc = cap ? cap * 2 : 64;
 			char **v = realloc(names, nc * sizeof(*v));
 			if (!v) {
-				ret = hy_err_set(err, HY_EFATAL, "out of memory");
+				ret =
+				    hy_err_set(err, HY_EFATAL, "out of memory");
 				goto out;
 			}
 			names = v;
@@ -242,13 +246,14 @@ static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !ret; i++) {
 		struct stat st;
 		if (stat(names[i], &st) == 0 && S_ISDIR(st.st_mode))
 			continue;
-		ret = push(l, names[i], stat(names[i], &st) == 0 ? st.st_size : -1,
-			   err);
+		ret = push(l, names[i],
+			   stat(names[i], &st) == 0 ? st.st_size : -1, err);
 	}
 out:
 	for (size_t i = 0; i < n; i++)
@@ -273,8 +278,7 @@ static int add_word(void *ctx, const char *s)
 	return push(a->l, s, stat(s, &st) == 0 ? st.st_size : -1, a->err);
 }
 
-int shardlist_add_arg(struct shardlist *l, const char *arg,
-		      struct hy_err *err)
+int shardlist_add_arg(struct shardlist *l, const char *arg, struct hy_err *err)
 {
 	struct add_ctx a = {l, err};
 
@@ -303,7 +307,7 @@ int shardlist_finish(struct shardlist *l, struct hy_err *err)
 
 	if (l->n < 2)
 		return HY_OK;
-	by = malloc(l->n * sizeof(*by));
+	by = malloc(l->n * sizeof(struct shard_input *));
 	drop = calloc(l->n, 1);
 	if (!by || !drop) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
@@ -311,16 +315,16 @@ int shardlist_finish(struct shardlist *l, struct hy_err *err)
 	}
 	for (size_t i = 0; i < l->n; i++)
 		by[i] = &l->v[i];
-	qsort(by, l->n, sizeof(*by), cmp_name_path);
+	qsort(by, l->n, sizeof(struct shard_input *), cmp_name_path);
 	for (size_t i = 1; i < l->n; i++) {
 		if (strcmp(by[i]->name, by[i - 1]->name) != 0)
 			continue;
 		if (strcmp(by[i]->path, by[i - 1]->path) != 0) {
-			ret = hy_err_set(err, HY_EFATAL,
-					 "shards '%s' and '%s' have the same "
-					 "name '%s': their outputs would collide",
-					 by[i - 1]->path, by[i]->path,
-					 by[i]->name);
+			ret = hy_err_set(
+			    err, HY_EFATAL,
+			    "shards '%s' and '%s' have the same "
+			    "name '%s': their outputs would collide",
+			    by[i - 1]->path, by[i]->path, by[i]->name);
 			goto out;
 		}
 		drop[by[i] - l->v] = 1;

@@ -12,8 +12,8 @@
 
 struct shard_input {
 	char *path;
-	char *name;    /* file name without .tar / .tar.gz / .tgz */
-	int64_t size;  /* bytes, -1 when the file cannot be stat'ed */
+	char *name;   /* file name without .tar / .tar.gz / .tgz */
+	int64_t size; /* bytes, -1 when the file cannot be stat'ed */
 };
 
 struct shardlist {
@@ -24,8 +24,7 @@ struct shardlist {
 /* Expands one argument and appends the result. Returns HY_OK, or HY_EFATAL
  * for a malformed brace expression, one expanding to too many names, or an
  * unreadable directory (bad usage: nothing started). */
-int shardlist_add_arg(struct shardlist *l, const char *arg,
-		      struct hy_err *err);
+int shardlist_add_arg(struct shardlist *l, const char *arg, struct hy_err *err);
 
 /* Drops repeated paths (first one kept) and refuses two different shards
  * with the same name, since their outputs would collide. */

@@ -12,10 +12,10 @@
 struct progress;
 
 struct stage_ctx {
-	struct hy_reporter report;   /* sample-level problems */
-	struct progress *progress;   /* live counters; may be NULL */
-	const atomic_int *stop;	     /* set by SIGTERM/SIGINT; may be NULL */
-	int fsync;		     /* fsync outputs before renaming them */
+	struct hy_reporter report; /* sample-level problems */
+	struct progress *progress; /* live counters; may be NULL */
+	const atomic_int *stop;	   /* set by SIGTERM/SIGINT; may be NULL */
+	int fsync;		   /* fsync outputs before renaming them */
 };
 
 struct stage_counts {

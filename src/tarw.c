@@ -23,7 +23,7 @@ struct tarw {
 	char *buf;
 	size_t len;
 	int64_t total;
-	int werrno; /* errno of the first failed write(2) */
+	int werrno;   /* errno of the first failed write(2) */
 	int64_t drop; /* zero bytes from libarchive to discard (see top) */
 };
 
@@ -84,19 +84,19 @@ static int werr(struct tarw *w, struct hy_err *err, const char *what)
 		return hy_err_set(err, HY_EFATAL, "cannot write '%s': %s",
 				  w->label, strerror(w->werrno));
 	return hy_err_set(err, HY_ESHARD, "%s: %s: %s", w->label, what,
-			  archive_error_string(w->ar) ?
-				  archive_error_string(w->ar) :
-				  "unknown error");
+			  archive_error_string(w->ar)
+			      ? archive_error_string(w->ar)
+			      : "unknown error");
 }
 
-int tarw_open(struct tarw **out, int fd, const char *label,
-	      struct hy_err *err)
+int tarw_open(struct tarw **out, int fd, const char *label, struct hy_err *err)
 {
 	struct tarw *w = calloc(1, sizeof(*w));
 	int ret;
 
 	*out = NULL;
-	if (!w || !(w->buf = malloc(TARW_BUF)) || !(w->ar = archive_write_new())) {
+	if (!w || !(w->buf = malloc(TARW_BUF)) ||
+	    !(w->ar = archive_write_new())) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto fail;
 	}
@@ -162,7 +162,8 @@ static int copy_range(int in, int64_t off, int out, int64_t n, char *bounce,
 				continue;
 			}
 		} else {
-			size_t want = (uint64_t)n < bounce_len ? (size_t)n : bounce_len;
+			size_t want =
+			    (uint64_t)n < bounce_len ? (size_t)n : bounce_len;
 			k = pread(in, bounce, want, off);
 			if (k > 0) {
 				ssize_t done = 0;
@@ -198,8 +199,9 @@ static int range_error(struct tarw *w, int fd, int64_t off, const char *src,
 	char probe;
 
 	if (pread(fd, &probe, 1, off) < 0)
-		return hy_err_set(err, HY_ESHARD, "%s: offset %lld: cannot read: %s",
-				  src, (long long)off, strerror(errno));
+		return hy_err_set(err, HY_ESHARD,
+				  "%s: offset %lld: cannot read: %s", src,
+				  (long long)off, strerror(errno));
 	w->werrno = e;
 	return werr(w, err, "cannot write member data");
 }

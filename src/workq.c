@@ -30,8 +30,8 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int workq_run(size_t n, int threads, void (*fn)(void *ctx, size_t i),
-	      void *ctx, const atomic_int *stop)
+int workq_run(size_t n, int threads, void (*fn)(void *ctx, size_t i), void *ctx,
+	      const atomic_int *stop)
 {
 	struct wq q = {.n = n, .fn = fn, .ctx = ctx, .stop = stop};
 	pthread_t *t;

@@ -12,18 +12,20 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *what;
 } commands[] = {
-	{"scan", cmd_scan, "captions of face samples (reads shards, no untar)"},
-	{"reshard", cmd_reshard, "write final shards with edits applied"},
-	{"extract", cmd_extract, "unpack shards into folders (old step 1)"},
+    {"scan", cmd_scan, "captions of face samples (reads shards, no untar)"},
+    {"reshard", cmd_reshard, "write final shards with edits applied"},
+    {"extract", cmd_extract, "unpack shards into folders (old step 1)"},
 };
 
 static void usage(FILE *f)
 {
-	fputs("usage: hybridize COMMAND [options]   (hybridize COMMAND --help)\n"
-	      "\n"
-	      "Turns WebDataset tar shards (DataComp / img2dataset layout) into a\n"
-	      "hybrid dataset. Commands:\n",
-	      f);
+	fputs(
+	    "usage: hybridize COMMAND [options]   (hybridize COMMAND --help)\n"
+	    "\n"
+	    "Turns WebDataset tar shards (DataComp / img2dataset layout) into "
+	    "a\n"
+	    "hybrid dataset. Commands:\n",
+	    f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
 }
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
+	    strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;
 	}
@@ -50,7 +52,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
-		if (strcmp(argv[1], commands[i].name))
+		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		rc = commands[i].fn(argc - 1, argv + 1);
 		/* A full disk can surface only when stdout is closed. */

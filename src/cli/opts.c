@@ -16,15 +16,11 @@ struct optdef {
 };
 
 static const struct optdef defs[] = {
-	{"output", 'o', OPT_OUTPUT, 1},
-	{"edits", 'e', OPT_EDITS, 1},
-	{"jobs", 'j', OPT_JOBS, 1},
-	{"min-faces", 0, OPT_MIN_FACES, 1},
-	{"rank", 0, OPT_RANK, 1},
-	{"world", 0, OPT_RANK, 1},
-	{"no-fsync", 0, OPT_FSYNC, 0},
-	{"progress-interval", 0, OPT_PROGRESS, 1},
-	{"quiet", 'q', OPT_PROGRESS, 0},
+    {"output", 'o', OPT_OUTPUT, 1},  {"edits", 'e', OPT_EDITS, 1},
+    {"jobs", 'j', OPT_JOBS, 1},	     {"min-faces", 0, OPT_MIN_FACES, 1},
+    {"rank", 0, OPT_RANK, 1},	     {"world", 0, OPT_RANK, 1},
+    {"no-fsync", 0, OPT_FSYNC, 0},   {"progress-interval", 0, OPT_PROGRESS, 1},
+    {"quiet", 'q', OPT_PROGRESS, 0},
 };
 
 static int parse_long(const char *name, const char *v, long min, long *out)
@@ -35,9 +31,10 @@ static int parse_long(const char *name, const char *v, long min, long *out)
 	errno = 0;
 	x = strtol(v, &end, 10);
 	if (errno || end == v || *end || x < min) {
-		fprintf(stderr,
-			"hybridize: option --%s: '%s' is not an integer >= %ld\n",
-			name, v, min);
+		fprintf(
+		    stderr,
+		    "hybridize: option --%s: '%s' is not an integer >= %ld\n",
+		    name, v, min);
 		return -1;
 	}
 	*out = x;
@@ -68,10 +65,11 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
 		char *end;
 		o->progress_interval = strtod(v, &end);
 		if (end == v || *end || o->progress_interval <= 0) {
-			fprintf(stderr,
-				"hybridize: option --progress-interval: '%s' is "
-				"not a number of seconds > 0\n",
-				v);
+			fprintf(
+			    stderr,
+			    "hybridize: option --progress-interval: '%s' is "
+			    "not a number of seconds > 0\n",
+			    v);
 			return -1;
 		}
 	}
@@ -115,12 +113,14 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 			snprintf(name, sizeof(name), "%.*s", (int)n, a + 2);
 			if (eq)
 				val = eq + 1;
-			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs); k++)
+			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs);
+			     k++)
 				if (!strcmp(defs[k].lng, name))
 					d = &defs[k];
 		} else {
 			snprintf(name, sizeof(name), "%c", a[1]);
-			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs); k++)
+			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs);
+			     k++)
 				if (defs[k].shrt == a[1])
 					d = &defs[k];
 			if (d && a[2])

@@ -18,7 +18,7 @@ enum {
 struct cli_opts {
 	const char *output;
 	const char *edits;
-	long jobs;	/* 0 = default */
+	long jobs; /* 0 = default */
 	long min_faces;
 	long rank, world; /* -1 = from the environment */
 	int no_fsync;

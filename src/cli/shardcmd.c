@@ -28,7 +28,7 @@ struct run {
 	struct stage_ctx ctx;
 	struct progress prog;
 	enum result *res;
-	size_t *todo; /* indexes of the shards still to do */
+	size_t *todo;	      /* indexes of the shards still to do */
 	pthread_mutex_t lock; /* guards totals */
 	struct stage_counts total;
 };
@@ -93,9 +93,9 @@ static void summary(struct run *r, double secs, int sig)
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)r->total.samples / secs : 0);
 	fprintf(o, "hybridize %s: %s in %.2f s\n", r->c->name,
-		sig ? "stopped" :
-		failed || r->total.sample_errors ? "finished with failures" :
-						   "done",
+		sig				   ? "stopped"
+		: failed || r->total.sample_errors ? "finished with failures"
+						   : "done",
 		secs);
 	fprintf(o, "  %-16s %zu\n", "shards", n);
 	fprintf(o, "  %-16s %zu\n", "  done", done);
@@ -164,7 +164,8 @@ int shardcmd_main(struct shardcmd *c)
 	}
 	/* An existing output is a finished unit of work: skip it. */
 	for (size_t i = 0; i < list.n; i++) {
-		out = malloc(strlen(list.v[i].name) + strlen(c->out_suffix) + 1);
+		out =
+		    malloc(strlen(list.v[i].name) + strlen(c->out_suffix) + 1);
 		if (!out) {
 			hy_err_set(&err, HY_EFATAL, "out of memory");
 			goto fail;

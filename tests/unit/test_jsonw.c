@@ -39,7 +39,11 @@ static void test_utf8_kept_raw(void **state)
 static void test_invalid_utf8_becomes_fffd(void **state)
 {
 	(void)state;
-	expect_escaped("a\xff" "b", 3, "\"a\xef\xbf\xbd" "b\"");
+	expect_escaped("a\xff"
+		       "b",
+		       3,
+		       "\"a\xef\xbf\xbd"
+		       "b\"");
 	/* overlong '/' and a CESU surrogate: each byte replaced */
 	expect_escaped("\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\"");
 	expect_escaped("\xed\xa0\x80", 3,
@@ -68,11 +72,11 @@ static void test_capfile_layout_matches_json_dump_indent4(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escapes_like_python),
-		cmocka_unit_test(test_nul_byte_is_escaped),
-		cmocka_unit_test(test_utf8_kept_raw),
-		cmocka_unit_test(test_invalid_utf8_becomes_fffd),
-		cmocka_unit_test(test_capfile_layout_matches_json_dump_indent4),
+	    cmocka_unit_test(test_escapes_like_python),
+	    cmocka_unit_test(test_nul_byte_is_escaped),
+	    cmocka_unit_test(test_utf8_kept_raw),
+	    cmocka_unit_test(test_invalid_utf8_becomes_fffd),
+	    cmocka_unit_test(test_capfile_layout_matches_json_dump_indent4),
 	};
 	return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
 }

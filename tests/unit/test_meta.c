@@ -18,7 +18,9 @@ static void test_faces_counted_from_list(void **state)
 	struct hy_err err;
 
 	(void)state;
-	assert_int_equal(parse(&m, "{\"face_bboxes\": [[0,0,1,1],[0,0,0.5,0.5]]}", &err), HY_OK);
+	assert_int_equal(
+	    parse(&m, "{\"face_bboxes\": [[0,0,1,1],[0,0,0.5,0.5]]}", &err),
+	    HY_OK);
 	assert_int_equal(m.faces, 2);
 	assert_int_equal(parse(&m, "{\"face_bboxes\": []}", &err), HY_OK);
 	assert_int_equal(m.faces, 0);
@@ -48,7 +50,8 @@ static void test_caption_string_only(void **state)
 	struct hy_err err;
 
 	(void)state;
-	assert_int_equal(parse(&m, "{\"caption\": \"a \\\"b\\\" \\u00e9\"}", &err), HY_OK);
+	assert_int_equal(
+	    parse(&m, "{\"caption\": \"a \\\"b\\\" \\u00e9\"}", &err), HY_OK);
 	assert_true(m.has_caption);
 	assert_string_equal(m.caption.data, "a \"b\" \xc3\xa9");
 	assert_int_equal(parse(&m, "{\"caption\": \"\"}", &err), HY_OK);
@@ -70,14 +73,19 @@ static void test_lone_surrogates_become_fffd(void **state)
 
 	(void)state;
 	/* lone high, lone low, and a valid pair (U+1F600) side by side */
-	assert_int_equal(parse(&m, "{\"caption\": \"a\\ud83db\\ude00c\\ud83d\\ude00\"}", &err), HY_OK);
-	assert_string_equal(m.caption.data,
-			    "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xf0\x9f\x98\x80");
+	assert_int_equal(
+	    parse(&m, "{\"caption\": \"a\\ud83db\\ude00c\\ud83d\\ude00\"}",
+		  &err),
+	    HY_OK);
+	assert_string_equal(m.caption.data, "a\xef\xbf\xbd"
+					    "b\xef\xbf\xbd"
+					    "c\xf0\x9f\x98\x80");
 	/* high surrogate at the very end of the string */
 	assert_int_equal(parse(&m, "{\"caption\": \"x\\uD800\"}", &err), HY_OK);
 	assert_string_equal(m.caption.data, "x\xef\xbf\xbd");
 	/* two highs in a row: both lone */
-	assert_int_equal(parse(&m, "{\"caption\": \"\\ud800\\ud800\"}", &err), HY_OK);
+	assert_int_equal(parse(&m, "{\"caption\": \"\\ud800\\ud800\"}", &err),
+			 HY_OK);
 	assert_string_equal(m.caption.data, "\xef\xbf\xbd\xef\xbf\xbd");
 	meta_release(&m);
 }
@@ -108,8 +116,8 @@ static void test_invalid_json_is_a_sample_error(void **state)
 {
 	struct meta m = {0};
 	struct hy_err err = {0};
-	const char *bad[] = {"{\"caption\": ", "", "nul", "{\"a\" 1}", "[1,2]",
-			     "\"str\""};
+	const char *bad[] = {"{\"caption\": ", "",	"nul",
+			     "{\"a\" 1}",      "[1,2]", "\"str\""};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -133,14 +141,14 @@ static void test_trailing_garbage_is_rejected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_faces_counted_from_list),
-		cmocka_unit_test(test_faces_missing_null_or_not_list_is_zero),
-		cmocka_unit_test(test_caption_string_only),
-		cmocka_unit_test(test_lone_surrogates_become_fffd),
-		cmocka_unit_test(test_fix_surrogates_leaves_escaped_backslash),
-		cmocka_unit_test(test_fix_surrogates_truncated_escape_is_left),
-		cmocka_unit_test(test_invalid_json_is_a_sample_error),
-		cmocka_unit_test(test_trailing_garbage_is_rejected),
+	    cmocka_unit_test(test_faces_counted_from_list),
+	    cmocka_unit_test(test_faces_missing_null_or_not_list_is_zero),
+	    cmocka_unit_test(test_caption_string_only),
+	    cmocka_unit_test(test_lone_surrogates_become_fffd),
+	    cmocka_unit_test(test_fix_surrogates_leaves_escaped_backslash),
+	    cmocka_unit_test(test_fix_surrogates_truncated_escape_is_left),
+	    cmocka_unit_test(test_invalid_json_is_a_sample_error),
+	    cmocka_unit_test(test_trailing_garbage_is_rejected),
 	};
 	return cmocka_run_group_tests_name("meta", tests, NULL, NULL);
 }

@@ -137,12 +137,18 @@ static void test_edits_missing_folder_means_none(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_commit_renames_into_place, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwritable_dir_is_fatal_and_named, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkdirs_and_not_a_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edits_index_sorted_with_subfolders, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edits_missing_folder_means_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_renames_into_place,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_unwritable_dir_is_fatal_and_named, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkdirs_and_not_a_directory,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_edits_index_sorted_with_subfolders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_edits_missing_folder_means_none, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("outfile", tests, NULL, NULL);
 }

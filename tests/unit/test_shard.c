@@ -36,10 +36,12 @@ static char *write_tar(const struct mem *m, size_t n)
 		archive_entry_set_perm(e, 0644);
 		if (m[i].type == AE_IFLNK)
 			archive_entry_set_symlink(e, "target");
-		archive_entry_set_size(e, m[i].type == AE_IFREG ? (la_int64_t)len : 0);
+		archive_entry_set_size(
+		    e, m[i].type == AE_IFREG ? (la_int64_t)len : 0);
 		assert_int_equal(tarw_header(w, e, &err), HY_OK);
 		if (m[i].type == AE_IFREG && len)
-			assert_int_equal(tarw_data(w, m[i].body, len, &err), HY_OK);
+			assert_int_equal(tarw_data(w, m[i].body, len, &err),
+					 HY_OK);
 		archive_entry_free(e);
 	}
 	assert_int_equal(tarw_finish(w, &err), HY_OK);
@@ -68,12 +70,9 @@ static void test_split_key(void **state)
 static void test_groups_members_by_key(void **state)
 {
 	const struct mem m[] = {
-		{"d/", AE_IFDIR, NULL},
-		{"d/1.jpg", AE_IFREG, "img"},
-		{"d/1.seg.png", AE_IFREG, "seg"},
-		{"link", AE_IFLNK, NULL},
-		{"d/1.json", AE_IFREG, "{}"},
-		{"d/2.txt", AE_IFREG, "cap"},
+	    {"d/", AE_IFDIR, NULL},	      {"d/1.jpg", AE_IFREG, "img"},
+	    {"d/1.seg.png", AE_IFREG, "seg"}, {"link", AE_IFLNK, NULL},
+	    {"d/1.json", AE_IFREG, "{}"},     {"d/2.txt", AE_IFREG, "cap"},
 	};
 	char *path = write_tar(m, 6);
 	struct shard *s;
@@ -88,7 +87,8 @@ static void test_groups_members_by_key(void **state)
 		newflags[n] = mem.new_sample;
 		data[n] = mem.is_data;
 		if (!strcmp(mem.path, "d/1.seg.png")) {
-			assert_int_equal(shard_read_body(s, &b, 100, &err), HY_OK);
+			assert_int_equal(shard_read_body(s, &b, 100, &err),
+					 HY_OK);
 			assert_string_equal(b.data, "seg");
 		}
 		n++;
@@ -109,9 +109,9 @@ static void test_groups_members_by_key(void **state)
 static void test_key_reappearing_fails_the_shard(void **state)
 {
 	const struct mem m[] = {
-		{"a.jpg", AE_IFREG, "x"},
-		{"b.jpg", AE_IFREG, "y"},
-		{"a.json", AE_IFREG, "{}"},
+	    {"a.jpg", AE_IFREG, "x"},
+	    {"b.jpg", AE_IFREG, "y"},
+	    {"a.json", AE_IFREG, "{}"},
 	};
 	char *path = write_tar(m, 3);
 	struct shard *s;
@@ -188,12 +188,12 @@ static void test_keyset_grows_and_clears(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_key),
-		cmocka_unit_test(test_groups_members_by_key),
-		cmocka_unit_test(test_key_reappearing_fails_the_shard),
-		cmocka_unit_test(test_oversized_body_is_a_sample_error),
-		cmocka_unit_test(test_missing_and_empty_files),
-		cmocka_unit_test(test_keyset_grows_and_clears),
+	    cmocka_unit_test(test_split_key),
+	    cmocka_unit_test(test_groups_members_by_key),
+	    cmocka_unit_test(test_key_reappearing_fails_the_shard),
+	    cmocka_unit_test(test_oversized_body_is_a_sample_error),
+	    cmocka_unit_test(test_missing_and_empty_files),
+	    cmocka_unit_test(test_keyset_grows_and_clears),
 	};
 	return cmocka_run_group_tests_name("shard", tests, NULL, NULL);
 }

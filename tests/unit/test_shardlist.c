@@ -21,7 +21,8 @@ static void expect_expansion(const char *word, const char *want)
 	struct buf b = {0};
 	struct hy_err err = {0};
 
-	assert_int_equal(shardlist_expand_braces(word, collect, &b, &err), HY_OK);
+	assert_int_equal(shardlist_expand_braces(word, collect, &b, &err),
+			 HY_OK);
 	assert_string_equal(b.data ? b.data : "", want);
 	buf_release(&b);
 }
@@ -29,8 +30,9 @@ static void expect_expansion(const char *word, const char *want)
 static void test_numeric_range_keeps_zero_padding(void **state)
 {
 	(void)state;
-	expect_expansion("s/{00000008..00000011}.tar",
-			 "s/00000008.tar s/00000009.tar s/00000010.tar s/00000011.tar");
+	expect_expansion(
+	    "s/{00000008..00000011}.tar",
+	    "s/00000008.tar s/00000009.tar s/00000010.tar s/00000011.tar");
 	expect_expansion("{8..11}", "8 9 10 11");
 	expect_expansion("{3..1}", "3 2 1");
 	expect_expansion("{07..9}", "07 08 09");
@@ -59,8 +61,9 @@ static void test_huge_expansion_refused(void **state)
 	struct hy_err err = {0};
 
 	(void)state;
-	assert_int_equal(shardlist_expand_braces("{0..99999999999}", collect, &b, &err),
-			 HY_EFATAL);
+	assert_int_equal(
+	    shardlist_expand_braces("{0..99999999999}", collect, &b, &err),
+	    HY_EFATAL);
 	assert_non_null(strstr(err.msg, "more than"));
 	buf_release(&b);
 }
@@ -86,7 +89,8 @@ static void test_directory_lists_tars_sorted(void **state)
 	char dir[] = "/tmp/hy-unit-XXXXXX";
 	struct shardlist l = {0};
 	struct hy_err err = {0};
-	const char *files[] = {"b.tar", "a.tar.gz", "c.txt", ".hidden.tar", "a0.tar"};
+	const char *files[] = {"b.tar", "a.tar.gz", "c.txt", ".hidden.tar",
+			       "a0.tar"};
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -135,7 +139,8 @@ static void test_rank_split_is_a_partition(void **state)
 	(void)state;
 	for (long r = 0; r < 3; r++) {
 		struct shardlist l = {0};
-		assert_int_equal(shardlist_add_arg(&l, "{0..9}.tar", &err), HY_OK);
+		assert_int_equal(shardlist_add_arg(&l, "{0..9}.tar", &err),
+				 HY_OK);
 		shardlist_select(&l, r, 3);
 		for (size_t i = 0; i < l.n; i++)
 			seen[atoi(l.v[i].name)]++;
@@ -148,14 +153,14 @@ static void test_rank_split_is_a_partition(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_numeric_range_keeps_zero_padding),
-		cmocka_unit_test(test_lists_nesting_and_groups),
-		cmocka_unit_test(test_literal_braces_stay),
-		cmocka_unit_test(test_huge_expansion_refused),
-		cmocka_unit_test(test_names_drop_tar_suffixes),
-		cmocka_unit_test(test_directory_lists_tars_sorted),
-		cmocka_unit_test(test_repeats_dropped_collisions_refused),
-		cmocka_unit_test(test_rank_split_is_a_partition),
+	    cmocka_unit_test(test_numeric_range_keeps_zero_padding),
+	    cmocka_unit_test(test_lists_nesting_and_groups),
+	    cmocka_unit_test(test_literal_braces_stay),
+	    cmocka_unit_test(test_huge_expansion_refused),
+	    cmocka_unit_test(test_names_drop_tar_suffixes),
+	    cmocka_unit_test(test_directory_lists_tars_sorted),
+	    cmocka_unit_test(test_repeats_dropped_collisions_refused),
+	    cmocka_unit_test(test_rank_split_is_a_partition),
 	};
 	return cmocka_run_group_tests_name("shardlist", tests, NULL, NULL);
 }
