@@ -665,7 +665,7 @@ static int write_shard(const struct opts *o, const struct pool_image *pool, unsi
 		goto out;
 	}
 	for (unsigned i = 0; i < o->samples; i++) {
-		struct sample sm;
+		struct sample sm = { 0 };
 		struct rng r;
 		const struct pool_image *im;
 
@@ -798,9 +798,10 @@ int main(int argc, char **argv)
 			o.shards = (unsigned)v;
 			break;
 		case 's':
-			if (parse_uint("--samples", optarg, 100000000, &v) != 0 || v == 0) {
-				if (v == 0)
-					fprintf(stderr, "gen_shards: --samples must be at least 1\n");
+			if (parse_uint("--samples", optarg, 100000000, &v) != 0)
+				return 1;
+			if (v == 0) {
+				fprintf(stderr, "gen_shards: --samples must be at least 1\n");
 				return 1;
 			}
 			o.samples = (unsigned)v;

@@ -8,7 +8,9 @@
 # BENCH_RSS_SAMPLES (2000 per shard, for the 1 -> 16 shard memory check),
 # HYBRIDIZE (build/hybridize).
 # Exits 0 even when a target is missed (it is a measurement); 1 when it
-# cannot measure (no build/hybridize, a baseline tool missing, bad knobs).
+# cannot measure (no build/hybridize, a baseline tool missing, bad knobs) or
+# when a run failed (the error is shown; the other figures still print).
+# shellcheck disable=SC2317 # setup_X / case_X are called by name
 set -uo pipefail
 export LC_ALL=C
 
@@ -39,21 +41,29 @@ for t in tar bsdtar python3 xargs cp sync "$CC"; do
 	command -v "$t" >/dev/null || die "'$t' not found; the benchmark needs it"
 done
 
-# ---- helpers built here, so `make bench` needs nothing beyond this script ----
+# ---- helpers: `make tools` puts them in build/; when run alone the script
+# builds its own copy in build/bench/ ----
 
 mkdir -p "$BIN" || die "cannot create $BIN"
-build_helper() { # NAME LIBS...: rebuild BIN/NAME when bench/NAME.c is newer
+# helper NAME LIBS...: sets HELPER to an up-to-date binary of bench/NAME.c
+helper() {
 	local name=$1
 	shift
-	if [ ! -x "$BIN/$name" ] || [ "bench/$name.c" -nt "$BIN/$name" ]; then
-		# shellcheck disable=SC2046
-		"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o "$BIN/$name" "bench/$name.c" "$@" ||
-			die "cannot build $BIN/$name"
+	if [ -x "build/$name" ] && ! [ "bench/$name.c" -nt "build/$name" ]; then
+		HELPER=build/$name
+		return
+	fi
+	HELPER=$BIN/$name
+	if [ ! -x "$HELPER" ] || [ "bench/$name.c" -nt "$HELPER" ]; then
+		"$CC" -std=c11 -O2 -Wall -Wextra -Werror -o "$HELPER" "bench/$name.c" "$@" ||
+			die "cannot build $HELPER"
 	fi
 }
-build_helper gen_shards $(pkg-config --cflags --libs libarchive libturbojpeg) ||
-	exit 1
-build_helper maxrss || exit 1
+# shellcheck disable=SC2046 # the flags must split into words
+helper gen_shards $(pkg-config --cflags --libs libarchive libturbojpeg)
+GEN=$HELPER
+helper maxrss
+MAXRSS=$HELPER
 
 # ---- data: regenerated only when the parameters or the generator change ----
 
@@ -67,7 +77,7 @@ make_data() {
 		return 0
 	fi
 	rm -rf "$dir"
-	"$BIN/gen_shards" -o "$dir/shards" --edits "$dir/edits" --shards "$n" --samples "$per" \
+	"$GEN" -o "$dir/shards" --edits "$dir/edits" --shards "$n" --samples "$per" \
 		--seed "$SEED" --face-ratio 0.3 --edit-ratio 0.3 || return 1
 	echo "$stamp" >"$dir/stamp"
 }
@@ -84,7 +94,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 rm -rf "$W"
-mkdir -p "$W/noedits" "$W/log" || die "cannot create $W"
+mkdir -p "$W/noedits" "$W/log" "$W/keep" || die "cannot create $W"
 
 SH=("$MAIN"/shards/*.tar)
 NAMES=()
@@ -94,46 +104,46 @@ for f in "${SH[@]}"; do
 done
 EDITS=$MAIN/edits
 NOEDITS=$W/noedits # empty: reshard copies every member through
-IN_BYTES=$(cat "${SH[@]}" | wc -c)
+IN_BYTES=$(stat -c %s "${SH[@]}" | awk '{ s += $1 } END { print s }')
 
 # Timings are from the page cache: dropping it needs root. Read everything
 # once so the first timed case does not pay for the disk.
 cat "${SH[@]}" "$RSSD"/shards/*.tar >/dev/null
 find "$EDITS" -type f -exec cat {} + >/dev/null
 
-# ---- cases: setup_X is untimed, case_X is timed ----
+# ---- cases: case_X is timed; it writes under $O, which run_case creates
+# empty before and removes after, so every case starts from the same state
+# (inputs in the page cache, no other outputs); optional setup_X (untimed)
+# prepares $O, optional keep_X saves what the checks need in the last round ----
 
+O=$W/out
+KEEP=$W/keep
 shards0() { printf '%s\0' "${SH[@]}"; }
 
-setup_old_scan() {
-	rm -rf "$W/x" "$W/oldcap" && mkdir -p "$W/x" && (cd "$W/x" && mkdir "${NAMES[@]}")
-}
+setup_old_scan() { (mkdir -p "$O/x" && cd "$O/x" && mkdir "${NAMES[@]}"); }
 case_old_scan() {
-	printf '%s\n' "${NAMES[@]}" | xargs -P "$JOBS" -I{} tar -xf "$MAIN/shards/{}.tar" -C "$W/x/{}" &&
-		python3 bench/old_scan.py "$W/x" "$W/oldcap"
+	printf '%s\n' "${NAMES[@]}" | xargs -P "$JOBS" -I{} tar -xf "$MAIN/shards/{}.tar" -C "$O/x/{}" ||
+		return
+	MID=${EPOCHREALTIME/./} # run_case splits the time into the two steps
+	python3 bench/old_scan.py "$O/x" "$O/cap"
 }
-setup_scan() { rm -rf "$W/cap"; }
-case_scan() { "$TOOL" scan "${SH[@]}" -o "$W/cap" -j "$JOBS"; }
-setup_bsdtar() { :; }
+keep_old_scan() { mv "$O/cap" "$KEEP/oldcap"; }
+case_scan() { "$TOOL" scan "${SH[@]}" -o "$O/cap" -j "$JOBS"; }
+keep_scan() { mv "$O/cap" "$KEEP/cap"; }
 case_bsdtar() { shards0 | xargs -0 -P "$JOBS" -n 1 bsdtar -tf >/dev/null; }
-setup_cp() { rm -rf "$W/cp" && mkdir -p "$W/cp"; }
-case_cp() { shards0 | xargs -0 -P "$JOBS" -n 1 cp -t "$W/cp"; }
-setup_cp_sync() { setup_cp; }
-case_cp_sync() { case_cp && sync "$W"/cp/*.tar; }
-setup_rs() { rm -rf "$W/rs"; }
-setup_rs_edits() { setup_rs; }
-setup_rs_fsync() { setup_rs; }
-setup_rs_edits_fsync() { setup_rs; }
-case_rs() { "$TOOL" reshard "${SH[@]}" -e "$NOEDITS" -o "$W/rs" -j "$JOBS" --no-fsync; }
-case_rs_edits() { "$TOOL" reshard "${SH[@]}" -e "$EDITS" -o "$W/rs" -j "$JOBS" --no-fsync; }
-case_rs_fsync() { "$TOOL" reshard "${SH[@]}" -e "$NOEDITS" -o "$W/rs" -j "$JOBS"; }
-case_rs_edits_fsync() { "$TOOL" reshard "${SH[@]}" -e "$EDITS" -o "$W/rs" -j "$JOBS"; }
-setup_py_reshard() { rm -rf "$W/py" && mkdir -p "$W/py"; }
-case_py_reshard() { shards0 | xargs -0 -P "$JOBS" -n 1 python3 bench/old_reshard.py "$EDITS" "$W/py"; }
+case_cp() { shards0 | xargs -0 -P "$JOBS" -n 1 cp -t "$O"; }
+case_cp_sync() { case_cp && sync "$O"/*.tar; }
+case_rs() { "$TOOL" reshard "${SH[@]}" -e "$NOEDITS" -o "$O" -j "$JOBS" --no-fsync; }
+case_rs_edits() { "$TOOL" reshard "${SH[@]}" -e "$EDITS" -o "$O" -j "$JOBS" --no-fsync; }
+case_rs_fsync() { "$TOOL" reshard "${SH[@]}" -e "$NOEDITS" -o "$O" -j "$JOBS"; }
+case_rs_edits_fsync() { "$TOOL" reshard "${SH[@]}" -e "$EDITS" -o "$O" -j "$JOBS"; }
+case_py_reshard() { shards0 | xargs -0 -P "$JOBS" -n 1 python3 bench/old_reshard.py "$EDITS" "$O"; }
 
 CASES=(old_scan scan bsdtar cp rs rs_edits cp_sync rs_fsync rs_edits_fsync py_reshard)
 declare -A LABEL=(
 	[old_scan]="old: parallel tar -x + python"
+	[old_scan_1]="  of which step 1, tar -x"
+	[old_scan_2]="  of which step 2, python"
 	[scan]="hybridize scan"
 	[bsdtar]="bsdtar -tf"
 	[cp]="cp"
@@ -144,14 +154,20 @@ declare -A LABEL=(
 	[rs_edits_fsync]="reshard (fsync), 30% edits"
 	[py_reshard]="old: python tarfile, 30% edits"
 )
-declare -A TIMES FAILED
+declare -A TIMES=() TR=() FAILED=() # TR[NAME:ROUND] = microseconds
 
-# run_case NAME: setup, flush earlier writes, then time the case (microseconds).
+# run_case NAME [LAST]: times case_NAME (microseconds) into TIMES[NAME].
 run_case() {
-	local name=$1 t0 t1 rc
-	"setup_$name" || die "setup of $name failed"
+	local name=$1 last=${2:-} t0 t1 rc
+	if ! { rm -rf "$O" && mkdir -p "$O"; }; then
+		die "cannot empty $O"
+	fi
+	if declare -F "setup_$name" >/dev/null; then
+		"setup_$name" || die "setup of $name failed"
+	fi
 	# Write-back left by the previous case would otherwise land on this one.
 	sync
+	MID=
 	t0=${EPOCHREALTIME/./}
 	"case_$name" >"$W/log/$name.out" 2>"$W/log/$name.err"
 	rc=$?
@@ -162,9 +178,18 @@ run_case() {
 			tail -n 5 "$W/log/$name.err" >&2
 		fi
 		FAILED[$name]=1
-		return
+	else
+		TIMES[$name]+=" $((t1 - t0))"
+		TR[$name:$round]=$((t1 - t0))
+		if [ -n "$MID" ]; then
+			TIMES[${name}_1]+=" $((MID - t0))"
+			TIMES[${name}_2]+=" $((t1 - MID))"
+		fi
+		if [ -n "$last" ] && declare -F "keep_$name" >/dev/null; then
+			"keep_$name" || die "cannot keep the outputs of $name"
+		fi
 	fi
-	TIMES[$name]+=" $((t1 - t0))"
+	rm -rf "$O"
 }
 
 echo "bench: ${#SH[@]} shards x $SAMPLES samples, $((IN_BYTES / 1000000)) MB, -j $JOBS," \
@@ -173,7 +198,7 @@ for ((round = 1; round <= REPEAT; round++)); do
 	printf 'bench: round %d/%d:' "$round" "$REPEAT"
 	for c in "${CASES[@]}"; do
 		printf ' %s' "$c"
-		run_case "$c"
+		run_case "$c" "$([ "$round" = "$REPEAT" ] && echo last)"
 	done
 	echo
 done
@@ -181,9 +206,8 @@ done
 # ---- outputs agree with the baselines (checked once, untimed) ----
 
 CHECKS=()
-if [ -z "${FAILED[scan]:-}" ] && [ -z "${FAILED[old_scan]:-}" ]; then
-	setup_scan && case_scan >/dev/null 2>&1
-	if python3 - "$W/oldcap" "$W/cap" <<'EOF'; then
+if [ -d "$KEEP/oldcap" ] && [ -d "$KEEP/cap" ]; then
+	if python3 - "$KEEP/oldcap" "$KEEP/cap" <<'EOF'; then
 import json, os, sys
 old, new = sys.argv[1], sys.argv[2]
 names = sorted(os.listdir(old))
@@ -195,13 +219,13 @@ sys.exit(0 if ok else 1)
 EOF
 		CHECKS+=("scan captions equal the old pipeline's: yes")
 	else
-		CHECKS+=("scan captions equal the old pipeline's: NO (compare $W/cap with $W/oldcap)")
+		CHECKS+=("scan captions equal the old pipeline's: NO")
 	fi
 fi
-if [ -z "${FAILED[rs_edits]:-}" ] && [ -z "${FAILED[py_reshard]:-}" ]; then
-	setup_rs && case_rs_edits >/dev/null 2>&1
-	# Same member names, order and bytes as the python copy (headers may differ).
-	if python3 - "$W/py" "$W/rs" <<'EOF'; then
+# same_members A B NAME...: A/NAME.tar and B/NAME.tar hold the same member
+# names, order and data (tar headers and padding may differ).
+same_members() {
+	python3 - "$@" <<'EOF'
 import hashlib, os, sys, tarfile
 def digest(path):
     h = hashlib.sha256()
@@ -211,18 +235,32 @@ def digest(path):
             if m.isfile():
                 h.update(t.extractfile(m).read())
     return h.digest()
-old, new = sys.argv[1], sys.argv[2]
-names = sorted(os.listdir(old))
-ok = names == sorted(os.listdir(new)) and all(
-    digest(os.path.join(old, n)) == digest(os.path.join(new, n)) for n in names)
-sys.exit(0 if ok else 1)
+a, b = sys.argv[1], sys.argv[2]
+sys.exit(0 if all(digest(os.path.join(a, n + ".tar")) == digest(os.path.join(b, n + ".tar"))
+                  for n in sys.argv[3:]) else 1)
 EOF
+}
+# rerun NAME DIR: runs case_NAME once more, untimed, and leaves its outputs in DIR.
+rerun() {
+	rm -rf "$O" "$2" && mkdir -p "$O" && "case_$1" >/dev/null 2>&1 && mv "$O" "$2"
+}
+if [ -z "${FAILED[rs_edits]:-}" ] && [ -z "${FAILED[py_reshard]:-}" ]; then
+	if rerun py_reshard "$KEEP/py" && rerun rs_edits "$KEEP/rs" &&
+		same_members "$KEEP/py" "$KEEP/rs" "${NAMES[@]}"; then
 		CHECKS+=("reshard (30% edits) members equal the python copy's: yes")
 	else
 		CHECKS+=("reshard (30% edits) members equal the python copy's: NO")
 	fi
+	rm -rf "$KEEP/py" "$KEEP/rs"
 fi
-rm -rf "$W/x" "$W/cp" "$W/py" "$W/rs" "$W/cap" "$W/oldcap"
+if [ -z "${FAILED[rs]:-}" ]; then
+	if rerun rs "$KEEP/rs" && same_members "$MAIN/shards" "$KEEP/rs" "${NAMES[@]}"; then
+		CHECKS+=("reshard (no edits) members equal the input's: yes")
+	else
+		CHECKS+=("reshard (no edits) members equal the input's: NO")
+	fi
+	rm -rf "$KEEP/rs"
+fi
 
 # ---- peak memory: 1 vs 16 shards, and small vs large shards ----
 
@@ -231,8 +269,8 @@ RSS_SH=("$RSSD"/shards/*.tar)
 rss() {
 	local name=$1
 	shift
-	rm -rf "$W/rss_out"
-	if "$BIN/maxrss" "$W/log/$name.rss" "$@" >"$W/log/$name.out" 2>"$W/log/$name.err"; then
+	rm -rf "$O"
+	if "$MAXRSS" "$W/log/$name.rss" "$@" >"$W/log/$name.out" 2>"$W/log/$name.err"; then
 		cat "$W/log/$name.rss"
 	else
 		echo "bench: peak-memory run $name failed:" >&2
@@ -241,71 +279,104 @@ rss() {
 	fi
 }
 echo "bench: peak memory runs"
-R_SCAN_1=$(rss scan1 "$TOOL" scan "${RSS_SH[0]}" -o "$W/rss_out" -j "$JOBS")
-R_SCAN_16=$(rss scan16 "$TOOL" scan "${RSS_SH[@]}" -o "$W/rss_out" -j "$JOBS")
-R_SCAN_BIG=$(rss scanbig "$TOOL" scan "${SH[0]}" -o "$W/rss_out" -j "$JOBS")
-R_RS_1=$(rss rs1 "$TOOL" reshard "${RSS_SH[0]}" -e "$RSSD/edits" -o "$W/rss_out" -j "$JOBS" --no-fsync)
-R_RS_16=$(rss rs16 "$TOOL" reshard "${RSS_SH[@]}" -e "$RSSD/edits" -o "$W/rss_out" -j "$JOBS" --no-fsync)
-R_RS_BIG=$(rss rsbig "$TOOL" reshard "${SH[0]}" -e "$EDITS" -o "$W/rss_out" -j "$JOBS" --no-fsync)
-rm -rf "$W/rss_out"
+R_SCAN_1=$(rss scan1 "$TOOL" scan "${RSS_SH[0]}" -o "$O" -j "$JOBS")
+R_SCAN_16=$(rss scan16 "$TOOL" scan "${RSS_SH[@]}" -o "$O" -j "$JOBS")
+R_SCAN_BIG=$(rss scanbig "$TOOL" scan "${SH[0]}" -o "$O" -j "$JOBS")
+R_RS_1=$(rss rs1 "$TOOL" reshard "${RSS_SH[0]}" -e "$RSSD/edits" -o "$O" -j "$JOBS" --no-fsync)
+R_RS_16=$(rss rs16 "$TOOL" reshard "${RSS_SH[@]}" -e "$RSSD/edits" -o "$O" -j "$JOBS" --no-fsync)
+if [ "$JOBS" -gt 1 ] && [ "$JOBS" -lt "$RSS_SHARDS" ]; then
+	# One shard keeps only one worker busy; JOBS shards show the per-worker
+	# memory, so growth beyond that is what "flat" is about.
+	R_SCAN_J=$(rss scanj "$TOOL" scan "${RSS_SH[@]:0:JOBS}" -o "$O" -j "$JOBS")
+	R_RS_J=$(rss rsj "$TOOL" reshard "${RSS_SH[@]:0:JOBS}" -e "$RSSD/edits" -o "$O" -j "$JOBS" --no-fsync)
+fi
+R_RS_BIG=$(rss rsbig "$TOOL" reshard "${SH[0]}" -e "$EDITS" -o "$O" -j "$JOBS" --no-fsync)
+rm -rf "$O"
 
 # ---- report ----
 
+# median_of "V...": the median of the numbers, as given (empty for none).
+median_of() {
+	tr ' ' '\n' <<<"$1" | grep . | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 # median NAME: median of the case's runs in seconds, empty when it failed.
 median() {
 	[ -n "${FAILED[$1]:-}" ] && return
-	tr ' ' '\n' <<<"${TIMES[$1]}" | grep . | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1e6 }'
+	local m
+	m=$(median_of "${TIMES[$1]:-}")
+	[ -n "$m" ] && awk -v m="$m" 'BEGIN { printf "%.3f", m / 1e6 }'
 }
-declare -A MED
+declare -A MED=()
 echo
 printf '%-32s %9s %9s   %s\n' "case" "median s" "MB/s" "runs (s)"
-for c in "${CASES[@]}"; do
+for c in old_scan old_scan_1 old_scan_2 "${CASES[@]:1}"; do
 	MED[$c]=$(median "$c")
 	if [ -z "${MED[$c]}" ]; then
 		printf '%-32s %9s\n' "${LABEL[$c]}" "FAILED"
 		continue
 	fi
-	runs=$(tr ' ' '\n' <<<"${TIMES[$c]}" | grep . | awk '{ printf "%.3f ", $1 / 1e6 }')
+	runs=$(tr ' ' '\n' <<<"${TIMES[$c]:-}" | grep . | awk '{ printf "%.3f ", $1 / 1e6 }')
 	printf '%-32s %9s %9.0f   %s\n' "${LABEL[$c]}" "${MED[$c]}" \
 		"$(awk -v b="$IN_BYTES" -v t="${MED[$c]}" 'BEGIN { print b / 1e6 / t }')" "$runs"
 done
 
-# ratio LABEL NUM DEN KIND TARGET: KIND "faster" prints NUM/DEN as "Nx faster"
-# and needs >= TARGET; KIND "within" prints NUM/DEN and needs <= TARGET.
-ratio() {
-	local label=$1 num=$2 den=$3 kind=$4 target=$5
-	if [ -z "$num" ] || [ -z "$den" ] || [ "$num" = ERR ] || [ "$den" = ERR ]; then
-		printf '%-46s: %-22s %-20s %s\n' "$label" "n/a (a run failed)" "" FAIL
-		return
-	fi
-	awk -v l="$label" -v n="$num" -v d="$den" -v k="$kind" -v t="$target" 'BEGIN {
-		r = d > 0 ? n / d : 0
+# verdict LABEL RATIO KIND TARGET: KIND "faster" prints "Nx faster" and needs
+# RATIO >= TARGET; KIND "within" prints "Nx" and needs RATIO <= TARGET.
+verdict() {
+	awk -v l="$1" -v r="$2" -v k="$3" -v t="$4" 'BEGIN {
 		if (k == "faster")
-			printf "%-46s: %-22s %-20s %s\n", l, sprintf("%.1fx faster", r),
-				sprintf("(target >= %gx)", t), r >= t ? "PASS" : "FAIL"
+			printf "%-47s: %-26s %-17s %s\n", l, sprintf("%.1fx faster", r),
+				sprintf("(target >= %gx)", t), (r >= t ? "PASS" : "FAIL")
 		else
-			printf "%-46s: %-22s %-20s %s\n", l, sprintf("%.2fx", r),
-				sprintf("(target <= %gx)", t), r <= t ? "PASS" : "FAIL"
+			printf "%-47s: %-26s %-17s %s\n", l, sprintf("%.2fx", r),
+				sprintf("(target <= %gx)", t), (r <= t ? "PASS" : "FAIL")
 	}'
 }
+na() { printf '%-47s: %-26s %-17s %s\n' "$1" "n/a (a run failed)" "" FAIL; }
+# ratio LABEL NUM DEN KIND TARGET: the median over rounds of NUM's time /
+# DEN's time in that round. The two ran minutes apart at most, so a slow
+# spell of the machine (other jobs, host noise) cancels out of each round's
+# ratio, which a ratio of the two medians would not do.
+ratio() {
+	local label=$1 num=$2 den=$3 kind=$4 target=$5 r list=
+	if [ -n "${FAILED[$num]:-}" ] || [ -n "${FAILED[$den]:-}" ]; then
+		na "$label"
+		return
+	fi
+	for ((r = 1; r <= REPEAT; r++)); do
+		list+=" $(awk -v n="${TR[$num:$r]}" -v d="${TR[$den:$r]}" 'BEGIN { print n / d }')"
+	done
+	verdict "$label" "$(median_of "$list")" "$kind" "$target"
+}
 echo
-echo "summary (medians of $REPEAT interleaved runs, ${#SH[@]} x $SAMPLES samples," \
-	"-j $JOBS, page cache warm):"
-ratio "scan      vs tar -x + python" "${MED[old_scan]}" "${MED[scan]}" faster 20
-ratio "scan      vs bsdtar -tf" "${MED[scan]}" "${MED[bsdtar]}" within 1.5
-ratio "reshard   vs cp         (no edits, --no-fsync)" "${MED[rs]}" "${MED[cp]}" within 1.3
-ratio "reshard   vs cp         (30% edits, --no-fsync)" "${MED[rs_edits]}" "${MED[cp]}" within 1.3
-ratio "reshard   vs cp + sync  (no edits, fsync)" "${MED[rs_fsync]}" "${MED[cp_sync]}" within 1.3
-ratio "reshard   vs cp + sync  (30% edits, fsync)" "${MED[rs_edits_fsync]}" "${MED[cp_sync]}" within 1.3
-ratio "reshard   vs python tarfile (30% edits)" "${MED[py_reshard]}" "${MED[rs_edits]}" faster 5
-rss_line() { # LABEL A B: "A -> B KiB" and the ratio B/A against 1.2
+echo "summary: ${#SH[@]} x $SAMPLES samples, -j $JOBS, page cache warm; each ratio is the"
+echo "median over $REPEAT rounds of the ratio of the two runs in that round"
+ratio "scan      vs tar -x + python" old_scan scan faster 20
+ratio "scan      vs bsdtar -tf" scan bsdtar within 1.5
+ratio "reshard   vs cp         (no edits, --no-fsync)" rs cp within 1.3
+ratio "reshard   vs cp         (30% edits, --no-fsync)" rs_edits cp within 1.3
+ratio "reshard   vs cp + sync  (no edits, fsync)" rs_fsync cp_sync within 1.3
+ratio "reshard   vs cp + sync  (30% edits, fsync)" rs_edits_fsync cp_sync within 1.3
+ratio "reshard   vs python tarfile (30% edits)" py_reshard rs_edits faster 5
+rss_line() { # LABEL A B: peak RSS going from A to B KiB, B/A against 1.2
 	local label=$1 a=$2 b=$3
-	printf '%-46s: %s -> %s KiB\n' "$label" "$a" "$b"
-	ratio "          (ratio)" "$b" "$a" within 1.2
+	if [ "$a" = ERR ] || [ "$b" = ERR ]; then
+		na "$label"
+		return
+	fi
+	awk -v l="$label" -v a="$a" -v b="$b" 'BEGIN {
+		r = b / a
+		printf "%-47s: %-26s %-17s %s\n", l, sprintf("%d -> %d KiB, %.2fx", a, b, r),
+			"(target <= 1.2x)", (r <= 1.2 ? "PASS" : "FAIL")
+	}'
 }
 rss_line "peak RSS  scan 1 -> $RSS_SHARDS shards" "$R_SCAN_1" "$R_SCAN_16"
 rss_line "peak RSS  reshard 1 -> $RSS_SHARDS shards" "$R_RS_1" "$R_RS_16"
+if [ -n "${R_SCAN_J:-}" ]; then
+	rss_line "peak RSS  scan $JOBS -> $RSS_SHARDS shards" "$R_SCAN_J" "$R_SCAN_16"
+	rss_line "peak RSS  reshard $JOBS -> $RSS_SHARDS shards" "$R_RS_J" "$R_RS_16"
+fi
 rss_line "peak RSS  scan $RSS_SAMPLES -> $SAMPLES samples/shard" "$R_SCAN_1" "$R_SCAN_BIG"
 rss_line "peak RSS  reshard $RSS_SAMPLES -> $SAMPLES samples/shard" "$R_RS_1" "$R_RS_BIG"
 for c in "${CHECKS[@]}"; do
@@ -313,4 +384,8 @@ for c in "${CHECKS[@]}"; do
 done
 T_END=${EPOCHREALTIME/./}
 echo "bench: done in $(((T_END - T_START) / 1000000)) s; shards kept in $DATA for the next run"
+if [ ${#FAILED[@]} -gt 0 ] || [[ " $R_SCAN_1 $R_SCAN_16 $R_SCAN_BIG $R_RS_1 $R_RS_16 $R_RS_BIG " == *" ERR "* ]]; then
+	echo "bench: some runs failed (see the errors above)" >&2
+	exit 1
+fi
 exit 0
