@@ -3,25 +3,30 @@
 # first run scripts/setup.sh, which installs missing Debian packages.
 
 CC      ?= gcc
-PKGS    := libarchive libcjson
+CXX     ?= g++
+PKGS    := libarchive libcjson libcurl
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LIBS    := $(PKG_LIBS) -lpthread
+# fastText (language ID) has no pkg-config file; its adapter is C++.
+LIBS    := $(PKG_LIBS) $(if $(wildcard src/*.cc),-lfasttext -lstdc++) -lpthread -lm
+CXXWARN := -std=c++17 -Wall -Wextra -Werror
 
 LIB_SRC := $(wildcard src/*.c)
+LIB_CXX := $(wildcard src/*.cc)
 CLI_SRC := $(wildcard src/cli/*.c)
 HDRS    := $(wildcard src/*.h src/cli/*.h)
 
 B       := build
-LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(LIB_CXX:src/%.cc=$(B)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(B)/obj/cli/%.o)
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	      -fno-sanitize-recover=undefined
-A_LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o)
+A_LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/asan/obj/%.o) \
+	     $(LIB_CXX:src/%.cc=$(B)/asan/obj/%.o)
 A_CLI_OBJ := $(CLI_SRC:src/cli/%.c=$(B)/asan/obj/cli/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -46,6 +51,14 @@ $(B)/maxrss: bench/maxrss.c
 $(B)/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -c $< -o $@
+
+$(B)/obj/%.o: src/%.cc $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CFLAGS) $(CXXWARN) $(DEFS) -c $< -o $@
+
+$(B)/asan/obj/%.o: src/%.cc $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ASAN_FLAGS) $(CXXWARN) $(DEFS) -c $< -o $@
 
 $(B)/libhy.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -1,6 +1,10 @@
 /* Caption / prompt stage file writer. */
 #include "capfile.h"
 
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonw.h"
@@ -11,22 +15,27 @@ void capfile_begin(struct capfile *c)
 	c->n = 0;
 }
 
-int capfile_add(struct capfile *c, const char *key, size_t key_len,
-		const char *text, size_t text_len)
+int capfile_add_name(struct capfile *c, const char *name, size_t name_len,
+		     const char *text, size_t text_len)
 {
 	struct buf *o = &c->out;
-	char name[4096];
 
-	if (key_len + 6 > sizeof(name))
-		return -1;
-	memcpy(name, key, key_len);
-	memcpy(name + key_len, ".json", 5);
 	if (buf_append(o, c->n ? ",\n    " : "{\n    ", 6) ||
-	    jsonw_string(o, name, key_len + 5) || buf_append(o, ": ", 2) ||
+	    jsonw_string(o, name, name_len) || buf_append(o, ": ", 2) ||
 	    jsonw_string(o, text, text_len))
 		return -1;
 	c->n++;
 	return 0;
+}
+
+int capfile_add(struct capfile *c, const char *key, size_t key_len,
+		const char *text, size_t text_len)
+{
+	buf_clear(&c->name);
+	if (buf_append(&c->name, key, key_len) ||
+	    buf_append(&c->name, ".json", 5))
+		return -1;
+	return capfile_add_name(c, c->name.data, c->name.len, text, text_len);
 }
 
 int capfile_end(struct capfile *c)
@@ -39,4 +48,77 @@ int capfile_end(struct capfile *c)
 void capfile_release(struct capfile *c)
 {
 	buf_release(&c->out);
+	buf_release(&c->name);
+}
+
+int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
+{
+	struct buf raw = {0};
+	cJSON *root = NULL, *it;
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t n, i = 0;
+	int ret = HY_OK;
+
+	memset(in, 0, sizeof(*in));
+	if (!f)
+		return hy_err_set(err, HY_ESHARD, "cannot read '%s': %s", path,
+				  strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&raw, chunk, n)) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+	if (ferror(f)) {
+		ret = hy_err_set(err, HY_ESHARD, "cannot read '%s': %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	root = cJSON_ParseWithLength(raw.data ? raw.data : "", raw.len);
+	if (!cJSON_IsObject(root)) {
+		ret = hy_err_set(err, HY_ESHARD,
+				 "'%s': not a JSON object of captions", path);
+		goto out;
+	}
+	in->n = (size_t)cJSON_GetArraySize(root);
+	in->v = calloc(in->n ? in->n : 1, sizeof(*in->v));
+	if (!in->v) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, root)
+	{
+		struct capentry *e = &in->v[i++];
+
+		if (!cJSON_IsString(it) || !it->string) {
+			ret = hy_err_set(err, HY_ESHARD,
+					 "'%s': entry '%s' is not a string",
+					 path, it->string ? it->string : "?");
+			goto out;
+		}
+		e->name = strdup(it->string);
+		e->text = strdup(it->valuestring);
+		if (!e->name || !e->text) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		e->text_len = strlen(e->text);
+	}
+out:
+	if (ret)
+		capfile_in_release(in);
+	cJSON_Delete(root);
+	buf_release(&raw);
+	fclose(f);
+	return ret;
+}
+
+void capfile_in_release(struct capfile_in *in)
+{
+	for (size_t i = 0; i < in->n && in->v; i++) {
+		free(in->v[i].name);
+		free(in->v[i].text);
+	}
+	free(in->v);
+	memset(in, 0, sizeof(*in));
 }

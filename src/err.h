@@ -6,6 +6,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" { /* langid.cc, the C++ adapter, fills these too */
+#endif
+
 enum hy_rc {
 	HY_OK = 0,
 	HY_ESAMPLE = -2, /* this sample is bad: report it, skip it, go on */
@@ -34,5 +38,9 @@ struct hy_reporter {
 
 void hy_report(const struct hy_reporter *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -47,6 +47,21 @@ static void rm_tree(const char *p)
 	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A failure of the output (full, read-only, I/O) stops everything; any
+ * other (a member that cannot be created as named) fails this shard. */
+static int disk_err(struct archive *disk, struct hy_err *err,
+		    const char *what, const char *path)
+{
+	int e = archive_errno(disk);
+	int code = e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO ?
+			   HY_EFATAL :
+			   HY_ESHARD;
+
+	return hy_err_set(err, code, "cannot %s '%s': %s", what, path,
+			  archive_error_string(disk) ? archive_error_string(disk) :
+						      strerror(e));
+}
+
 int extract_shard(const struct stage_ctx *ctx, const char *path,
 		  const char *name, const char *outdir,
 		  struct stage_counts *counts, struct hy_err *err)
@@ -55,17 +70,26 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 	struct shard *sh = NULL;
 	struct shard_member m;
 	struct archive *disk = NULL;
-	char *final = path_join(outdir, name), *tmp = NULL, *tmpname = NULL;
+	/* The folder is named by its real path: libarchive refuses to write
+	 * through symlinks (SECURE_SYMLINKS), and $SCRATCH often is one. */
+	char *real = realpath(outdir, NULL);
+	char *final = NULL, *tmp = NULL, *tmpname = NULL;
 	char *dst = NULL, *link = NULL;
 	int64_t last = 0;
 	int ret, k;
 
+	if (!real) {
+		ret = hy_err_set(err, HY_EFATAL, "cannot resolve '%s': %s",
+				 outdir, strerror(errno));
+		goto out;
+	}
+	final = path_join(real, name);
 	if (!final || !(tmpname = malloc(strlen(name) + 7))) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	sprintf(tmpname, ".%s.part", name);
-	tmp = path_join(outdir, tmpname);
+	snprintf(tmpname, strlen(name) + 7, ".%s.part", name);
+	tmp = path_join(real, tmpname);
 	if (!tmp) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
@@ -108,13 +132,8 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		}
 		if (m.is_data && m.new_sample) {
 			c.samples++;
-			if (ctx->progress) {
-				int64_t now = shard_file_offset(sh);
-				atomic_fetch_add(&ctx->progress->samples, 1);
-				atomic_fetch_add(&ctx->progress->bytes_done,
-						 now - last);
-				last = now;
-			}
+			progress_advance(ctx->progress, 1, shard_file_offset(sh),
+					 &last);
 		}
 		free(dst);
 		free(link);
@@ -128,9 +147,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		if (hl)
 			archive_entry_set_hardlink(m.entry, link);
 		if (archive_write_header(disk, m.entry) < ARCHIVE_WARN) {
-			ret =
-			    hy_err_set(err, HY_EFATAL, "cannot create '%s': %s",
-				       dst, archive_error_string(disk));
+			ret = disk_err(disk, err, "create", dst);
 			goto out;
 		}
 		for (;;) {
@@ -145,17 +162,13 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 				break;
 			if (archive_write_data_block(disk, blk, (size_t)n, at) <
 			    ARCHIVE_WARN) {
-				ret = hy_err_set(err, HY_EFATAL,
-						 "cannot write '%s': %s", dst,
-						 archive_error_string(disk));
+				ret = disk_err(disk, err, "write", dst);
 				goto out;
 			}
 			c.bytes_out += n;
 		}
 		if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
-			ret =
-			    hy_err_set(err, HY_EFATAL, "cannot write '%s': %s",
-				       dst, archive_error_string(disk));
+			ret = disk_err(disk, err, "write", dst);
 			goto out;
 		}
 	}
@@ -175,9 +188,8 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 out:
 	if (ret && tmp)
 		rm_tree(tmp);
-	if (sh && ctx->progress)
-		atomic_fetch_add(&ctx->progress->bytes_done,
-				 shard_file_offset(sh) - last);
+	if (sh)
+		progress_advance(ctx->progress, 0, shard_file_offset(sh), &last);
 	*counts = c;
 	if (disk)
 		archive_write_free(disk);
@@ -185,6 +197,7 @@ out:
 	free(dst);
 	free(link);
 	free(final);
+	free(real);
 	free(tmp);
 	free(tmpname);
 	return ret;

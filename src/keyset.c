@@ -89,14 +89,6 @@ int keyset_add(struct keyset *ks, const char *key, size_t len)
 	return 1;
 }
 
-void keyset_clear(struct keyset *ks)
-{
-	if (ks->slots)
-		memset(ks->slots, 0, ks->nslots * sizeof(*ks->slots));
-	ks->count = 0;
-	buf_clear(&ks->arena);
-}
-
 void keyset_release(struct keyset *ks)
 {
 	free(ks->slots);

@@ -1,6 +1,6 @@
 /* A set of byte strings (sample keys of one shard), to catch a key whose
- * members are not consecutive. Memory grows with the keys of one shard and
- * is reused across shards via keyset_clear. */
+ * members are not consecutive. Each shard reader owns one; memory grows
+ * with the keys of that shard only. */
 #ifndef HY_KEYSET_H
 #define HY_KEYSET_H
 
@@ -20,7 +20,6 @@ struct keyset {
  * ENOMEM. */
 int keyset_add(struct keyset *ks, const char *key, size_t len);
 int keyset_contains(const struct keyset *ks, const char *key, size_t len);
-void keyset_clear(struct keyset *ks);
 void keyset_release(struct keyset *ks);
 
 #endif

@@ -32,6 +32,10 @@ int mkdirs(const char *path, struct hy_err *err)
 
 	if (!p)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
+	if (!*p) {
+		free(p);
+		return hy_err_set(err, HY_EFATAL, "empty directory name");
+	}
 	for (char *q = p + 1;; q++) {
 		if (*q != '/' && *q != '\0')
 			continue;

@@ -56,7 +56,7 @@ void progress_init(struct progress *p, const char *what, FILE *out, int tty,
 }
 
 /* Caller holds p->lock. */
-static void draw(struct progress *p, int final)
+static void draw(struct progress *p)
 {
 	double el = progress_elapsed(p);
 	long long done = atomic_load(&p->shards_done);
@@ -80,16 +80,17 @@ static void draw(struct progress *p, int final)
 		bar[30] = '\0';
 		fprintf(p->out,
 			"\r\033[K%s [%s] %lld/%lld shards  %s samples  "
-			"%s/s  ETA %s",
+			"%s/s  ETA %s%s%s",
 			p->what, bar, done, (long long)p->shards_total, sbuf,
-			rbuf, final ? "0m00s" : eta);
+			rbuf, eta, p->note[0] ? "  " : "",
+			p->note);
 		p->drawn = 1;
 	} else {
 		fprintf(p->out,
 			"%s: %lld/%lld shards, %s samples, %s samples/s, "
-			"%.0f%% of input, ETA %s\n",
+			"%.0f%% of input, ETA %s%s%s\n",
 			p->what, done, (long long)p->shards_total, sbuf, rbuf,
-			frac * 100, eta);
+			frac * 100, eta, p->note[0] ? "; " : "", p->note);
 	}
 	fflush(p->out);
 }
@@ -119,10 +120,31 @@ static void *run(void *arg)
 		if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
 			ETIMEDOUT &&
 		    !p->quit)
-			draw(p, 0);
+			draw(p);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+void progress_add(struct progress *p, int64_t samples, int64_t bytes)
+{
+	if (!p)
+		return;
+	if (samples)
+		atomic_fetch_add(&p->samples, samples);
+	if (bytes)
+		atomic_fetch_add(&p->bytes_done, bytes);
+}
+
+void progress_advance(struct progress *p, int64_t samples, int64_t now,
+		      int64_t *last)
+{
+	if (now > *last) {
+		progress_add(p, samples, now - *last);
+		*last = now;
+	} else {
+		progress_add(p, samples, 0);
+	}
 }
 
 int progress_start(struct progress *p)
@@ -146,6 +168,15 @@ void progress_stop(struct progress *p)
 	pthread_mutex_lock(&p->lock);
 	clear_bar(p);
 	fflush(p->out);
+	pthread_mutex_unlock(&p->lock);
+}
+
+void progress_set_note(struct progress *p, const char *note)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	snprintf(p->note, sizeof(p->note), "%s", note);
 	pthread_mutex_unlock(&p->lock);
 }
 

@@ -14,8 +14,6 @@ struct progress {
 	atomic_llong shards_done;
 	atomic_llong samples;
 	atomic_llong bytes_done; /* input bytes consumed */
-	atomic_llong faces;
-	atomic_llong failures;
 
 	/* Set before progress_start. */
 	const char *what; /* command name for the log lines */
@@ -31,11 +29,19 @@ struct progress {
 	pthread_cond_t wake;
 	int running, quit;
 	int drawn; /* a bar is on screen and must be cleared before text */
+	char note[256]; /* guarded by lock */
 };
 
 /* Zeroes the counters and takes the start time. */
 void progress_init(struct progress *p, const char *what, FILE *out, int tty,
 		   double interval);
+/* Adds to the live counters; accepts NULL (no progress wanted). */
+void progress_add(struct progress *p, int64_t samples, int64_t bytes);
+/* For a worker reading a shard: adds `samples`, and the input bytes
+ * between *last and the shard's offset `now` (when it moved forward),
+ * then sets *last = now. Accepts p == NULL. */
+void progress_advance(struct progress *p, int64_t samples, int64_t now,
+		      int64_t *last);
 /* Starts the reporter thread; returns 0 or -1. */
 int progress_start(struct progress *p);
 /* Stops the reporter thread and erases the bar. */
@@ -43,6 +49,9 @@ void progress_stop(struct progress *p);
 /* Prints one line (a failure, say) with the bar cleared first, so the two
  * do not mix; safe from any thread. */
 void progress_print(struct progress *p, const char *line);
+/* Sets a short text shown after the counters (per-endpoint figures, say);
+ * copied; safe from any thread. */
+void progress_set_note(struct progress *p, const char *note);
 /* Seconds since progress_init. */
 double progress_elapsed(const struct progress *p);
 /* Monotonic clock in seconds. */

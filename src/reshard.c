@@ -19,6 +19,10 @@
 
 /* Bodies from this size up are copied with copy_file_range. */
 #define RESHARD_KERNEL_COPY_MIN ((int64_t)16 * 1024)
+/* A run of verbatim members is copied in pieces of this size, so that
+ * progress moves and a stop request is seen within a fraction of a
+ * second. */
+#define RESHARD_RUN_PIECE ((int64_t)64 << 20)
 
 struct rs {
 	const struct stage_ctx *ctx;
@@ -29,23 +33,40 @@ struct rs {
 	struct archive_entry *proto; /* first member of a sample with edits */
 	struct buf small;	     /* a small edit file's content */
 	size_t first, n;	     /* edits of the current sample */
+	struct buf key;		     /* the current sample's key, as in the tar */
 	struct stage_counts c;
-	int64_t last_off;
+	int64_t done_off; /* input bytes written out so far, for progress */
 	/* Members copied verbatim are gathered into one run of input bytes
 	 * [run_start, run_end) and copied in one go; run_fd < 0: no run. */
 	int run_fd;
 	int64_t run_start, run_end;
 };
 
+/* Input up to `upto` has reached the output. */
+static void advance(struct rs *r, int64_t upto)
+{
+	progress_advance(r->ctx->progress, 0, upto, &r->done_off);
+}
+
 static int flush_run(struct rs *r, struct hy_err *err)
 {
-	int ret = HY_OK;
+	while (r->run_fd >= 0 && r->run_end > r->run_start) {
+		int64_t len = r->run_end - r->run_start;
+		int ret;
 
-	if (r->run_fd >= 0 && r->run_end > r->run_start)
-		ret = tarw_copy_raw(r->w, r->run_fd, r->run_start,
-				    r->run_end - r->run_start, r->path, err);
+		if (len > RESHARD_RUN_PIECE)
+			len = RESHARD_RUN_PIECE;
+		ret = tarw_copy_raw(r->w, r->run_fd, r->run_start, len, r->path,
+				    err);
+		if (ret)
+			return ret;
+		r->run_start += len;
+		advance(r, r->run_start);
+		if (stage_stopped(r->ctx))
+			return hy_err_set(err, HY_ESTOP, "%s: stopped", r->path);
+	}
 	r->run_fd = -1;
-	return ret;
+	return HY_OK;
 }
 
 /* A small edit (.txt, .json) costs less read into memory than copied by
@@ -74,8 +95,11 @@ static int copy_small(struct rs *r, int fd, int64_t size, const char *file,
 /* Writes edit `e` as a member shaped like `tmpl` (name, times, owner). Its
  * body goes file to file in the kernel, like the members copied verbatim:
  * an edited sample must not cost a trip through memory. */
-static int write_edit(struct rs *r, struct edit *e, struct archive_entry *tmpl,
-		      struct hy_err *err)
+/* Writes edit `e` as member `name`, shaped like `tmpl` (times, owner,
+ * mode): the replaced member, or the sample's first one for an added
+ * member. */
+static int write_edit(struct rs *r, struct edit *e, const char *name,
+		      struct archive_entry *tmpl, struct hy_err *err)
 {
 	struct archive_entry *ent = NULL;
 	char *file;
@@ -99,8 +123,16 @@ static int write_edit(struct rs *r, struct edit *e, struct archive_entry *tmpl,
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	archive_entry_set_pathname(ent, e->relpath);
+	/* Only name, times, owner and mode carry over: the clone's sparse
+	 * map, extended attributes, ACLs and link targets describe the
+	 * original body, not the edit. */
+	archive_entry_set_pathname(ent, name);
 	archive_entry_set_filetype(ent, AE_IFREG);
+	archive_entry_set_hardlink(ent, NULL);
+	archive_entry_set_symlink(ent, NULL);
+	archive_entry_sparse_clear(ent);
+	archive_entry_xattr_clear(ent);
+	archive_entry_acl_clear(ent);
 	archive_entry_set_size(ent, (la_int64_t)st.st_size);
 	ret = tarw_header(r->w, ent, err);
 	if (!ret && st.st_size >= RESHARD_KERNEL_COPY_MIN)
@@ -124,9 +156,21 @@ static int finish_sample(struct rs *r, struct hy_err *err)
 {
 	int ret = HY_OK;
 
-	for (size_t i = r->first; i < r->first + r->n && !ret; i++)
-		if (!r->ed.v[i].applied)
-			ret = write_edit(r, &r->ed.v[i], r->proto, err);
+	struct buf name = {0};
+
+	for (size_t i = r->first; i < r->first + r->n && !ret; i++) {
+		struct edit *e = &r->ed.v[i];
+		if (e->applied)
+			continue;
+		buf_clear(&name);
+		if (buf_append(&name, r->key.data, r->key.len) ||
+		    buf_putc(&name, '.') ||
+		    buf_append(&name, e->ext, strlen(e->ext)))
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		else
+			ret = write_edit(r, e, name.data, r->proto, err);
+	}
+	buf_release(&name);
 	archive_entry_free(r->proto);
 	r->proto = NULL;
 	r->n = 0;
@@ -173,16 +217,6 @@ static int copy_body(struct rs *r, const struct shard_member *m,
 	}
 }
 
-static void account(struct rs *r)
-{
-	int64_t now = shard_file_offset(r->sh);
-
-	if (r->ctx->progress)
-		atomic_fetch_add(&r->ctx->progress->bytes_done,
-				 now - r->last_off);
-	r->last_off = now;
-}
-
 static int copy_members(struct rs *r, struct hy_err *err)
 {
 	struct shard_member m;
@@ -197,10 +231,19 @@ static int copy_members(struct rs *r, struct hy_err *err)
 			if (ret)
 				return ret;
 			r->c.samples++;
-			if (r->ctx->progress)
-				atomic_fetch_add(&r->ctx->progress->samples, 1);
-			account(r);
-			r->n = edits_find(&r->ed, m.path, m.key_len, &r->first);
+			progress_add(r->ctx->progress, 1, 0);
+			buf_clear(&r->key);
+			if (buf_append(&r->key, m.path, m.key_len))
+				return hy_err_set(err, HY_EFATAL,
+						  "out of memory");
+			/* Edits are files under EDITS_DIR/NAME/: a key
+			 * written as "./KEY" by `tar -cf x.tar .` is KEY. */
+			size_t skip = 0;
+			while (m.key_len - skip >= 2 && m.path[skip] == '.' &&
+			       m.path[skip + 1] == '/')
+				skip += 2;
+			r->n = edits_find(&r->ed, m.path + skip,
+					  m.key_len - skip, &r->first);
 			if (r->n) {
 				r->proto = archive_entry_clone(m.entry);
 				if (!r->proto)
@@ -217,7 +260,7 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				if (strcmp(r->ed.v[i].ext, m.ext) == 0)
 					hit = &r->ed.v[i];
 			if (hit) {
-				ret = write_edit(r, hit, m.entry, err);
+				ret = write_edit(r, hit, m.path, m.entry, err);
 				if (ret)
 					return ret;
 				continue; /* the original body is skipped */
@@ -234,8 +277,21 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				r->run_start = start;
 			}
 			r->run_end = end;
+			if (r->run_end - r->run_start >= RESHARD_RUN_PIECE &&
+			    (ret = flush_run(r, err)))
+				return ret;
 			continue;
 		}
+		/* libarchive writes links and folders without a body; one that
+		 * carries data (pax allows it for hard links) cannot be
+		 * rewritten faithfully. */
+		if (!m.is_data && m.size > 0)
+			return hy_err_set(err, HY_ESHARD,
+					  "%s: offset %lld: member '%s' is a "
+					  "link or folder carrying %lld bytes "
+					  "of data, which cannot be rewritten",
+					  r->path, (long long)m.offset, m.path,
+					  (long long)m.size);
 		ret = flush_run(r, err);
 		if (!ret)
 			ret = tarw_header(r->w, m.entry, err);
@@ -243,6 +299,7 @@ static int copy_members(struct rs *r, struct hy_err *err)
 			ret = copy_body(r, &m, err);
 		if (ret)
 			return ret;
+		advance(r, shard_file_offset(r->sh));
 	}
 	if (k < 0)
 		return k;
@@ -301,7 +358,7 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 	ret = outfile_commit(&of, err);
 out:
 	if (r.sh)
-		account(&r);
+		advance(&r, shard_file_offset(r.sh));
 	tarw_free(r.w);
 	if (ret)
 		outfile_abort(&of);
@@ -309,6 +366,7 @@ out:
 	archive_entry_free(r.proto);
 	edits_release(&r.ed);
 	buf_release(&r.small);
+	buf_release(&r.key);
 	shard_close(r.sh);
 	free(outname);
 	return ret;

@@ -68,18 +68,6 @@ static int finish_sample(const struct stage_ctx *ctx, const struct scan_opts *o,
 	return HY_OK;
 }
 
-static void account(const struct stage_ctx *ctx, struct shard *sh,
-		    int64_t *last)
-{
-	int64_t now = shard_file_offset(sh);
-
-	if (ctx->progress) {
-		atomic_fetch_add(&ctx->progress->samples, 1);
-		atomic_fetch_add(&ctx->progress->bytes_done, now - *last);
-	}
-	*last = now;
-}
-
 int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 	       const char *path, const char *name, const char *outdir,
 	       struct stage_counts *counts, struct hy_err *err)
@@ -112,7 +100,7 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 						    &c, err);
 				if (ret)
 					goto out;
-				account(ctx, sh, &last);
+				progress_advance(ctx->progress, 1, shard_file_offset(sh), &last);
 			}
 			sample_reset(&s);
 			if (buf_append(&s.key, mem.path, mem.key_len)) {
@@ -134,7 +122,10 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 			continue; /* image bodies are skipped unread */
 		ret = shard_read_body(sh, dst, SCAN_MAX_TEXT, err);
 		if (ret == HY_ESAMPLE) {
+			/* Without its JSON the sample counts as faceless: it is
+			 * reported, and the run exits 2. */
 			hy_report(&ctx->report, "%s", err->msg);
+			c.sample_errors++;
 			if (dst == &s.json)
 				s.has_json = 0;
 			else
@@ -152,7 +143,7 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 		ret = finish_sample(ctx, o, path, &s, &m, &cf, &c, err);
 		if (ret)
 			goto out;
-		account(ctx, sh, &last);
+		progress_advance(ctx->progress, 1, shard_file_offset(sh), &last);
 	}
 	if (capfile_end(&cf)) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
@@ -174,9 +165,8 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 out:
 	if (ret)
 		outfile_abort(&of);
-	if (sh && ctx->progress)
-		atomic_fetch_add(&ctx->progress->bytes_done,
-				 shard_file_offset(sh) - last);
+	if (sh)
+		progress_advance(ctx->progress, 0, shard_file_offset(sh), &last);
 	*counts = c;
 	free(outname);
 	shard_close(sh);

@@ -35,6 +35,7 @@ struct shard {
 	 * looked at again without a system call. */
 	int64_t pos;
 	int64_t size; /* of the file when opened */
+	int64_t member_end; /* stream offset where the last member ends */
 	size_t block;
 	char *blk[2];
 	int64_t blk_off[2];
@@ -193,8 +194,18 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 
 	s->in_body = 0;
 	r = archive_read_next_header(s->ar, &s->entry);
-	if (r == ARCHIVE_EOF)
+	if (r == ARCHIVE_EOF) {
+		/* A tar ends with zero blocks. Without them the file was cut
+		 * at a member boundary (a writer killed before closing), and
+		 * libarchive would call it a clean end. */
+		if (archive_filter_bytes(s->ar, 0) <= s->member_end)
+			return hy_err_set(err, HY_ESHARD,
+					  "%s: offset %lld: truncated: no "
+					  "end-of-archive blocks after the last "
+					  "member",
+					  s->path, (long long)s->member_end);
 		return 0;
+	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return arerr(s, err, "cannot read next member");
 	memset(m, 0, sizeof(*m));
@@ -208,6 +219,8 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 		    s->path, (long long)archive_read_header_position(s->ar));
 	m->size = archive_entry_size(s->entry);
 	m->offset = archive_read_header_position(s->ar);
+	s->member_end = archive_filter_bytes(s->ar, 0) +
+			(m->size > 0 ? (m->size + 511) / 512 * 512 : 0);
 	m->is_data = archive_entry_filetype(s->entry) == AE_IFREG &&
 		     archive_entry_hardlink(s->entry) == NULL;
 	shard_split_key(m->path, &m->key_len, &m->ext);
@@ -248,10 +261,11 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 				  s->path);
 	if (size < 0 || (uint64_t)size > max)
 		return hy_err_set(err, HY_ESAMPLE,
-				  "%s: member '%s': %lld bytes, over the "
-				  "limit of %zu",
-				  s->path, name ? name : "?", (long long)size,
-				  max);
+				  "%s: offset %lld: member '%s': %lld bytes, "
+				  "over the limit of %zu for this member",
+				  s->path,
+				  (long long)archive_read_header_position(s->ar),
+				  name ? name : "?", (long long)size, max);
 	if (buf_reserve(dst, (size_t)size))
 		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
 	while (dst->len < (size_t)size) {

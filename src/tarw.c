@@ -133,6 +133,11 @@ int tarw_data(struct tarw *w, const void *p, size_t n, struct hy_err *err)
 
 	while (n) {
 		la_ssize_t k = archive_write_data(w->ar, c, n);
+		if (k == 0 && !w->werrno)
+			return hy_err_set(err, HY_ESHARD,
+					  "%s: member body longer than its "
+					  "header allows",
+					  w->label);
 		if (k <= 0)
 			return werr(w, err, "cannot write member data");
 		c += k;
@@ -141,23 +146,27 @@ int tarw_data(struct tarw *w, const void *p, size_t n, struct hy_err *err)
 	return HY_OK;
 }
 
-/* Copies n bytes at *off of in to out with copy_file_range; falls back to
- * pread/write where the kernel or file system cannot (EXDEV, EINVAL...).
- * Returns 0, -1 with errno set, or -2 when `in` ends early. */
+/* Outcome of copy_range. */
+enum { COPY_OK = 0, COPY_SHORT = -2, COPY_EREAD = -3, COPY_EWRITE = -4 };
+
+/* Copies n bytes at off of `in` to the end of `out`, with copy_file_range
+ * where the kernel and file systems can (EXDEV, EINVAL... fall back to
+ * pread/write through `bounce`). A copy_file_range error cannot tell the
+ * input's fault from the output's, so it is retried once the slow way,
+ * which can. Sets *at to the input offset reached; errno on errors. */
 static int copy_range(int in, int64_t off, int out, int64_t n, char *bounce,
-		      size_t bounce_len)
+		      size_t bounce_len, int64_t *at)
 {
 	int use_cfr = 1;
 
 	while (n > 0) {
 		ssize_t k;
 
+		*at = off;
 		if (use_cfr) {
 			loff_t o = off;
 			k = copy_file_range(in, &o, out, NULL, (size_t)n, 0);
-			if (k < 0 && (errno == EXDEV || errno == EINVAL ||
-				      errno == ENOSYS || errno == EOPNOTSUPP ||
-				      errno == EBADF)) {
+			if (k < 0 && errno != EINTR) {
 				use_cfr = 0;
 				continue;
 			}
@@ -165,72 +174,78 @@ static int copy_range(int in, int64_t off, int out, int64_t n, char *bounce,
 			size_t want =
 			    (uint64_t)n < bounce_len ? (size_t)n : bounce_len;
 			k = pread(in, bounce, want, off);
-			if (k > 0) {
-				ssize_t done = 0;
-				while (done < k) {
-					ssize_t m = write(out, bounce + done,
-							  (size_t)(k - done));
-					if (m < 0 && errno == EINTR)
-						continue;
-					if (m < 0)
-						return -1;
-					done += m;
-				}
+			if (k < 0 && errno != EINTR)
+				return COPY_EREAD;
+			for (ssize_t done = 0; k > 0 && done < k;) {
+				ssize_t m = write(out, bounce + done,
+						  (size_t)(k - done));
+				if (m < 0 && errno == EINTR)
+					continue;
+				if (m < 0)
+					return COPY_EWRITE;
+				done += m;
 			}
 		}
-		if (k < 0 && errno == EINTR)
-			continue;
 		if (k < 0)
-			return -1;
+			continue; /* EINTR */
 		if (k == 0)
-			return -2;
+			return COPY_SHORT;
 		off += k;
 		n -= k;
 	}
-	return 0;
+	*at = off;
+	return COPY_OK;
 }
 
-/* After copy_range failed: tells a failing read of the input (the shard is
- * bad) from a failing write (the output is: stop). */
-static int range_error(struct tarw *w, int fd, int64_t off, const char *src,
-		       struct hy_err *err)
+/* Turns a failed copy_range into the error: a bad input kills the shard,
+ * a failing output (disk full) stops everything. */
+static int copy_error(struct tarw *w, int r, int64_t at, int64_t want,
+		      const char *src, struct hy_err *err)
 {
-	int e = errno;
-	char probe;
-
-	if (pread(fd, &probe, 1, off) < 0)
+	if (r == COPY_SHORT)
+		return hy_err_set(err, HY_ESHARD,
+				  "%s: offset %lld: truncated (the member needs "
+				  "%lld more bytes)",
+				  src, (long long)at, (long long)want);
+	if (r == COPY_EREAD)
 		return hy_err_set(err, HY_ESHARD,
 				  "%s: offset %lld: cannot read: %s", src,
-				  (long long)off, strerror(errno));
-	w->werrno = e;
+				  (long long)at, strerror(errno));
+	w->werrno = errno;
 	return werr(w, err, "cannot write member data");
 }
 
 int tarw_data_from_fd(struct tarw *w, int fd, int64_t off, int64_t size,
 		      const char *src, struct hy_err *err)
 {
+	int64_t at;
 	int r;
 
 	if (flush_buf(w) < 0)
 		return werr(w, err, "cannot write member data");
-	r = copy_range(fd, off, w->fd, size, w->buf, TARW_BUF);
-	if (r == -2)
-		return hy_err_set(err, HY_ESHARD,
-				  "%s: offset %lld: truncated member body "
-				  "(%lld bytes expected)",
-				  src, (long long)off, (long long)size);
-	if (r < 0)
-		return range_error(w, fd, off, src, err);
+	r = copy_range(fd, off, w->fd, size, w->buf, TARW_BUF, &at);
+	if (r != COPY_OK)
+		return copy_error(w, r, at, size - (at - off), src, err);
 	w->total += size;
 	w->drop = size;
 	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK || w->werrno)
 		return werr(w, err, "cannot write member data");
+	/* libarchive must have written exactly `size` zeros in place of the
+	 * body; if its header said otherwise the tar would be malformed. */
+	if (w->drop != 0) {
+		w->drop = 0;
+		return hy_err_set(err, HY_ESHARD,
+				  "%s: offset %lld: member body of %lld bytes "
+				  "does not match its rewritten header",
+				  src, (long long)off, (long long)size);
+	}
 	return HY_OK;
 }
 
 int tarw_copy_raw(struct tarw *w, int fd, int64_t off, int64_t len,
 		  const char *src, struct hy_err *err)
 {
+	int64_t at;
 	int r;
 
 	/* Close libarchive's open member (its padding lands in our buffer),
@@ -238,14 +253,9 @@ int tarw_copy_raw(struct tarw *w, int fd, int64_t off, int64_t len,
 	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK || w->werrno ||
 	    flush_buf(w) < 0)
 		return werr(w, err, "cannot write member data");
-	r = copy_range(fd, off, w->fd, len, w->buf, TARW_BUF);
-	if (r == -2)
-		return hy_err_set(err, HY_ESHARD,
-				  "%s: offset %lld: truncated (%lld bytes "
-				  "expected)",
-				  src, (long long)off, (long long)len);
-	if (r < 0)
-		return range_error(w, fd, off, src, err);
+	r = copy_range(fd, off, w->fd, len, w->buf, TARW_BUF, &at);
+	if (r != COPY_OK)
+		return copy_error(w, r, at, len - (at - off), src, err);
 	w->total += len;
 	return HY_OK;
 }
@@ -257,7 +267,9 @@ int tarw_finish(struct tarw *w, struct hy_err *err)
 	if (archive_write_close(w->ar) != ARCHIVE_OK || w->werrno)
 		return werr(w, err, "cannot finish archive");
 	pad = (TAR_RECORD - tarw_bytes(w) % TAR_RECORD) % TAR_RECORD;
-	memset(w->buf + w->len, 0, (size_t)pad); /* len < TARW_BUF - pad */
+	if (w->len + (size_t)pad > TARW_BUF && flush_buf(w) < 0)
+		return werr(w, err, "cannot finish archive");
+	memset(w->buf + w->len, 0, (size_t)pad);
 	w->len += (size_t)pad;
 	if (flush_buf(w) < 0)
 		return werr(w, err, "cannot finish archive");

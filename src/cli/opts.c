@@ -179,10 +179,20 @@ int cli_resolve_rank(struct cli_opts *o)
 	if (o->rank < 0 || o->world < 0) {
 		int a = env_long("SLURM_ARRAY_TASK_ID", &r);
 		int b = a > 0 ? env_long("SLURM_ARRAY_TASK_COUNT", &w) : 0;
+		long min = 0, step = 1;
 
 		if (a < 0 || b < 0)
 			return -1;
 		if (a > 0 && b > 0) {
+			/* --array=1-4 numbers tasks from 1, --array=0-9:3 in
+			 * steps: rank is the task's place in the array. */
+			if (env_long("SLURM_ARRAY_TASK_MIN", &min) < 0 ||
+			    env_long("SLURM_ARRAY_TASK_STEP", &step) < 0)
+				return -1;
+			if (step < 1)
+				step = 1;
+			if (r >= min && (r - min) % step == 0)
+				r = (r - min) / step;
 			src = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT";
 		} else {
 			a = env_long("SLURM_PROCID", &r);
@@ -199,6 +209,7 @@ int cli_resolve_rank(struct cli_opts *o)
 		if (o->world < 0)
 			o->world = w;
 	}
+	o->rank_source = src;
 	if (o->world < 1 || o->rank >= o->world) {
 		fprintf(stderr,
 			"hybridize: rank %ld is not below world %ld (from %s); "

@@ -2,6 +2,7 @@
 #include "shardcmd.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,6 @@ static void report_line(void *arg, const char *line)
 
 	snprintf(msg, sizeof(msg), "hybridize %s: %s", r->c->name, line);
 	progress_print(&r->prog, msg);
-	atomic_fetch_add(&r->prog.failures, 1);
 }
 
 static void one(void *arg, size_t k)
@@ -60,7 +60,6 @@ static void one(void *arg, size_t k)
 	r->total.edited += counts.edited;
 	r->total.bytes_out += counts.bytes_out;
 	pthread_mutex_unlock(&r->lock);
-	atomic_fetch_add(&r->prog.faces, counts.faces);
 	if (rc == HY_OK) {
 		r->res[i] = R_DONE;
 		atomic_fetch_add(&r->prog.shards_done, 1);
@@ -137,7 +136,7 @@ int shardcmd_main(struct shardcmd *c)
 			   c->name);
 		goto fail;
 	}
-	if (!o->output) {
+	if (!o->output || !*o->output) {
 		hy_err_set(&err, HY_EFATAL, "-o DIR is required");
 		goto fail;
 	}
@@ -146,7 +145,18 @@ int shardcmd_main(struct shardcmd *c)
 			goto fail;
 	if (shardlist_finish(&list, &err))
 		goto fail;
-	shardlist_select(&list, o->rank, o->world);
+	{
+		size_t all = list.n;
+		shardlist_select(&list, o->rank, o->world);
+		/* A split that is not what the user meant (sbatch --ntasks
+		 * without srun, say) must be visible. */
+		if (o->world > 1)
+			fprintf(stderr,
+				"hybridize %s: rank %ld of %ld (from %s): %zu of "
+				"%zu shards\n",
+				c->name, o->rank, o->world, o->rank_source,
+				list.n, all);
+	}
 	if (mkdirs(o->output, &err))
 		goto fail;
 	if (access(o->output, W_OK) < 0) {
