@@ -4,12 +4,13 @@
 # exact command to run and fails. Quiet when everything is there.
 set -eu
 
-# Build: compiler, pkg-config and the libraries. Tests and benchmarks:
+# Build: compilers, pkg-config and the libraries (libcurl: LLM and image
+# servers; fastText: the language filter). Tests and benchmarks:
 # cmocka, bsdtar (a foreign tar reader), python3 (a second foreign reader and
 # the old pipeline's baseline), libturbojpeg (the shard generator's JPEGs),
 # clang (fuzzers), GNU time (peak RSS).
-pkgs=(gcc make pkg-config libarchive-dev libcjson-dev libcmocka-dev
-	libturbojpeg0-dev libarchive-tools clang time)
+pkgs=(gcc g++ make pkg-config libarchive-dev libcjson-dev libcurl4-openssl-dev
+	libfasttext-dev libcmocka-dev libturbojpeg0-dev libarchive-tools clang time)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -17,10 +18,19 @@ for p in "${pkgs[@]}"; do
 		missing+=("$p")
 	fi
 done
-# Any python3 will do (a pyenv one, say); Debian's if there is none.
+# Any python3 or npm will do (pyenv's, nodesource's); Debian's if none.
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
-[ ${#missing[@]} -eq 0 ] && exit 0
+fetch_model() {
+	# The language-ID model ships in an npm package; checked by sha256.
+	"$(dirname "$0")/fetch-model.sh"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+	fetch_model
+	exit
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "hybridize setup: missing packages; as root, run:" >&2
@@ -31,3 +41,4 @@ echo "hybridize setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fetch_model
