@@ -36,8 +36,14 @@ A_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
 .PHONY: all asan test unit replay bench demo fuzz lint clean setup format tools
 all: $(B)/hybridize
 
-# The benchmark / demo data generator and the peak-RSS helper.
-tools: $(B)/gen_shards $(B)/maxrss
+# The benchmark / demo data generator, the peak-RSS helper and the fake
+# LLM server of the tests and benchmarks.
+tools: $(B)/gen_shards $(B)/maxrss $(B)/fake_llm
+
+$(B)/fake_llm: tests/servers/fake_llm.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(shell pkg-config --cflags libcjson) \
+		$< -o $@ $(shell pkg-config --libs libcjson) -lpthread
 
 $(B)/gen_shards: bench/gen_shards.c
 	@mkdir -p $(B)
@@ -137,7 +143,7 @@ setup:
 # The whole suite, normal and ASan+UBSan builds; ends with
 # "N passed, N failed".
 test: setup
-	@$(MAKE) --no-print-directory all unit asan replay
+	@$(MAKE) --no-print-directory all unit asan replay tools
 	@tests/run.sh
 
 bench: setup

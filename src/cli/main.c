@@ -13,6 +13,8 @@ static const struct {
 	const char *what;
 } commands[] = {
     {"scan", cmd_scan, "captions of face samples (reads shards, no untar)"},
+    {"prompts", cmd_prompts,
+     "English filter and LLM rewrite of captions into prompts"},
     {"reshard", cmd_reshard, "write final shards with edits applied"},
     {"extract", cmd_extract, "unpack shards into folders (old step 1)"},
 };

@@ -15,12 +15,37 @@ struct optdef {
 	int has_arg;
 };
 
+/* One row an option: its name, short form, the group that commands
+ * accept it by, and whether it takes a value. */
 static const struct optdef defs[] = {
-    {"output", 'o', OPT_OUTPUT, 1},  {"edits", 'e', OPT_EDITS, 1},
-    {"jobs", 'j', OPT_JOBS, 1},	     {"min-faces", 0, OPT_MIN_FACES, 1},
-    {"rank", 0, OPT_RANK, 1},	     {"world", 0, OPT_RANK, 1},
-    {"no-fsync", 0, OPT_FSYNC, 0},   {"progress-interval", 0, OPT_PROGRESS, 1},
-    {"quiet", 'q', OPT_PROGRESS, 0},
+	{"output", 'o', OPT_OUTPUT, 1},
+	{"edits", 'e', OPT_EDITS, 1},
+	{"jobs", 'j', OPT_JOBS, 1},
+	{"min-faces", 0, OPT_MIN_FACES, 1},
+	{"rank", 0, OPT_RANK, 1},
+	{"world", 0, OPT_RANK, 1},
+	{"no-fsync", 0, OPT_FSYNC, 0},
+	{"progress-interval", 0, OPT_PROGRESS, 1},
+	{"quiet", 'q', OPT_PROGRESS, 0},
+	{"input", 'i', OPT_INPUT, 1},
+	{"ports", 0, OPT_LLM, 1},
+	{"host", 0, OPT_LLM, 1},
+	{"endpoint", 0, OPT_LLM, 1},
+	{"model_name", 0, OPT_LLM, 1},
+	{"num_threads", 0, OPT_LLM, 1},
+	{"timeout", 0, OPT_LLM, 1},
+	{"api", 0, OPT_LLM, 1},
+	{"chat", 0, OPT_LLM, 0},
+	{"api-key-env", 0, OPT_LLM, 1},
+	{"system-prompt", 0, OPT_LLM, 1},
+	{"temperature", 0, OPT_LLM, 1},
+	{"seed", 0, OPT_LLM, 1},
+	{"max-tokens", 0, OPT_LLM, 1},
+	{"retries", 0, OPT_LLM, 1},
+	{"decline-regex", 0, OPT_LLM, 1},
+	{"lang", 0, OPT_LANG, 1},
+	{"min-lang-score", 0, OPT_LANG, 1},
+	{"lang-model", 0, OPT_LANG, 1},
 };
 
 static int parse_long(const char *name, const char *v, long min, long *out)
@@ -35,6 +60,22 @@ static int parse_long(const char *name, const char *v, long min, long *out)
 		    stderr,
 		    "hybridize: option --%s: '%s' is not an integer >= %ld\n",
 		    name, v, min);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
+static int parse_double(const char *name, const char *v, double min,
+			double *out)
+{
+	char *end;
+	double x = strtod(v, &end);
+
+	if (end == v || *end || x < min) {
+		fprintf(stderr,
+			"hybridize: option --%s: '%s' is not a number >= %g\n",
+			name, v, min);
 		return -1;
 	}
 	*out = x;
@@ -61,18 +102,46 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
 		o->no_fsync = 1;
 	else if (!strcmp(n, "quiet"))
 		o->quiet = 1;
-	else if (!strcmp(n, "progress-interval")) {
-		char *end;
-		o->progress_interval = strtod(v, &end);
-		if (end == v || *end || o->progress_interval <= 0) {
-			fprintf(
-			    stderr,
-			    "hybridize: option --progress-interval: '%s' is "
-			    "not a number of seconds > 0\n",
-			    v);
-			return -1;
-		}
-	}
+	else if (!strcmp(n, "progress-interval"))
+		return parse_double(n, v, 0.001, &o->progress_interval);
+	else if (!strcmp(n, "input"))
+		o->input = v;
+	else if (!strcmp(n, "ports"))
+		o->ports = v;
+	else if (!strcmp(n, "host"))
+		o->host = v;
+	else if (!strcmp(n, "endpoint"))
+		o->endpoints[o->nendpoints++] = v;
+	else if (!strcmp(n, "model_name"))
+		o->model_name = v;
+	else if (!strcmp(n, "num_threads"))
+		return parse_long(n, v, 1, &o->num_threads);
+	else if (!strcmp(n, "timeout"))
+		return parse_double(n, v, 0.001, &o->timeout);
+	else if (!strcmp(n, "api"))
+		o->api = v;
+	else if (!strcmp(n, "chat"))
+		o->chat = 1;
+	else if (!strcmp(n, "api-key-env"))
+		o->api_key_env = v;
+	else if (!strcmp(n, "system-prompt"))
+		o->system_prompt = v;
+	else if (!strcmp(n, "temperature"))
+		return parse_double(n, v, 0, &o->temperature);
+	else if (!strcmp(n, "seed"))
+		return parse_long(n, v, 0, &o->seed);
+	else if (!strcmp(n, "max-tokens"))
+		return parse_long(n, v, 1, &o->max_tokens);
+	else if (!strcmp(n, "retries"))
+		return parse_long(n, v, 0, &o->retries);
+	else if (!strcmp(n, "decline-regex"))
+		o->decline_regex = v;
+	else if (!strcmp(n, "lang"))
+		o->lang = v;
+	else if (!strcmp(n, "min-lang-score"))
+		return parse_double(n, v, 0, &o->min_lang_score);
+	else if (!strcmp(n, "lang-model"))
+		o->lang_model = v;
 	return 0;
 }
 
@@ -85,8 +154,19 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 	o->min_faces = 1;
 	o->rank = o->world = -1;
 	o->progress_interval = 10;
+	/* The defaults of the script this replaces, so its users can switch. */
+	o->host = "127.0.0.1";
+	o->model_name = "person_tagger";
+	o->num_threads = 20;
+	o->timeout = 10;
+	o->api = "ollama";
+	o->temperature = -1;
+	o->seed = -1;
+	o->retries = 4;
+	o->lang = "en";
 	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
-	if (!o->args) {
+	o->endpoints = calloc((size_t)argc + 1, sizeof(*o->endpoints));
+	if (!o->args || !o->endpoints) {
 		fprintf(stderr, "hybridize: out of memory\n");
 		return -1;
 	}
@@ -234,5 +314,7 @@ int cli_jobs(const struct cli_opts *o)
 void cli_free(struct cli_opts *o)
 {
 	free(o->args);
+	free(o->endpoints);
 	o->args = NULL;
+	o->endpoints = NULL;
 }

@@ -13,6 +13,9 @@ enum {
 	OPT_RANK = 1 << 4, /* --rank and --world */
 	OPT_FSYNC = 1 << 5,
 	OPT_PROGRESS = 1 << 6, /* --progress-interval, --quiet */
+	OPT_INPUT = 1 << 7,
+	OPT_LLM = 1 << 8,  /* endpoints, model, API, retries... */
+	OPT_LANG = 1 << 9, /* --lang, --min-lang-score, --lang-model */
 };
 
 struct cli_opts {
@@ -27,6 +30,27 @@ struct cli_opts {
 	double progress_interval;
 	const char **args; /* positional arguments */
 	size_t nargs;
+
+	/* prompts */
+	const char *input;
+	const char *ports, *host;
+	const char **endpoints; /* --endpoint, repeatable */
+	size_t nendpoints;
+	const char *model_name;
+	long num_threads;
+	double timeout;
+	const char *api;
+	int chat;
+	const char *api_key_env;
+	const char *system_prompt; /* a file */
+	double temperature;	   /* < 0: the server's */
+	long seed;		   /* < 0: per caption */
+	long max_tokens;
+	long retries;
+	const char *decline_regex;
+	const char *lang;
+	double min_lang_score;
+	const char *lang_model;
 };
 
 /* Parses argv[1..] (argv[0] is the command name). Prints the problem and

@@ -12,14 +12,7 @@
 #include "../progress.h"
 #include "../shardlist.h"
 #include "../workq.h"
-
-/* 0 = keep going; a signal number; or -1 after a fatal error. */
-static atomic_int stop_flag;
-
-static void on_signal(int sig)
-{
-	atomic_store(&stop_flag, sig);
-}
+#include "signals.h"
 
 enum result { R_TODO, R_DONE, R_SKIPPED, R_FAILED, R_STOPPED };
 
@@ -73,7 +66,7 @@ static void one(void *arg, size_t k)
 	report_line(r, err.msg);
 	if (rc == HY_EFATAL) {
 		int zero = 0;
-		atomic_compare_exchange_strong(&stop_flag, &zero, -1);
+		atomic_compare_exchange_strong(&cli_stop, &zero, -1);
 	}
 }
 
@@ -120,7 +113,6 @@ int shardcmd_main(struct shardcmd *c)
 	struct shardlist list = {0};
 	struct run r = {0};
 	struct hy_err err = {0};
-	struct sigaction sa;
 	int64_t bytes = 0;
 	size_t todo = 0, failed = 0;
 	char *out = NULL;
@@ -197,34 +189,25 @@ int shardcmd_main(struct shardcmd *c)
 	r.ctx.report.fn = report_line;
 	r.ctx.report.ctx = &r;
 	r.ctx.progress = &r.prog;
-	r.ctx.stop = &stop_flag;
+	r.ctx.stop = &cli_stop;
 	r.ctx.fsync = !o->no_fsync;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_signals();
 
 	if (!o->quiet)
 		progress_start(&r.prog);
-	if (workq_run(todo, cli_jobs(o), one, &r, &stop_flag) < 0) {
+	if (workq_run(todo, cli_jobs(o), one, &r, &cli_stop) < 0) {
 		progress_stop(&r.prog);
 		hy_err_set(&err, HY_EFATAL, "cannot start worker threads");
 		goto fail;
 	}
 	progress_stop(&r.prog);
 	secs = progress_elapsed(&r.prog);
-	sig = atomic_load(&stop_flag);
+	sig = atomic_load(&cli_stop);
 	summary(&r, secs, sig > 0 ? sig : 0);
 	for (size_t i = 0; i < list.n; i++)
 		failed += r.res[i] == R_FAILED;
-	if (sig > 0)
-		status = 128 + sig;
-	else if (failed || sig < 0 || r.total.sample_errors)
-		status = 2;
-	else
-		status = 0;
+	status = cli_exit_status(failed || r.total.sample_errors);
 	goto out;
 fail:
 	fprintf(stderr, "hybridize %s: %s\n", c->name, err.msg);

@@ -1,0 +1,433 @@
+/* hybridize prompts: English filter and LLM rewrite (step 3). */
+#include "commands.h"
+
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../langid.h"
+#include "../outfile.h"
+#include "../progress.h"
+#include "../prompts.h"
+#include "opts.h"
+#include "signals.h"
+
+static const char usage[] =
+	"usage: hybridize prompts -i CAPTIONS_DIR -o PROMPTS_DIR [options]\n"
+	"\n"
+	"For every CAPTIONS_DIR/NAME.json ({\"KEY.json\": caption}) writes\n"
+	"PROMPTS_DIR/NAME.json with the samples whose caption is in the wanted\n"
+	"language and that an LLM rewrote into a de-identified text-to-image\n"
+	"prompt. Identical captions are sent once. Answers are journaled as\n"
+	"they arrive (.NAME.journal): a killed run resumes without asking again.\n"
+	"\n"
+	"LLM servers (names as in the script this replaces):\n"
+	"      --ports P1,P2,...    ports on --host (default 11434-11437)\n"
+	"      --host H             (default 127.0.0.1)\n"
+	"      --endpoint URL       a server's base URL, e.g. http://node7:8000;\n"
+	"                           repeatable; replaces --ports\n"
+	"      --api ollama|openai|none  ollama: /api/generate (/api/chat with\n"
+	"                           --chat); openai: /v1/chat/completions (vLLM,\n"
+	"                           llama.cpp, SGLang, TGI); none: no server, the\n"
+	"                           prompt is the caption (default ollama)\n"
+	"      --model_name M       (default person_tagger)\n"
+	"      --num_threads N      requests in flight over all servers (20)\n"
+	"      --timeout S          seconds per request (10)\n"
+	"      --retries N          further tries of a failing request (4); a\n"
+	"                           sample that still fails is reported and left\n"
+	"                           for the next run\n"
+	"      --api-key-env NAME   send the bearer token in $NAME\n"
+	"      --system-prompt FILE system prompt (default: none for ollama,\n"
+	"                           whose model may carry its own; a built-in\n"
+	"                           de-identification prompt for openai)\n"
+	"      --temperature T  --max-tokens N\n"
+	"      --seed N             same seed for every request (default: per\n"
+	"                           caption, the FNV-1a hash of its text)\n"
+	"      --decline-regex RE   answers counted as declined (POSIX ERE,\n"
+	"                           case-insensitive; default: common refusals)\n"
+	"Language filter (fastText lid.176, as DataComp):\n"
+	"      --lang L1,L2         wanted languages (default en; 'any' = off)\n"
+	"      --min-lang-score P   least probability of the top label (default\n"
+	"                           0: the top label is enough)\n"
+	"      --lang-model PATH    (default .cache/models/lid.176.ftz beside\n"
+	"                           the build, or $HYBRIDIZE_LID_MODEL)\n"
+	"Run:\n"
+	"      --rank R --world W   caption files i with i % W == R (default\n"
+	"                           from SLURM)\n"
+	"      --no-fsync  --progress-interval S  -q\n"
+	"\n"
+	"Exit status: 0 all done (declined samples are reported, not errors),\n"
+	"1 bad usage, 2 some samples or files failed, 130/143 on signals.\n";
+
+static const char default_system[] =
+	"Rewrite the image caption you are given into a prompt for a "
+	"text-to-image model. Describe the scene, the people in it by generic "
+	"attributes only (age group, clothing, pose, expression) and the "
+	"setting. Never include names, usernames, brands tied to a person, or "
+	"any detail that identifies a real individual. Answer with the prompt "
+	"only.";
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *s = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1))) {
+		if (fread(s, 1, (size_t)n, f) != (size_t)n) {
+			free(s);
+			s = NULL;
+		} else {
+			s[n] = '\0';
+		}
+	}
+	fclose(f);
+	return s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists the NAME.json files of dir (not hidden ones), sorted; the names
+ * are malloc'd. */
+static int list_captions(const char *dir, char ***out, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 6 ||
+		    strcmp(de->d_name + l - 5, ".json") != 0)
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 64) *
+						       sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		if (!(v[*n] = strdup(de->d_name)))
+			break;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_str);
+	*out = v;
+	return 0;
+}
+
+/* Fills urls from --endpoint, else --host and --ports. */
+static int endpoints(const struct cli_opts *o, char ***urls, size_t *n)
+{
+	const char *ports = o->ports ? o->ports : "11434,11435,11436,11437";
+	char *list = NULL, *tok, *save = NULL;
+	size_t cap = 8;
+
+	*n = 0;
+	*urls = calloc(cap + o->nendpoints, sizeof(**urls));
+	if (!*urls)
+		return -1;
+	if (o->nendpoints) {
+		for (size_t i = 0; i < o->nendpoints; i++)
+			if (!((*urls)[(*n)++] = strdup(o->endpoints[i])))
+				return -1;
+		return 0;
+	}
+	list = strdup(ports);
+	if (!list)
+		return -1;
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char url[512];
+		char *end;
+		long p = strtol(tok, &end, 10);
+
+		if (*end || p < 1 || p > 65535) {
+			fprintf(stderr,
+				"hybridize prompts: --ports: '%s' is not a "
+				"port\n",
+				tok);
+			free(list);
+			return -1;
+		}
+		if (*n == cap) {
+			char **nv = realloc(*urls, (cap *= 2) * sizeof(**urls));
+			if (!nv) {
+				free(list);
+				return -1;
+			}
+			*urls = nv;
+		}
+		snprintf(url, sizeof(url), "http://%s:%ld", o->host, p);
+		if (!((*urls)[(*n)++] = strdup(url))) {
+			free(list);
+			return -1;
+		}
+	}
+	free(list);
+	return *n ? 0 : -1;
+}
+
+static void report_line(void *arg, const char *line)
+{
+	char msg[1200];
+
+	snprintf(msg, sizeof(msg), "hybridize prompts: %s", line);
+	progress_print(arg, msg);
+}
+
+int cmd_prompts(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct prompts_opts po = {0};
+	struct prompts_counts c = {0};
+	struct prompts_input *in = NULL;
+	struct progress prog;
+	struct stage_ctx ctx = {0};
+	struct hy_err err = {0};
+	struct langid *lid = NULL;
+	regex_t decline;
+	int have_re = 0, status = 1, r;
+	char **names = NULL, **urls = NULL, *system = NULL, *langs_buf = NULL;
+	const char *langs[64];
+	size_t nnames = 0, nurls = 0, nin = 0, nlangs = 0;
+	int64_t bytes = 0;
+	long skipped = 0;
+
+	r = cli_parse(argc, argv,
+		      OPT_INPUT | OPT_OUTPUT | OPT_LLM | OPT_LANG | OPT_RANK |
+			      OPT_FSYNC | OPT_PROGRESS,
+		      usage, &o);
+	if (r != 0) {
+		cli_free(&o);
+		return r > 0 ? 0 : 1;
+	}
+	if (cli_resolve_rank(&o) < 0)
+		goto out;
+	if (!o.input || !o.output || !*o.output || o.nargs) {
+		fprintf(stderr, "hybridize prompts: needs -i CAPTIONS_DIR and -o "
+				"PROMPTS_DIR, and no other arguments (see "
+				"--help)\n");
+		goto out;
+	}
+	if (!strcmp(o.api, "none")) {
+		po.api_none = 1;
+	} else if (!strcmp(o.api, "ollama")) {
+		po.llm.api = o.chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
+	} else if (!strcmp(o.api, "openai")) {
+		po.llm.api = LLM_OPENAI;
+	} else {
+		fprintf(stderr,
+			"hybridize prompts: --api: '%s' is not ollama, openai "
+			"or none\n",
+			o.api);
+		goto out;
+	}
+	if (o.system_prompt) {
+		system = read_text(o.system_prompt);
+		if (!system) {
+			fprintf(stderr,
+				"hybridize prompts: cannot read --system-prompt "
+				"'%s': %s\n",
+				o.system_prompt, strerror(errno));
+			goto out;
+		}
+		po.llm.system = system;
+	} else if (po.llm.api == LLM_OPENAI) {
+		po.llm.system = default_system;
+	}
+	po.llm.model = o.model_name;
+	po.llm.temperature = o.temperature;
+	po.llm.max_tokens = o.max_tokens;
+	po.seed = o.seed;
+	po.dedupe_cap = 1000000;
+	if (regcomp(&decline,
+		    o.decline_regex ? o.decline_regex : llm_default_decline,
+		    REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
+		fprintf(stderr, "hybridize prompts: --decline-regex: invalid "
+				"expression\n");
+		goto out;
+	}
+	have_re = 1;
+	po.decline = &decline;
+	if (!po.api_none && endpoints(&o, &urls, &nurls) < 0) {
+		fprintf(stderr, "hybridize prompts: no usable --ports / "
+				"--endpoint\n");
+		goto out;
+	}
+	po.urls = (const char *const *)urls;
+	po.nurls = nurls;
+	po.pool.max_in_flight = (int)o.num_threads;
+	po.pool.timeout = o.timeout;
+	po.pool.retries = (int)o.retries;
+	po.pool.backoff_base = 0.5;
+	po.pool.backoff_max = 30;
+	po.pool.health_path =
+		po.llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
+	if (o.api_key_env) {
+		po.pool.bearer = getenv(o.api_key_env);
+		if (!po.pool.bearer || !*po.pool.bearer) {
+			fprintf(stderr,
+				"hybridize prompts: --api-key-env: $%s is not "
+				"set\n",
+				o.api_key_env);
+			goto out;
+		}
+	}
+	if (strcmp(o.lang, "any") != 0) {
+		const char *model = o.lang_model ? o.lang_model :
+						   langid_default_model();
+		char *tok, *save = NULL;
+
+		langs_buf = strdup(o.lang);
+		for (tok = langs_buf ? strtok_r(langs_buf, ",", &save) : NULL;
+		     tok && nlangs < 64; tok = strtok_r(NULL, ",", &save))
+			langs[nlangs++] = tok;
+		if (!nlangs) {
+			fprintf(stderr, "hybridize prompts: --lang is empty\n");
+			goto out;
+		}
+		if (langid_open(&lid, model, &err) != HY_OK) {
+			fprintf(stderr,
+				"hybridize prompts: %s (run scripts/fetch-model.sh, "
+				"or pass --lang-model, or --lang any)\n",
+				err.msg);
+			goto out;
+		}
+		po.lid = lid;
+		po.langs = langs;
+		po.nlangs = nlangs;
+		po.min_lang_score = (float)o.min_lang_score;
+	}
+	if (list_captions(o.input, &names, &nnames) < 0) {
+		fprintf(stderr, "hybridize prompts: cannot read '%s': %s\n",
+			o.input, strerror(errno));
+		goto out;
+	}
+	if (mkdirs(o.output, &err) != HY_OK || access(o.output, W_OK) < 0) {
+		fprintf(stderr, "hybridize prompts: %s\n",
+			err.msg[0] ? err.msg : "cannot write to the output");
+		goto out;
+	}
+	in = calloc(nnames + 1, sizeof(*in));
+	if (!in)
+		goto out;
+	for (size_t i = 0; i < nnames; i++) {
+		struct stat st;
+		char *path;
+		size_t l = strlen(names[i]) - 5;
+
+		if ((long)(i % (size_t)o.world) != o.rank)
+			continue;
+		if (outfile_exists(o.output, names[i])) {
+			skipped++;
+			continue;
+		}
+		path = path_join(o.input, names[i]);
+		names[i][l] = '\0'; /* NAME */
+		in[nin].path = path;
+		in[nin].name = names[i];
+		in[nin].size = path && stat(path, &st) == 0 ? st.st_size : 0;
+		bytes += in[nin].size;
+		nin++;
+	}
+	if (o.world > 1)
+		fprintf(stderr,
+			"hybridize prompts: rank %ld of %ld (from %s): %zu of "
+			"%zu files to do\n",
+			o.rank, o.world, o.rank_source, nin, nnames);
+
+	progress_init(&prog, "prompts", stderr, isatty(2), o.progress_interval);
+	prog.shards_total = (int64_t)nin;
+	prog.bytes_total = bytes;
+	ctx.report.fn = report_line;
+	ctx.report.ctx = &prog;
+	ctx.progress = &prog;
+	ctx.stop = &cli_stop;
+	ctx.fsync = !o.no_fsync;
+	cli_catch_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (!o.quiet)
+		progress_start(&prog);
+	r = prompts_run(&ctx, &po, in, nin, o.output, &c, stdout, &err);
+	progress_stop(&prog);
+	if (r != HY_OK && r != HY_ESTOP)
+		fprintf(stderr, "hybridize prompts: %s\n", err.msg);
+	{
+		double secs = progress_elapsed(&prog);
+		char rate[32];
+
+		progress_fmt_count(rate, sizeof(rate),
+				   secs > 0 ? (double)c.samples / secs : 0);
+		printf("hybridize prompts: %s in %.2f s\n",
+		       r == HY_ESTOP		       ? "stopped" :
+		       r || c.failed || c.shards_failed ? "finished with failures" :
+							  "done",
+		       secs);
+		printf("  %-22s %zu\n", "caption files", nin + (size_t)skipped);
+		printf("  %-22s %lld\n", "  done",
+		       (long long)c.shards_done);
+		printf("  %-22s %ld\n", "  already done", skipped);
+		printf("  %-22s %lld\n", "  failed",
+		       (long long)c.shards_failed);
+		printf("  %-22s %lld\n", "samples", (long long)c.samples);
+		printf("  %-22s %lld\n", "  other language",
+		       (long long)c.other_lang);
+		printf("  %-22s %lld\n", "  prompts", (long long)c.ok);
+		printf("  %-22s %lld\n", "  declined",
+		       (long long)c.declined);
+		printf("  %-22s %lld\n", "  failed", (long long)c.failed);
+		printf("  %-22s %lld\n", "  from journal",
+		       (long long)c.resumed);
+		if (!po.api_none) {
+			printf("  %-22s %lld\n", "requests",
+			       (long long)c.requests);
+			printf("  %-22s %lld\n", "  saved (same caption)",
+			       (long long)c.reused);
+			printf("  %-22s %ld\n", "  retries", c.retries);
+			printf("  %-22s %s\n", "seed",
+			       o.seed >= 0 ? "fixed (--seed)" :
+					     "per caption (FNV-1a of the text)");
+		}
+		printf("  %-22s %s/s\n", "speed", rate);
+	}
+	status = r == HY_ESTOP ? cli_exit_status(1) :
+				 cli_exit_status(r != HY_OK || c.failed ||
+						 c.shards_failed);
+	curl_global_cleanup();
+out:
+	for (size_t i = 0; i < nin; i++)
+		free((char *)in[i].path);
+	free(in);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	for (size_t i = 0; i < nurls; i++)
+		free(urls[i]);
+	free(urls);
+	if (have_re)
+		regfree(&decline);
+	langid_close(lid);
+	free(system);
+	free(langs_buf);
+	cli_free(&o);
+	return status;
+}

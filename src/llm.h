@@ -1,0 +1,46 @@
+/* LLM protocols: the request body for a caption and the answer read back,
+ * for ollama (/api/generate, /api/chat) and OpenAI-compatible servers
+ * (/v1/chat/completions: vLLM, llama.cpp server, SGLang, TGI); and the
+ * clean-up that turns an answer into a prompt or a refusal. */
+#ifndef HY_LLM_H
+#define HY_LLM_H
+
+#include <regex.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+enum llm_api { LLM_OLLAMA, LLM_OLLAMA_CHAT, LLM_OPENAI };
+
+struct llm_opts {
+	enum llm_api api;
+	const char *model;
+	const char *system;  /* system prompt, or NULL for none */
+	double temperature;  /* < 0: leave to the server */
+	long max_tokens;     /* <= 0: leave to the server */
+};
+
+/* Writes the path ("/api/generate"...) and the JSON body asking to
+ * rewrite `text` with `seed`. Returns 0, or -1 on ENOMEM. */
+int llm_request(const struct llm_opts *o, const char *text, size_t len,
+		unsigned long seed, struct buf *path, struct buf *body);
+
+/* Reads the answer text out of a response body into `answer`. Returns
+ * HY_OK, or HY_ESAMPLE with why filled when the body is not a complete
+ * answer of this API (garbage, cut short, an error object). */
+int llm_parse(const struct llm_opts *o, const char *body, size_t len,
+	      struct buf *answer, char *why, size_t why_size);
+
+/* Strips whitespace, a leading "Prompt:"-style label and quotes around
+ * the whole answer, in place. */
+void llm_clean(struct buf *answer);
+
+/* The default --decline-regex: refusals an instruction-tuned model gives
+ * instead of a prompt. */
+extern const char llm_default_decline[];
+
+/* 1 when the cleaned answer is empty or matches re (declined). */
+int llm_declined(const struct buf *answer, const regex_t *re);
+
+#endif

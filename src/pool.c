@@ -1,0 +1,545 @@
+/* HTTP request pool: libcurl multi, one event loop (curl_multi_poll, then
+ * curl_multi_perform, then curl_multi_info_read mapped back to the
+ * transfer through CURLINFO_PRIVATE). classify() is the one place that
+ * decides whether a failed request is retried. */
+#include "pool.h"
+
+#include <curl/curl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "progress.h"
+
+/* A body larger than this is not an LLM answer; the transfer is cut. */
+#define POOL_MAX_BODY (32u << 20)
+/* Consecutive failures after which an endpoint is taken out and probed. */
+#define POOL_DOWN_AFTER 3
+/* Latencies kept per endpoint for the percentiles. */
+#define POOL_LAT_RING 4096
+
+enum ep_state { EP_UP, EP_DOWN, EP_PROBING };
+
+struct endpoint {
+	char *url;
+	enum ep_state state;
+	int in_flight;
+	int fails;	   /* consecutive */
+	double down_until; /* when DOWN: time of the next probe */
+	double down_for;   /* current probe interval, doubles up to 30 s */
+	double ewma;	   /* latency of successes, seconds */
+	long ok, errors;
+	double *lat; /* ring of POOL_LAT_RING latencies */
+	size_t nlat;
+	CURL *probe; /* health probe transfer, or NULL */
+	char probe_err[CURL_ERROR_SIZE];
+};
+
+struct transfer {
+	CURL *easy;
+	struct pool_job *job;
+	int ep;
+	double t0;
+	struct buf url, path, body, resp;
+	struct curl_slist *headers;
+	char err[CURL_ERROR_SIZE];
+	int truncated; /* body over POOL_MAX_BODY */
+	struct transfer *next_free;
+};
+
+struct pool {
+	CURLM *multi;
+	struct pool_opts o;
+	struct pool_callbacks cb;
+	struct endpoint *ep;
+	size_t nep;
+	struct transfer *tr;
+	struct transfer *free_tr;
+	int in_flight;
+	struct pool_job *ready, *ready_tail; /* FIFO */
+	struct pool_job *delayed;	     /* waiting for not_before */
+	size_t queued;			     /* ready + delayed */
+	long retries;
+	uint64_t rng;
+	struct curl_slist *headers; /* shared by all transfers */
+	struct pool_ep_stats *stats;
+};
+
+static double rnd(struct pool *p) /* uniform in [0, 1) */
+{
+	p->rng ^= p->rng << 13;
+	p->rng ^= p->rng >> 7;
+	p->rng ^= p->rng << 17;
+	return (double)(p->rng >> 11) / 9007199254740992.0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct transfer *t = arg;
+	size_t len = size * n;
+
+	if (t->resp.len + len > POOL_MAX_BODY || buf_append(&t->resp, data, len)) {
+		t->truncated = 1;
+		return 0; /* makes curl fail the transfer */
+	}
+	return len;
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
+int pool_new(struct pool **out, const char *const *urls, size_t n,
+	     const struct pool_opts *o, const struct pool_callbacks *cb,
+	     struct hy_err *err)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	int ret = HY_OK;
+
+	*out = NULL;
+	if (!p)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	p->o = *o;
+	if (p->o.max_in_flight < 1)
+		p->o.max_in_flight = 1;
+	p->cb = *cb;
+	p->rng = (uint64_t)time(NULL) * 2654435761u + 1;
+	p->nep = n;
+	p->ep = calloc(n ? n : 1, sizeof(*p->ep));
+	p->tr = calloc((size_t)p->o.max_in_flight, sizeof(*p->tr));
+	p->stats = calloc(n ? n : 1, sizeof(*p->stats));
+	p->multi = curl_multi_init();
+	if (!p->ep || !p->tr || !p->stats || !p->multi) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(urls[i]);
+		p->ep[i].url = strdup(urls[i]);
+		p->ep[i].lat = calloc(POOL_LAT_RING, sizeof(double));
+		if (!p->ep[i].url || !p->ep[i].lat) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto fail;
+		}
+		while (l > 0 && p->ep[i].url[l - 1] == '/')
+			p->ep[i].url[--l] = '\0'; /* paths start with '/' */
+		p->ep[i].down_for = 1;
+	}
+	p->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	/* No "Expect: 100-continue" round trip before each body. */
+	p->headers = curl_slist_append(p->headers, "Expect:");
+	if (o->bearer) {
+		struct buf h = {0};
+		if (buf_append(&h, "Authorization: Bearer ", 22) ||
+		    buf_append(&h, o->bearer, strlen(o->bearer))) {
+			buf_release(&h);
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto fail;
+		}
+		p->headers = curl_slist_append(p->headers, h.data);
+		buf_release(&h);
+	}
+	for (int i = 0; i < p->o.max_in_flight; i++) {
+		struct transfer *t = &p->tr[i];
+		t->easy = curl_easy_init();
+		if (!t->easy) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto fail;
+		}
+		curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
+		curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->err);
+		curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(t->easy, CURLOPT_TCP_NODELAY, 1L);
+		curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, p->headers);
+		curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS,
+				 (long)(p->o.timeout * 1000));
+		curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+				 (long)(fmin(p->o.timeout, 5) * 1000));
+		curl_easy_setopt(t->easy, CURLOPT_PROXY, ""); /* no env proxy */
+		t->next_free = p->free_tr;
+		p->free_tr = t;
+	}
+	*out = p;
+	return HY_OK;
+fail:
+	pool_free(p);
+	return ret;
+}
+
+static void push_ready(struct pool *p, struct pool_job *j)
+{
+	j->next = NULL;
+	if (p->ready_tail)
+		p->ready_tail->next = j;
+	else
+		p->ready = j;
+	p->ready_tail = j;
+}
+
+void pool_submit(struct pool *p, struct pool_job *job)
+{
+	job->attempts = 0;
+	job->last_ep = -1;
+	job->not_before = 0;
+	job->why[0] = '\0';
+	push_ready(p, job);
+	p->queued++;
+}
+
+/* Join the shortest queue: the endpoint with the fewest requests in
+ * flight, ties to the faster one. A slow endpoint then gets fewer requests
+ * per second (its requests stay in flight longer) without its server slots
+ * ever sitting idle, which weighting by speed a second time would cause.
+ * A job that just failed somewhere goes elsewhere when it can. */
+static int pick(struct pool *p, const struct pool_job *j)
+{
+	int best = -1;
+
+	for (int pass = 0; pass < 2 && best < 0; pass++) {
+		for (size_t i = 0; i < p->nep; i++) {
+			struct endpoint *e = &p->ep[i];
+			if (e->state != EP_UP)
+				continue;
+			if (pass == 0 && (int)i == j->last_ep && p->nep > 1)
+				continue;
+			if (best < 0 || e->in_flight < p->ep[best].in_flight ||
+			    (e->in_flight == p->ep[best].in_flight &&
+			     e->ewma < p->ep[best].ewma))
+				best = (int)i;
+		}
+	}
+	return best;
+}
+
+static int start(struct pool *p, struct pool_job *j, int ep, double now)
+{
+	struct transfer *t = p->free_tr;
+
+	buf_clear(&t->path);
+	buf_clear(&t->body);
+	buf_clear(&t->resp);
+	buf_clear(&t->url);
+	if (p->cb.request(p->cb.ctx, j, &t->path, &t->body) != 0)
+		return -1;
+	if (buf_append(&t->url, p->ep[ep].url, strlen(p->ep[ep].url)) ||
+	    buf_append(&t->url, t->path.data ? t->path.data : "",
+		       t->path.len))
+		return -1;
+	p->free_tr = t->next_free;
+	t->job = j;
+	t->ep = ep;
+	t->t0 = now;
+	t->truncated = 0;
+	t->err[0] = '\0';
+	curl_easy_setopt(t->easy, CURLOPT_URL, t->url.data);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body.data);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long)t->body.len);
+	curl_multi_add_handle(p->multi, t->easy);
+	j->attempts++;
+	j->last_ep = ep;
+	p->ep[ep].in_flight++;
+	p->in_flight++;
+	return 0;
+}
+
+static void ep_failed(struct pool *p, int ep, double now)
+{
+	struct endpoint *e = &p->ep[ep];
+
+	e->errors++;
+	if (++e->fails >= POOL_DOWN_AFTER && e->state == EP_UP) {
+		e->state = EP_DOWN;
+		e->down_until = now + e->down_for;
+	}
+}
+
+static void ep_ok(struct endpoint *e, double lat)
+{
+	e->ok++;
+	e->fails = 0;
+	e->down_for = 1;
+	e->ewma = e->ewma > 0 ? 0.8 * e->ewma + 0.2 * lat : lat;
+	e->lat[e->nlat++ % POOL_LAT_RING] = lat;
+}
+
+/* A failed attempt: back off and queue again, or give up. */
+static void retry(struct pool *p, struct pool_job *j, double now,
+		  double at_least)
+{
+	double wait;
+
+	if (j->attempts > p->o.retries) {
+		p->queued--;
+		p->cb.done(p->cb.ctx, j, 0);
+		return;
+	}
+	p->retries++;
+	wait = p->o.backoff_base * pow(2, j->attempts - 1) * (0.5 + rnd(p));
+	if (wait > p->o.backoff_max)
+		wait = p->o.backoff_max;
+	if (wait < at_least)
+		wait = at_least;
+	j->not_before = now + wait;
+	j->next = p->delayed;
+	p->delayed = j;
+}
+
+/* Decides what a finished transfer means; the one place that does. */
+static void classify(struct pool *p, struct transfer *t, CURLcode rc,
+		     double now)
+{
+	struct pool_job *j = t->job;
+	struct endpoint *e = &p->ep[t->ep];
+	long status = 0;
+	curl_off_t retry_after = 0;
+	enum pool_verdict v;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK) {
+		snprintf(j->why, sizeof(j->why), "%.100s: %.150s", e->url,
+			 t->truncated ? "answer over 32 MiB" :
+			 t->err[0]    ? t->err :
+					curl_easy_strerror(rc));
+		ep_failed(p, t->ep, now);
+		retry(p, j, now, 0);
+		return;
+	}
+	if (status == 429) {
+		curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
+		snprintf(j->why, sizeof(j->why), "%.200s: HTTP 429 (busy)", e->url);
+		e->errors++;
+		retry(p, j, now, (double)retry_after);
+		return;
+	}
+	if (status == 408 || status >= 500) {
+		snprintf(j->why, sizeof(j->why), "%.200s: HTTP %ld", e->url, status);
+		ep_failed(p, t->ep, now);
+		retry(p, j, now, 0);
+		return;
+	}
+	if (status < 200 || status >= 300) {
+		/* Our request is wrong for this server: retrying cannot help. */
+		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld: %.120s", e->url,
+			 status, t->resp.data ? t->resp.data : "");
+		e->errors++;
+		p->queued--;
+		p->cb.done(p->cb.ctx, j, 0);
+		return;
+	}
+	j->why[0] = '\0';
+	v = p->cb.response(p->cb.ctx, j, t->resp.data ? t->resp.data : "",
+			   t->resp.len, j->why, sizeof(j->why));
+	if (v == POOL_RETRY) {
+		char tmp[256];
+		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->url, j->why);
+		memcpy(j->why, tmp, sizeof(j->why));
+		ep_failed(p, t->ep, now);
+		retry(p, j, now, 0);
+		return;
+	}
+	ep_ok(e, now - t->t0);
+	p->queued--;
+	p->cb.done(p->cb.ctx, j, v == POOL_DONE);
+}
+
+static void start_probe(struct pool *p, struct endpoint *e)
+{
+	struct buf url = {0};
+
+	if (!e->probe && !(e->probe = curl_easy_init()))
+		return;
+	if (buf_append(&url, e->url, strlen(e->url)) ||
+	    buf_append(&url, p->o.health_path, strlen(p->o.health_path))) {
+		buf_release(&url);
+		return;
+	}
+	curl_easy_reset(e->probe);
+	curl_easy_setopt(e->probe, CURLOPT_URL, url.data);
+	curl_easy_setopt(e->probe, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e->probe, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(e->probe, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e->probe, CURLOPT_PROXY, "");
+	curl_easy_setopt(e->probe, CURLOPT_ERRORBUFFER, e->probe_err);
+	curl_easy_setopt(e->probe, CURLOPT_TIMEOUT_MS,
+			 (long)(fmin(p->o.timeout, 5) * 1000));
+	buf_release(&url); /* libcurl copies the URL */
+	curl_multi_add_handle(p->multi, e->probe);
+	e->state = EP_PROBING;
+}
+
+static void probe_done(struct pool *p, struct endpoint *e, CURLcode rc,
+		       double now)
+{
+	long status = 0;
+
+	curl_multi_remove_handle(p->multi, e->probe);
+	curl_easy_getinfo(e->probe, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK && status > 0 && status < 500) {
+		e->state = EP_UP;
+		e->fails = 0;
+		e->down_for = 1;
+		return;
+	}
+	e->state = EP_DOWN;
+	e->down_for = fmin(e->down_for * 2, 30);
+	e->down_until = now + e->down_for;
+}
+
+int pool_step(struct pool *p, double max_wait, struct hy_err *err)
+{
+	double now = progress_now(), next = now + max_wait;
+	struct pool_job **pp;
+	CURLMsg *msg;
+	int left, running;
+
+	/* Backoffs that are over go back to the ready queue. */
+	for (pp = &p->delayed; *pp;) {
+		struct pool_job *j = *pp;
+		if (j->not_before <= now) {
+			*pp = j->next;
+			push_ready(p, j);
+		} else {
+			if (j->not_before < next)
+				next = j->not_before;
+			pp = &j->next;
+		}
+	}
+	for (size_t i = 0; i < p->nep; i++) {
+		struct endpoint *e = &p->ep[i];
+		if (e->state == EP_DOWN && e->in_flight == 0) {
+			if (e->down_until <= now)
+				start_probe(p, e);
+			else if (e->down_until < next)
+				next = e->down_until;
+		}
+	}
+	while (p->free_tr && p->ready) {
+		struct pool_job *j = p->ready;
+		int ep = pick(p, j);
+		if (ep < 0)
+			break; /* every endpoint is down: wait for a probe */
+		p->ready = j->next;
+		if (!p->ready)
+			p->ready_tail = NULL;
+		if (start(p, j, ep, now) != 0) {
+			snprintf(j->why, sizeof(j->why), "out of memory");
+			p->queued--;
+			p->cb.done(p->cb.ctx, j, 0);
+		}
+	}
+	if (curl_multi_poll(p->multi, NULL, 0,
+			    (int)fmax(0, (next - now) * 1000), NULL) !=
+	    CURLM_OK)
+		return hy_err_set(err, HY_EFATAL, "curl_multi_poll failed");
+	if (curl_multi_perform(p->multi, &running) != CURLM_OK)
+		return hy_err_set(err, HY_EFATAL, "curl_multi_perform failed");
+	now = progress_now();
+	while ((msg = curl_multi_info_read(p->multi, &left))) {
+		struct transfer *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+		if (!t) {
+			for (size_t i = 0; i < p->nep; i++)
+				if (p->ep[i].probe == msg->easy_handle)
+					probe_done(p, &p->ep[i],
+						   msg->data.result, now);
+			continue;
+		}
+		curl_multi_remove_handle(p->multi, t->easy);
+		p->ep[t->ep].in_flight--;
+		p->in_flight--;
+		t->next_free = p->free_tr;
+		p->free_tr = t;
+		classify(p, t, msg->data.result, now);
+		t->job = NULL;
+	}
+	return HY_OK;
+}
+
+size_t pool_pending(const struct pool *p)
+{
+	return p->queued;
+}
+
+long pool_retries(const struct pool *p)
+{
+	return p->retries;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t pool_stats(struct pool *p, const struct pool_ep_stats **out)
+{
+	double *tmp = malloc(POOL_LAT_RING * sizeof(double));
+
+	for (size_t i = 0; i < p->nep; i++) {
+		struct endpoint *e = &p->ep[i];
+		struct pool_ep_stats *s = &p->stats[i];
+		size_t n = e->nlat < POOL_LAT_RING ? e->nlat : POOL_LAT_RING;
+
+		s->url = e->url;
+		s->in_flight = e->in_flight;
+		s->healthy = e->state == EP_UP;
+		s->ok = e->ok;
+		s->errors = e->errors;
+		s->p50 = s->p95 = s->p99 = 0;
+		if (tmp && n) {
+			memcpy(tmp, e->lat, n * sizeof(double));
+			qsort(tmp, n, sizeof(double), cmp_double);
+			s->p50 = tmp[(n - 1) * 50 / 100];
+			s->p95 = tmp[(n - 1) * 95 / 100];
+			s->p99 = tmp[(n - 1) * 99 / 100];
+		}
+	}
+	free(tmp);
+	*out = p->stats;
+	return p->nep;
+}
+
+void pool_free(struct pool *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; p->tr && i < p->o.max_in_flight; i++) {
+		struct transfer *t = &p->tr[i];
+		if (!t->easy)
+			continue;
+		if (t->job)
+			curl_multi_remove_handle(p->multi, t->easy);
+		curl_easy_cleanup(t->easy);
+		buf_release(&t->url);
+		buf_release(&t->path);
+		buf_release(&t->body);
+		buf_release(&t->resp);
+	}
+	for (size_t i = 0; p->ep && i < p->nep; i++) {
+		if (p->ep[i].probe) {
+			curl_multi_remove_handle(p->multi, p->ep[i].probe);
+			curl_easy_cleanup(p->ep[i].probe);
+		}
+		free(p->ep[i].url);
+		free(p->ep[i].lat);
+	}
+	if (p->multi)
+		curl_multi_cleanup(p->multi);
+	curl_slist_free_all(p->headers);
+	free(p->tr);
+	free(p->ep);
+	free(p->stats);
+	free(p);
+}

@@ -1,0 +1,96 @@
+/* HTTP request pool on libcurl's multi interface: one thread, one event
+ * loop, many requests in flight over several endpoints with keep-alive;
+ * balancing, retries with backoff and jitter, and endpoint health. The LLM
+ * stage (and later the image stage) describe their requests and read their
+ * answers through callbacks. A pool is used by one thread only. */
+#ifndef HY_POOL_H
+#define HY_POOL_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* What a response callback decides. */
+enum pool_verdict {
+	POOL_DONE,  /* the job is finished */
+	POOL_RETRY, /* malformed or truncated answer: try again, elsewhere */
+	POOL_FAIL,  /* final failure (declined, bad request): no retry */
+};
+
+/* Embedded by the caller at the start of its own job struct; the pool
+ * links it into its queues. The caller owns the memory, which must stay
+ * valid until the done callback has run. */
+struct pool_job {
+	struct pool_job *next;
+	int attempts;	   /* requests sent so far */
+	int last_ep;	   /* endpoint of the last attempt, -1 before */
+	double not_before; /* monotonic seconds: backoff */
+	char why[256];	   /* the last failure, for reports */
+};
+
+struct pool_callbacks {
+	/* Writes the request for `job`: the path after the endpoint's base
+	 * URL (e.g. "/api/generate") and the JSON body. Returns 0, or -1 to
+	 * fail the job (out of memory). */
+	int (*request)(void *ctx, struct pool_job *job, struct buf *path,
+		       struct buf *body);
+	/* Reads a 2xx response body; may write a reason into why. */
+	enum pool_verdict (*response)(void *ctx, struct pool_job *job,
+				      const char *body, size_t len, char *why,
+				      size_t why_size);
+	/* The job has left the pool: ok = 1 after POOL_DONE, 0 when it
+	 * failed for good (job->why says why). The job may be freed here. */
+	void (*done)(void *ctx, struct pool_job *job, int ok);
+	void *ctx;
+};
+
+struct pool_opts {
+	int max_in_flight;	 /* requests in flight over all endpoints */
+	double timeout;		 /* seconds per request */
+	int retries;		 /* further attempts after the first */
+	double backoff_base;	 /* seconds; doubles per attempt, +-50% */
+	double backoff_max;	 /* cap of one wait */
+	const char *bearer;	 /* Authorization: Bearer token, or NULL */
+	const char *health_path; /* GET probe of a dead endpoint */
+};
+
+struct pool_ep_stats {
+	const char *url;
+	int in_flight;
+	int healthy;
+	long ok, errors;
+	double p50, p95, p99; /* latency of successful requests, seconds */
+};
+
+struct pool;
+
+/* Creates a pool over the base URLs (e.g. "http://127.0.0.1:11434"; the
+ * strings are copied). Returns HY_OK or HY_EFATAL. */
+int pool_new(struct pool **out, const char *const *urls, size_t n,
+	     const struct pool_opts *o, const struct pool_callbacks *cb,
+	     struct hy_err *err);
+
+/* Queues a job; it is sent when a slot and a healthy endpoint are free. */
+void pool_submit(struct pool *p, struct pool_job *job);
+
+/* Runs the event loop once: starts what can start, waits at most
+ * max_wait seconds for network activity, and handles what finished
+ * (calling the callbacks). Returns HY_OK or HY_EFATAL. */
+int pool_step(struct pool *p, double max_wait, struct hy_err *err);
+
+/* Jobs queued, waiting for a retry, or in flight. */
+size_t pool_pending(const struct pool *p);
+
+/* Per-endpoint figures; returns the number of endpoints and points *out
+ * at an array owned by the pool (valid until the next call). */
+size_t pool_stats(struct pool *p, const struct pool_ep_stats **out);
+
+/* Total retries so far (all endpoints). */
+long pool_retries(const struct pool *p);
+
+/* Frees the pool; jobs still inside are dropped without callbacks.
+ * Accepts NULL. */
+void pool_free(struct pool *p);
+
+#endif

@@ -1,0 +1,624 @@
+/* prompts: language filter, then one LLM request per distinct caption,
+ * with answers fanned out to every sample that has that caption, journaled
+ * per shard, and NAME.json written when a shard is complete. One thread
+ * runs the event loop; shards are loaded ahead while the pool has room, so
+ * the servers stay busy across shard boundaries. */
+#include "prompts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capfile.h"
+#include "journal.h"
+#include "langid.h"
+#include "outfile.h"
+#include "progress.h"
+
+/* Shards open at once: enough to keep the pool fed, bounded memory. */
+#define PROMPTS_MAX_ACTIVE 8
+
+enum res { R_PENDING, R_OK, R_DECLINED, R_FAILED, R_OTHER_LANG };
+
+struct shardst;
+
+struct waiter {
+	struct shardst *sh;
+	size_t idx;
+	struct waiter *next;
+};
+
+/* One distinct caption text: its request and its answer. */
+struct dentry {
+	char *text;
+	size_t len;
+	uint64_t hash;
+	enum res state; /* R_PENDING while in flight */
+	char *answer;	/* the prompt, or the declined answer */
+	struct waiter *waiters;
+	struct pjob *job; /* in flight (owned by the run), or NULL */
+};
+
+struct pjob {
+	struct pool_job base; /* first: the pool hands this pointer back */
+	struct dentry *d;
+	int declined;
+	struct buf answer;
+};
+
+struct shardst {
+	const struct prompts_input *in;
+	struct capfile_in caps;
+	enum res *res;
+	char **answer; /* per entry; owned */
+	size_t pending;
+	int64_t nfailed;
+	struct journal j;
+	double bytes_per_sample;
+	struct shardst *next;
+};
+
+struct run {
+	const struct stage_ctx *ctx;
+	const struct prompts_opts *o;
+	const char *outdir;
+	struct prompts_counts *c;
+	struct pool *pool;
+	struct dentry **tab; /* open addressing by hash */
+	size_t tabn, tabcount;
+	struct shardst *active;
+	size_t nactive;
+	struct hy_err *err;
+	int fatal;
+};
+
+unsigned long prompts_seed(const char *text, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)text[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static uint64_t hash64(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static void dentry_free(struct dentry *d)
+{
+	if (!d)
+		return;
+	free(d->text);
+	free(d->answer);
+	free(d);
+}
+
+/* Slot of text in the table (empty slot if absent). */
+static size_t dfind(struct run *r, const char *t, size_t n, uint64_t h)
+{
+	size_t mask = r->tabn - 1, i = (size_t)h & mask;
+
+	while (r->tab[i] && !(r->tab[i]->hash == h && r->tab[i]->len == n &&
+			      memcmp(r->tab[i]->text, t, n) == 0))
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Rebuilds the table at `size` slots, dropping finished entries when
+ * `keep_done` is 0 (the reuse cache is full: memory stays bounded). */
+static int drebuild(struct run *r, size_t size, int keep_done)
+{
+	struct dentry **old = r->tab;
+	size_t oldn = r->tabn;
+
+	r->tab = calloc(size, sizeof(*r->tab));
+	if (!r->tab) {
+		r->tab = old;
+		return -1;
+	}
+	r->tabn = size;
+	r->tabcount = 0;
+	for (size_t i = 0; i < oldn; i++) {
+		struct dentry *d = old[i];
+		if (!d)
+			continue;
+		if (!keep_done && d->state != R_PENDING) {
+			dentry_free(d);
+			continue;
+		}
+		r->tab[dfind(r, d->text, d->len, d->hash)] = d;
+		r->tabcount++;
+	}
+	free(old);
+	return 0;
+}
+
+static void count_sample(struct run *r, struct shardst *s)
+{
+	progress_add(r->ctx->progress, 1, (int64_t)s->bytes_per_sample);
+}
+
+/* Settles entry idx of shard s. */
+static void settle(struct run *r, struct shardst *s, size_t idx, enum res v,
+		   const char *answer, int journal)
+{
+	struct capentry *e = &s->caps.v[idx];
+	struct hy_err err;
+
+	s->res[idx] = v;
+	s->pending--;
+	count_sample(r, s);
+	switch (v) {
+	case R_OK:
+		r->c->ok++;
+		s->answer[idx] = strdup(answer);
+		if (!s->answer[idx])
+			r->fatal = hy_err_set(r->err, HY_EFATAL, "out of memory");
+		break;
+	case R_DECLINED:
+		r->c->declined++;
+		hy_report(&r->ctx->report, "%s: sample '%s': LLM declined: %.120s",
+			  s->in->path, e->name, answer);
+		break;
+	case R_FAILED:
+		r->c->failed++;
+		s->nfailed++;
+		hy_report(&r->ctx->report, "%s: sample '%s': %s", s->in->path,
+			  e->name, answer);
+		break;
+	default:
+		break;
+	}
+	if (journal && (v == R_OK || v == R_DECLINED) &&
+	    journal_add(&s->j, e->name, v == R_OK ? "ok" : "declined", answer,
+			strlen(answer), &err) != HY_OK && !r->fatal)
+		r->fatal = hy_err_set(r->err, err.code, "%s", err.msg);
+}
+
+/* pool callbacks */
+
+static int on_request(void *ctx, struct pool_job *job, struct buf *path,
+		      struct buf *body)
+{
+	struct run *r = ctx;
+	struct pjob *j = (struct pjob *)job;
+	unsigned long seed = r->o->seed >= 0 ?
+				     (unsigned long)r->o->seed :
+				     prompts_seed(j->d->text, j->d->len);
+
+	return llm_request(&r->o->llm, j->d->text, j->d->len, seed, path, body);
+}
+
+static enum pool_verdict on_response(void *ctx, struct pool_job *job,
+				     const char *body, size_t len, char *why,
+				     size_t why_size)
+{
+	struct run *r = ctx;
+	struct pjob *j = (struct pjob *)job;
+
+	if (llm_parse(&r->o->llm, body, len, &j->answer, why, why_size) !=
+	    HY_OK)
+		return POOL_RETRY;
+	llm_clean(&j->answer);
+	j->declined = llm_declined(&j->answer, r->o->decline);
+	return POOL_DONE;
+}
+
+static void on_done(void *ctx, struct pool_job *job, int ok)
+{
+	struct run *r = ctx;
+	struct pjob *j = (struct pjob *)job;
+	struct dentry *d = j->d;
+	enum res v = !ok ? R_FAILED : j->declined ? R_DECLINED : R_OK;
+	const char *text = !ok ? job->why : j->answer.data ? j->answer.data : "";
+	struct waiter *w = d->waiters;
+
+	d->state = v;
+	d->job = NULL;
+	/* A failure is not kept: a later shard with this caption retries. */
+	d->answer = v == R_FAILED ? NULL : strdup(text);
+	if (v != R_FAILED && !d->answer && !r->fatal)
+		r->fatal = hy_err_set(r->err, HY_EFATAL, "out of memory");
+	d->waiters = NULL;
+	while (w) {
+		struct waiter *next = w->next;
+		settle(r, w->sh, w->idx, v, text, 1);
+		free(w);
+		w = next;
+	}
+	if (v == R_FAILED) {
+		size_t i = dfind(r, d->text, d->len, d->hash);
+		/* Take it out so that the next occurrence asks again; rebuild
+		 * keeps the probe chains of open addressing intact. */
+		dentry_free(r->tab[i]);
+		r->tab[i] = NULL;
+		r->tabcount--;
+		drebuild(r, r->tabn, 1);
+	}
+	buf_release(&j->answer);
+	free(j);
+}
+
+/* Puts entry idx of shard s on its way: reuse, wait, or ask. */
+static int ask(struct run *r, struct shardst *s, size_t idx)
+{
+	struct capentry *e = &s->caps.v[idx];
+	uint64_t h = hash64(e->text, e->text_len);
+	struct dentry *d;
+	struct waiter *w;
+	struct pjob *j;
+	size_t slot;
+
+	if ((r->tabcount + 1) * 2 > r->tabn &&
+	    drebuild(r, r->tabn * 2, r->tabcount < r->o->dedupe_cap))
+		return hy_err_set(r->err, HY_EFATAL, "out of memory");
+	slot = dfind(r, e->text, e->text_len, h);
+	d = r->tab[slot];
+	if (d && d->state != R_PENDING) {
+		r->c->reused++;
+		settle(r, s, idx, d->state, d->answer, 1);
+		return HY_OK;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return hy_err_set(r->err, HY_EFATAL, "out of memory");
+	w->sh = s;
+	w->idx = idx;
+	if (d) {
+		r->c->reused++;
+		w->next = d->waiters;
+		d->waiters = w;
+		return HY_OK;
+	}
+	d = calloc(1, sizeof(*d));
+	j = calloc(1, sizeof(*j));
+	if (!d || !j || !(d->text = malloc(e->text_len + 1))) {
+		free(w);
+		free(j);
+		dentry_free(d);
+		return hy_err_set(r->err, HY_EFATAL, "out of memory");
+	}
+	memcpy(d->text, e->text, e->text_len + 1);
+	d->len = e->text_len;
+	d->hash = h;
+	d->state = R_PENDING;
+	d->waiters = w;
+	r->tab[slot] = d;
+	r->tabcount++;
+	j->d = d;
+	d->job = j;
+	r->c->requests++;
+	pool_submit(r->pool, &j->base);
+	return HY_OK;
+}
+
+struct jload {
+	struct shardst *s;
+	struct run *r;
+	char **names; /* sorted entry names, to find a journal key */
+	size_t *idx;
+};
+
+static int cmp_idx(const void *a, const void *b, void *caps)
+{
+	const struct capfile_in *c = caps;
+
+	return strcmp(c->v[*(const size_t *)a].name,
+		      c->v[*(const size_t *)b].name);
+}
+
+static void on_journal(void *ctx, const char *key, const char *status,
+		       const char *text, size_t len)
+{
+	struct jload *jl = ctx;
+	struct shardst *s = jl->s;
+	size_t lo = 0, hi = s->caps.n;
+
+	(void)len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(s->caps.v[jl->idx[mid]].name, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->caps.n || strcmp(s->caps.v[jl->idx[lo]].name, key) != 0)
+		return; /* a key the captions no longer have */
+	lo = jl->idx[lo];
+	if (s->res[lo] != R_PENDING)
+		return;
+	if (!strcmp(status, "ok") || !strcmp(status, "declined")) {
+		jl->r->c->resumed++;
+		settle(jl->r, s, lo, !strcmp(status, "ok") ? R_OK : R_DECLINED,
+		       text, 0);
+	}
+}
+
+static void shard_free(struct shardst *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; s->answer && i < s->caps.n; i++)
+		free(s->answer[i]);
+	free(s->answer);
+	free(s->res);
+	capfile_in_release(&s->caps);
+	journal_close(&s->j);
+	free(s);
+}
+
+/* Reads a captions file, its journal, and starts its samples. */
+static int load(struct run *r, const struct prompts_input *in)
+{
+	const struct prompts_opts *o = r->o;
+	struct shardst *s = calloc(1, sizeof(*s));
+	struct jload jl = {s, r, NULL, NULL};
+	int ret;
+
+	if (!s)
+		return hy_err_set(r->err, HY_EFATAL, "out of memory");
+	s->in = in;
+	s->j.fd = -1;
+	ret = capfile_load(&s->caps, in->path, r->err);
+	if (ret)
+		goto fail;
+	s->res = calloc(s->caps.n + 1, sizeof(*s->res));
+	s->answer = calloc(s->caps.n + 1, sizeof(*s->answer));
+	jl.idx = malloc((s->caps.n + 1) * sizeof(*jl.idx));
+	if (!s->res || !s->answer || !jl.idx) {
+		ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
+		goto fail;
+	}
+	s->pending = s->caps.n;
+	s->bytes_per_sample =
+		s->caps.n ? (double)in->size / (double)s->caps.n : 0;
+	r->c->samples += (int64_t)s->caps.n;
+	if (!o->api_none) {
+		for (size_t i = 0; i < s->caps.n; i++)
+			jl.idx[i] = i;
+		qsort_r(jl.idx, s->caps.n, sizeof(*jl.idx), cmp_idx, &s->caps);
+		ret = journal_load(r->outdir, in->name, on_journal, &jl, r->err);
+		if (ret)
+			goto fail;
+		ret = journal_open(&s->j, r->outdir, in->name, r->err);
+		if (ret)
+			goto fail;
+	}
+	s->next = r->active;
+	r->active = s;
+	r->nactive++;
+	for (size_t i = 0; i < s->caps.n && !r->fatal; i++) {
+		struct capentry *e = &s->caps.v[i];
+		int yes = 1;
+
+		if (s->res[i] != R_PENDING)
+			continue;
+		if (o->lid) {
+			struct hy_err lerr;
+			if (langid_is(o->lid, e->text, e->text_len, o->langs,
+				      o->nlangs, o->min_lang_score, &yes,
+				      &lerr) != HY_OK) {
+				free(jl.idx);
+				return hy_err_set(r->err, HY_EFATAL, "%s",
+						  lerr.msg);
+			}
+		}
+		if (!yes) {
+			r->c->other_lang++;
+			settle(r, s, i, R_OTHER_LANG, "", 0);
+		} else if (o->api_none) {
+			settle(r, s, i, R_OK, e->text, 0);
+		} else if ((ret = ask(r, s, i)) != HY_OK) {
+			free(jl.idx);
+			return ret;
+		}
+	}
+	free(jl.idx);
+	return r->fatal ? r->fatal : HY_OK;
+fail:
+	free(jl.idx);
+	if (ret == HY_ESHARD) { /* this captions file is bad: report, go on */
+		hy_report(&r->ctx->report, "%s", r->err->msg);
+		r->c->shards_failed++;
+		ret = HY_OK;
+	}
+	shard_free(s);
+	return ret;
+}
+
+/* Writes NAME.json of a shard whose samples are all settled. */
+static int finish(struct run *r, struct shardst *s)
+{
+	struct capfile cf = {0};
+	struct outfile of = {.fd = -1};
+	char *outname = NULL;
+	int ret = HY_OK;
+
+	if (s->nfailed) {
+		hy_report(&r->ctx->report,
+			  "%s: %lld samples failed: no output; run again to "
+			  "retry them (finished answers are kept in the "
+			  "journal)",
+			  s->in->path, (long long)s->nfailed);
+		r->c->shards_failed++;
+		return HY_OK;
+	}
+	capfile_begin(&cf);
+	for (size_t i = 0; i < s->caps.n; i++)
+		if (s->res[i] == R_OK &&
+		    capfile_add_name(&cf, s->caps.v[i].name,
+				     strlen(s->caps.v[i].name), s->answer[i],
+				     strlen(s->answer[i]))) {
+			ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+	if (capfile_end(&cf) ||
+	    !(outname = malloc(strlen(s->in->name) + 6))) {
+		ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	snprintf(outname, strlen(s->in->name) + 6, "%s.json", s->in->name);
+	ret = outfile_open(&of, r->outdir, outname, r->ctx->fsync, r->err);
+	if (!ret)
+		ret = outfile_write(&of, cf.out.data, cf.out.len, r->err);
+	if (!ret)
+		ret = outfile_commit(&of, r->err);
+	if (!ret) {
+		journal_remove(r->outdir, s->in->name);
+		r->c->shards_done++;
+		if (r->ctx->progress)
+			atomic_fetch_add(&r->ctx->progress->shards_done, 1);
+	}
+out:
+	if (ret)
+		outfile_abort(&of);
+	free(outname);
+	capfile_release(&cf);
+	return ret;
+}
+
+static int reap(struct run *r)
+{
+	struct shardst **pp = &r->active;
+	int ret = HY_OK;
+
+	while (*pp && !ret) {
+		struct shardst *s = *pp;
+		if (s->pending) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		r->nactive--;
+		ret = finish(r, s);
+		shard_free(s);
+	}
+	return ret;
+}
+
+static void endpoint_note(struct run *r)
+{
+	const struct pool_ep_stats *st;
+	size_t n = pool_stats(r->pool, &st);
+	char note[512];
+	size_t off = 0;
+
+	note[0] = '\0';
+	for (size_t i = 0; i < n && off < sizeof(note) - 64; i++)
+		off += (size_t)snprintf(note + off, sizeof(note) - off,
+					"%s%s %d/%ld/%ld%s", i ? ", " : "",
+					st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
+					st[i].in_flight, st[i].ok, st[i].errors,
+					st[i].healthy ? "" : " down");
+	progress_set_note(r->ctx->progress, note);
+}
+
+static void print_endpoints(struct run *r, FILE *f)
+{
+	const struct pool_ep_stats *st;
+	size_t n = pool_stats(r->pool, &st);
+
+	fprintf(f, "  %-32s %8s %8s %8s %8s %8s\n", "endpoint", "ok", "errors",
+		"p50 s", "p95 s", "p99 s");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-32s %8ld %8ld %8.3f %8.3f %8.3f\n", st[i].url,
+			st[i].ok, st[i].errors, st[i].p50, st[i].p95,
+			st[i].p99);
+}
+
+int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
+		const struct prompts_input *in, size_t n, const char *outdir,
+		struct prompts_counts *counts, FILE *summary,
+		struct hy_err *err)
+{
+	struct pool_callbacks cb = {on_request, on_response, on_done, NULL};
+	struct run r = {ctx, o, outdir, counts, NULL, NULL, 0, 0, NULL, 0,
+			err, 0};
+	size_t next = 0;
+	double last_note = 0;
+	int ret = HY_OK;
+
+	memset(counts, 0, sizeof(*counts));
+	cb.ctx = &r;
+	r.tabn = 1024;
+	r.tab = calloc(r.tabn, sizeof(*r.tab));
+	if (!r.tab)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	if (!o->api_none) {
+		ret = pool_new(&r.pool, o->urls, o->nurls, &o->pool, &cb, err);
+		if (ret)
+			goto out;
+	}
+	for (;;) {
+		size_t room = o->api_none ? 0 :
+					    (size_t)o->pool.max_in_flight * 4;
+
+		if (stage_stopped(ctx)) {
+			ret = hy_err_set(err, HY_ESTOP, "stopped");
+			break;
+		}
+		/* Load ahead while the pool could use more work. */
+		while (next < n && r.nactive < PROMPTS_MAX_ACTIVE &&
+		       (o->api_none || pool_pending(r.pool) < room)) {
+			ret = load(&r, &in[next++]);
+			if (ret)
+				goto out;
+			ret = reap(&r);
+			if (ret)
+				goto out;
+		}
+		if (!r.active && next >= n)
+			break;
+		if (!o->api_none) {
+			ret = pool_step(r.pool, 0.25, err);
+			if (ret || r.fatal) {
+				ret = ret ? ret : r.fatal;
+				goto out;
+			}
+			if (ctx->progress && progress_now() - last_note > 0.5) {
+				endpoint_note(&r);
+				last_note = progress_now();
+			}
+		}
+		ret = reap(&r);
+		if (ret)
+			goto out;
+	}
+out:
+	if (r.pool) {
+		counts->retries = pool_retries(r.pool);
+		if (summary && !o->api_none)
+			print_endpoints(&r, summary);
+	}
+	pool_free(r.pool); /* drops the jobs in flight; freed below */
+	while (r.active) {
+		struct shardst *s = r.active;
+		r.active = s->next;
+		shard_free(s);
+	}
+	for (size_t i = 0; i < r.tabn; i++) {
+		if (!r.tab[i])
+			continue;
+		for (struct waiter *w = r.tab[i]->waiters, *nx; w; w = nx) {
+			nx = w->next;
+			free(w);
+		}
+		if (r.tab[i]->job) {
+			buf_release(&r.tab[i]->job->answer);
+			free(r.tab[i]->job);
+		}
+		dentry_free(r.tab[i]);
+	}
+	free(r.tab);
+	return ret;
+}
