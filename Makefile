@@ -115,10 +115,17 @@ $(B)/asan/replay/%: fuzz/%.c fuzz/replay.c $(B)/asan/libhy.a
 	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< fuzz/replay.c -o $@ \
 		$(B)/asan/libhy.a $(LIBS)
 
-$(B)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS)
+FUZZ_CXX_OBJ := $(LIB_CXX:src/%.cc=$(B)/fuzz/obj/%.o)
+
+$(B)/fuzz/obj/%.o: src/%.cc $(HDRS)
+	@mkdir -p $(dir $@)
+	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr \
+		$(DEFS) -c $< -o $@
+
+$(B)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS) $(FUZZ_CXX_OBJ)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(PKG_CFLAGS) \
-		$< $(LIB_SRC) -o $@ $(LIBS)
+		$< $(LIB_SRC) $(FUZZ_CXX_OBJ) -o $@ $(LIBS)
 
 replay: $(REPLAY_BIN)
 

@@ -84,21 +84,22 @@ static int walk(struct edits *e, size_t *cap, const char *rel,
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-		/* d_type saves a stat per file; some file systems leave it
-		 * DT_UNKNOWN. */
-		if (de->d_type == DT_DIR)
+		/* d_type saves a stat per file; links and file systems that
+		 * leave it DT_UNKNOWN need the stat. */
+		int type = de->d_type;
+		if (type == DT_UNKNOWN || type == DT_LNK) {
+			if (stat(full, &st) < 0)
+				ret = hy_err_set(err, HY_ESHARD,
+						 "cannot read edit '%s': %s",
+						 full, strerror(errno));
+			else
+				type = S_ISDIR(st.st_mode)   ? DT_DIR
+				       : S_ISREG(st.st_mode) ? DT_REG
+							     : DT_UNKNOWN;
+		}
+		if (!ret && type == DT_DIR)
 			ret = walk(e, cap, sub, err);
-		else if (de->d_type == DT_REG)
-			ret = add(e, cap, sub, err);
-		else if (de->d_type != DT_UNKNOWN)
-			; /* links, fifos...: not edits */
-		else if (stat(full, &st) < 0)
-			ret = hy_err_set(err, HY_ESHARD,
-					 "cannot read edit '%s': %s", full,
-					 strerror(errno));
-		else if (S_ISDIR(st.st_mode))
-			ret = walk(e, cap, sub, err);
-		else if (S_ISREG(st.st_mode))
+		else if (!ret && type == DT_REG)
 			ret = add(e, cap, sub, err);
 		free(sub);
 		free(full);

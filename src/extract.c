@@ -49,17 +49,18 @@ static void rm_tree(const char *p)
 
 /* A failure of the output (full, read-only, I/O) stops everything; any
  * other (a member that cannot be created as named) fails this shard. */
-static int disk_err(struct archive *disk, struct hy_err *err,
-		    const char *what, const char *path)
+static int disk_err(struct archive *disk, struct hy_err *err, const char *what,
+		    const char *path)
 {
 	int e = archive_errno(disk);
-	int code = e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO ?
-			   HY_EFATAL :
-			   HY_ESHARD;
+	int code = e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO
+		       ? HY_EFATAL
+		       : HY_ESHARD;
 
 	return hy_err_set(err, code, "cannot %s '%s': %s", what, path,
-			  archive_error_string(disk) ? archive_error_string(disk) :
-						      strerror(e));
+			  archive_error_string(disk)
+			      ? archive_error_string(disk)
+			      : strerror(e));
 }
 
 int extract_shard(const struct stage_ctx *ctx, const char *path,
@@ -132,8 +133,8 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		}
 		if (m.is_data && m.new_sample) {
 			c.samples++;
-			progress_advance(ctx->progress, 1, shard_file_offset(sh),
-					 &last);
+			progress_advance(ctx->progress, 1,
+					 shard_file_offset(sh), &last);
 		}
 		free(dst);
 		free(link);
@@ -189,7 +190,8 @@ out:
 	if (ret && tmp)
 		rm_tree(tmp);
 	if (sh)
-		progress_advance(ctx->progress, 0, shard_file_offset(sh), &last);
+		progress_advance(ctx->progress, 0, shard_file_offset(sh),
+				 &last);
 	*counts = c;
 	if (disk)
 		archive_write_free(disk);

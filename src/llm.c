@@ -11,8 +11,8 @@
 #include "jsonw.h"
 
 const char llm_default_decline[] =
-	"^(I'm sorry|I am sorry|I’m sorry|sorry,|I can't|I can’t|I cannot|"
-	"I won't|I will not|I'm unable|I am unable|I'm not able|As an AI)";
+    "^(I'm sorry|I am sorry|I’m sorry|sorry,|I can't|I can’t|I cannot|"
+    "I won't|I will not|I'm unable|I am unable|I'm not able|As an AI)";
 
 static int put(struct buf *b, const char *s)
 {
@@ -35,14 +35,14 @@ static int messages(const struct llm_opts *o, const char *text, size_t len,
 {
 	if (put(b, "\"messages\": ["))
 		return -1;
-	if (o->system && (put(b, "{\"role\": \"system\", \"content\": ") ||
-			  jsonw_string(b, o->system, strlen(o->system)) ||
-			  put(b, "}, ")))
+	if (o->system &&
+	    (put(b, "{\"role\": \"system\", \"content\": ") ||
+	     jsonw_string(b, o->system, strlen(o->system)) || put(b, "}, ")))
 		return -1;
 	return put(b, "{\"role\": \"user\", \"content\": ") ||
-			       jsonw_string(b, text, len) || put(b, "}]") ?
-		       -1 :
-		       0;
+		       jsonw_string(b, text, len) || put(b, "}]")
+		   ? -1
+		   : 0;
 }
 
 int llm_request(const struct llm_opts *o, const char *text, size_t len,
@@ -56,7 +56,8 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 	    jsonw_string(b, o->model, strlen(o->model)) || put(b, ", "))
 		return -1;
 	if (o->api == LLM_OPENAI) {
-		if (put(path, "/v1/chat/completions") || messages(o, text, len, b) ||
+		if (put(path, "/v1/chat/completions") ||
+		    messages(o, text, len, b) ||
 		    put(b, ", \"stream\": false") ||
 		    put_num(b, "seed", (double)seed, 1) ||
 		    (o->temperature >= 0 &&
@@ -73,15 +74,17 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 		if (put(path, "/api/generate") || put(b, "\"prompt\": ") ||
 		    jsonw_string(b, text, len))
 			return -1;
-		if (o->system && (put(b, ", \"system\": ") ||
-				  jsonw_string(b, o->system, strlen(o->system))))
+		if (o->system &&
+		    (put(b, ", \"system\": ") ||
+		     jsonw_string(b, o->system, strlen(o->system))))
 			return -1;
 	}
 	/* ollama takes sampling settings under "options". */
 	{
 		char tmp[64];
 		snprintf(tmp, sizeof(tmp),
-			 ", \"stream\": false, \"options\": {\"seed\": %lu", seed);
+			 ", \"stream\": false, \"options\": {\"seed\": %lu",
+			 seed);
 		if (put(b, tmp))
 			return -1;
 	}
@@ -108,7 +111,7 @@ int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 	if (o->api == LLM_OPENAI) {
 		cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "choices");
 		cJSON *m = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetArrayItem(c, 0), "message");
+		    cJSON_GetArrayItem(c, 0), "message");
 		v = cJSON_GetObjectItemCaseSensitive(m, "content");
 	} else if (o->api == LLM_OLLAMA_CHAT) {
 		cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
@@ -149,8 +152,8 @@ static int strip_prefix_ci(const char *s, const char *pre)
 void llm_clean(struct buf *a)
 {
 	static const char *const labels[] = {
-		"rewritten prompt", "image prompt", "new prompt", "prompt",
-		"caption", "output", "answer"};
+	    "rewritten prompt", "image prompt", "new prompt", "prompt",
+	    "caption",		"output",	"answer"};
 	char *s = a->data ? a->data : (char *)"";
 	size_t n = a->len, k;
 	int changed = 1;

@@ -16,9 +16,9 @@ enum llm_api { LLM_OLLAMA, LLM_OLLAMA_CHAT, LLM_OPENAI };
 struct llm_opts {
 	enum llm_api api;
 	const char *model;
-	const char *system;  /* system prompt, or NULL for none */
-	double temperature;  /* < 0: leave to the server */
-	long max_tokens;     /* <= 0: leave to the server */
+	const char *system; /* system prompt, or NULL for none */
+	double temperature; /* < 0: leave to the server */
+	long max_tokens;    /* <= 0: leave to the server */
 };
 
 /* Writes the path ("/api/generate"...) and the JSON body asking to

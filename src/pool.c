@@ -81,7 +81,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	struct transfer *t = arg;
 	size_t len = size * n;
 
-	if (t->resp.len + len > POOL_MAX_BODY || buf_append(&t->resp, data, len)) {
+	if (t->resp.len + len > POOL_MAX_BODY ||
+	    buf_append(&t->resp, data, len)) {
 		t->truncated = 1;
 		return 0; /* makes curl fail the transfer */
 	}
@@ -230,8 +231,7 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now)
 	if (p->cb.request(p->cb.ctx, j, &t->path, &t->body) != 0)
 		return -1;
 	if (buf_append(&t->url, p->ep[ep].url, strlen(p->ep[ep].url)) ||
-	    buf_append(&t->url, t->path.data ? t->path.data : "",
-		       t->path.len))
+	    buf_append(&t->url, t->path.data ? t->path.data : "", t->path.len))
 		return -1;
 	p->free_tr = t->next_free;
 	t->job = j;
@@ -305,30 +305,33 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
 		snprintf(j->why, sizeof(j->why), "%.100s: %.150s", e->url,
-			 t->truncated ? "answer over 32 MiB" :
-			 t->err[0]    ? t->err :
-					curl_easy_strerror(rc));
+			 t->truncated ? "answer over 32 MiB"
+			 : t->err[0]  ? t->err
+				      : curl_easy_strerror(rc));
 		ep_failed(p, t->ep, now);
 		retry(p, j, now, 0);
 		return;
 	}
 	if (status == 429) {
 		curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
-		snprintf(j->why, sizeof(j->why), "%.200s: HTTP 429 (busy)", e->url);
+		snprintf(j->why, sizeof(j->why), "%.200s: HTTP 429 (busy)",
+			 e->url);
 		e->errors++;
 		retry(p, j, now, (double)retry_after);
 		return;
 	}
 	if (status == 408 || status >= 500) {
-		snprintf(j->why, sizeof(j->why), "%.200s: HTTP %ld", e->url, status);
+		snprintf(j->why, sizeof(j->why), "%.200s: HTTP %ld", e->url,
+			 status);
 		ep_failed(p, t->ep, now);
 		retry(p, j, now, 0);
 		return;
 	}
 	if (status < 200 || status >= 300) {
-		/* Our request is wrong for this server: retrying cannot help. */
-		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld: %.120s", e->url,
-			 status, t->resp.data ? t->resp.data : "");
+		/* Our request is wrong for this server: retrying cannot help.
+		 */
+		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld: %.120s",
+			 e->url, status, t->resp.data ? t->resp.data : "");
 		e->errors++;
 		p->queued--;
 		p->cb.done(p->cb.ctx, j, 0);
@@ -436,8 +439,8 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		}
 	}
 	if (curl_multi_poll(p->multi, NULL, 0,
-			    (int)fmax(0, (next - now) * 1000), NULL) !=
-	    CURLM_OK)
+			    (int)fmax(0, (next - now) * 1000),
+			    NULL) != CURLM_OK)
 		return hy_err_set(err, HY_EFATAL, "curl_multi_poll failed");
 	if (curl_multi_perform(p->multi, &running) != CURLM_OK)
 		return hy_err_set(err, HY_EFATAL, "curl_multi_perform failed");

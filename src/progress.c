@@ -82,8 +82,7 @@ static void draw(struct progress *p)
 			"\r\033[K%s [%s] %lld/%lld shards  %s samples  "
 			"%s/s  ETA %s%s%s",
 			p->what, bar, done, (long long)p->shards_total, sbuf,
-			rbuf, eta, p->note[0] ? "  " : "",
-			p->note);
+			rbuf, eta, p->note[0] ? "  " : "", p->note);
 		p->drawn = 1;
 	} else {
 		fprintf(p->out,

@@ -28,7 +28,7 @@ struct progress {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int running, quit;
-	int drawn; /* a bar is on screen and must be cleared before text */
+	int drawn;	/* a bar is on screen and must be cleared before text */
 	char note[256]; /* guarded by lock */
 };
 

@@ -121,7 +121,7 @@ static int drebuild(struct run *r, size_t size, int keep_done)
 	struct dentry **old = r->tab;
 	size_t oldn = r->tabn;
 
-	r->tab = calloc(size, sizeof(*r->tab));
+	r->tab = calloc(size, sizeof(struct dentry *));
 	if (!r->tab) {
 		r->tab = old;
 		return -1;
@@ -163,12 +163,14 @@ static void settle(struct run *r, struct shardst *s, size_t idx, enum res v,
 		r->c->ok++;
 		s->answer[idx] = strdup(answer);
 		if (!s->answer[idx])
-			r->fatal = hy_err_set(r->err, HY_EFATAL, "out of memory");
+			r->fatal =
+			    hy_err_set(r->err, HY_EFATAL, "out of memory");
 		break;
 	case R_DECLINED:
 		r->c->declined++;
-		hy_report(&r->ctx->report, "%s: sample '%s': LLM declined: %.120s",
-			  s->in->path, e->name, answer);
+		hy_report(&r->ctx->report,
+			  "%s: sample '%s': LLM declined: %.120s", s->in->path,
+			  e->name, answer);
 		break;
 	case R_FAILED:
 		r->c->failed++;
@@ -176,12 +178,12 @@ static void settle(struct run *r, struct shardst *s, size_t idx, enum res v,
 		hy_report(&r->ctx->report, "%s: sample '%s': %s", s->in->path,
 			  e->name, answer);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (journal && (v == R_OK || v == R_DECLINED) &&
 	    journal_add(&s->j, e->name, v == R_OK ? "ok" : "declined", answer,
-			strlen(answer), &err) != HY_OK && !r->fatal)
+			strlen(answer), &err) != HY_OK &&
+	    !r->fatal)
 		r->fatal = hy_err_set(r->err, err.code, "%s", err.msg);
 }
 
@@ -192,9 +194,9 @@ static int on_request(void *ctx, struct pool_job *job, struct buf *path,
 {
 	struct run *r = ctx;
 	struct pjob *j = (struct pjob *)job;
-	unsigned long seed = r->o->seed >= 0 ?
-				     (unsigned long)r->o->seed :
-				     prompts_seed(j->d->text, j->d->len);
+	unsigned long seed = r->o->seed >= 0
+				 ? (unsigned long)r->o->seed
+				 : prompts_seed(j->d->text, j->d->len);
 
 	return llm_request(&r->o->llm, j->d->text, j->d->len, seed, path, body);
 }
@@ -220,7 +222,9 @@ static void on_done(void *ctx, struct pool_job *job, int ok)
 	struct pjob *j = (struct pjob *)job;
 	struct dentry *d = j->d;
 	enum res v = !ok ? R_FAILED : j->declined ? R_DECLINED : R_OK;
-	const char *text = !ok ? job->why : j->answer.data ? j->answer.data : "";
+	const char *text = !ok		    ? job->why
+			   : j->answer.data ? j->answer.data
+					    : "";
 	struct waiter *w = d->waiters;
 
 	d->state = v;
@@ -381,13 +385,14 @@ static int load(struct run *r, const struct prompts_input *in)
 	}
 	s->pending = s->caps.n;
 	s->bytes_per_sample =
-		s->caps.n ? (double)in->size / (double)s->caps.n : 0;
+	    s->caps.n ? (double)in->size / (double)s->caps.n : 0;
 	r->c->samples += (int64_t)s->caps.n;
 	if (!o->api_none) {
 		for (size_t i = 0; i < s->caps.n; i++)
 			jl.idx[i] = i;
 		qsort_r(jl.idx, s->caps.n, sizeof(*jl.idx), cmp_idx, &s->caps);
-		ret = journal_load(r->outdir, in->name, on_journal, &jl, r->err);
+		ret =
+		    journal_load(r->outdir, in->name, on_journal, &jl, r->err);
 		if (ret)
 			goto fail;
 		ret = journal_open(&s->j, r->outdir, in->name, r->err);
@@ -462,8 +467,7 @@ static int finish(struct run *r, struct shardst *s)
 			ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-	if (capfile_end(&cf) ||
-	    !(outname = malloc(strlen(s->in->name) + 6))) {
+	if (capfile_end(&cf) || !(outname = malloc(strlen(s->in->name) + 6))) {
 		ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
 		goto out;
 	}
@@ -515,11 +519,12 @@ static void endpoint_note(struct run *r)
 
 	note[0] = '\0';
 	for (size_t i = 0; i < n && off < sizeof(note) - 64; i++)
-		off += (size_t)snprintf(note + off, sizeof(note) - off,
-					"%s%s %d/%ld/%ld%s", i ? ", " : "",
-					st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
-					st[i].in_flight, st[i].ok, st[i].errors,
-					st[i].healthy ? "" : " down");
+		off += (size_t)snprintf(
+		    note + off, sizeof(note) - off, "%s%s %d/%ld/%ld%s",
+		    i ? ", " : "",
+		    st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
+		    st[i].in_flight, st[i].ok, st[i].errors,
+		    st[i].healthy ? "" : " down");
 	progress_set_note(r->ctx->progress, note);
 }
 
@@ -542,8 +547,8 @@ int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		struct hy_err *err)
 {
 	struct pool_callbacks cb = {on_request, on_response, on_done, NULL};
-	struct run r = {ctx, o, outdir, counts, NULL, NULL, 0, 0, NULL, 0,
-			err, 0};
+	struct run r = {ctx, o, outdir, counts, NULL, NULL,
+			0,   0, NULL,	0,	err,  0};
 	size_t next = 0;
 	double last_note = 0;
 	int ret = HY_OK;
@@ -551,7 +556,7 @@ int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 	memset(counts, 0, sizeof(*counts));
 	cb.ctx = &r;
 	r.tabn = 1024;
-	r.tab = calloc(r.tabn, sizeof(*r.tab));
+	r.tab = calloc(r.tabn, sizeof(struct dentry *));
 	if (!r.tab)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
 	if (!o->api_none) {
@@ -560,8 +565,8 @@ int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 			goto out;
 	}
 	for (;;) {
-		size_t room = o->api_none ? 0 :
-					    (size_t)o->pool.max_in_flight * 4;
+		size_t room =
+		    o->api_none ? 0 : (size_t)o->pool.max_in_flight * 4;
 
 		if (stage_stopped(ctx)) {
 			ret = hy_err_set(err, HY_ESTOP, "stopped");

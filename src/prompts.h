@@ -18,19 +18,19 @@
 struct langid;
 
 struct prompts_opts {
-	struct langid *lid;	   /* NULL: no language filter */
-	const char *const *langs;  /* wanted labels, e.g. {"en"} */
+	struct langid *lid;	  /* NULL: no language filter */
+	const char *const *langs; /* wanted labels, e.g. {"en"} */
 	size_t nlangs;
-	float min_lang_score;	   /* 0: the top label is enough */
-	int api_none;		   /* no LLM: the prompt is the caption */
+	float min_lang_score; /* 0: the top label is enough */
+	int api_none;	      /* no LLM: the prompt is the caption */
 	struct llm_opts llm;
 	struct pool_opts pool;
-	const char *const *urls;   /* endpoint base URLs */
+	const char *const *urls; /* endpoint base URLs */
 	size_t nurls;
-	const regex_t *decline;	   /* answers that count as declined */
-	long seed;		   /* >= 0: for every request; < 0: derived
-				      from the caption (see prompts_seed) */
-	size_t dedupe_cap;	   /* finished answers kept for reuse */
+	const regex_t *decline; /* answers that count as declined */
+	long seed;		/* >= 0: for every request; < 0: derived
+				   from the caption (see prompts_seed) */
+	size_t dedupe_cap;	/* finished answers kept for reuse */
 };
 
 struct prompts_input {
@@ -41,11 +41,11 @@ struct prompts_input {
 
 struct prompts_counts {
 	int64_t shards_done, shards_failed;
-	int64_t samples;      /* captions read */
-	int64_t other_lang;   /* left out by the language filter */
-	int64_t requests;     /* distinct captions sent to the LLM */
-	int64_t reused;	      /* answers reused for identical captions */
-	int64_t resumed;      /* answers taken from a journal */
+	int64_t samples;    /* captions read */
+	int64_t other_lang; /* left out by the language filter */
+	int64_t requests;   /* distinct captions sent to the LLM */
+	int64_t reused;	    /* answers reused for identical captions */
+	int64_t resumed;    /* answers taken from a journal */
 	int64_t ok, declined, failed;
 	long retries;
 };

@@ -33,7 +33,7 @@ struct rs {
 	struct archive_entry *proto; /* first member of a sample with edits */
 	struct buf small;	     /* a small edit file's content */
 	size_t first, n;	     /* edits of the current sample */
-	struct buf key;		     /* the current sample's key, as in the tar */
+	struct buf key; /* the current sample's key, as in the tar */
 	struct stage_counts c;
 	int64_t done_off; /* input bytes written out so far, for progress */
 	/* Members copied verbatim are gathered into one run of input bytes
@@ -63,7 +63,8 @@ static int flush_run(struct rs *r, struct hy_err *err)
 		r->run_start += len;
 		advance(r, r->run_start);
 		if (stage_stopped(r->ctx))
-			return hy_err_set(err, HY_ESTOP, "%s: stopped", r->path);
+			return hy_err_set(err, HY_ESTOP, "%s: stopped",
+					  r->path);
 	}
 	r->run_fd = -1;
 	return HY_OK;

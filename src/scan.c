@@ -100,7 +100,8 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 						    &c, err);
 				if (ret)
 					goto out;
-				progress_advance(ctx->progress, 1, shard_file_offset(sh), &last);
+				progress_advance(ctx->progress, 1,
+						 shard_file_offset(sh), &last);
 			}
 			sample_reset(&s);
 			if (buf_append(&s.key, mem.path, mem.key_len)) {
@@ -143,7 +144,8 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 		ret = finish_sample(ctx, o, path, &s, &m, &cf, &c, err);
 		if (ret)
 			goto out;
-		progress_advance(ctx->progress, 1, shard_file_offset(sh), &last);
+		progress_advance(ctx->progress, 1, shard_file_offset(sh),
+				 &last);
 	}
 	if (capfile_end(&cf)) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
@@ -166,7 +168,8 @@ out:
 	if (ret)
 		outfile_abort(&of);
 	if (sh)
-		progress_advance(ctx->progress, 0, shard_file_offset(sh), &last);
+		progress_advance(ctx->progress, 0, shard_file_offset(sh),
+				 &last);
 	*counts = c;
 	free(outname);
 	shard_close(sh);

@@ -19,7 +19,7 @@
  * 3 KiB 92 ms, 1 MiB 121 ms; bsdtar -tf (10 KiB) 90 ms. A compressed shard
  * must be decompressed whole; it is read 1 MiB at a time, as each request
  * is a round trip on a parallel file system. */
-#define SHARD_BLOCK_PLAIN 4096
+#define SHARD_BLOCK_PLAIN      4096
 #define SHARD_BLOCK_COMPRESSED (1 << 20)
 
 struct shard {
@@ -34,7 +34,7 @@ struct shard {
 	 * offsets and lengths are kept so that a member's header can be
 	 * looked at again without a system call. */
 	int64_t pos;
-	int64_t size; /* of the file when opened */
+	int64_t size;	    /* of the file when opened */
 	int64_t member_end; /* stream offset where the last member ends */
 	size_t block;
 	char *blk[2];
@@ -199,11 +199,12 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 		 * at a member boundary (a writer killed before closing), and
 		 * libarchive would call it a clean end. */
 		if (archive_filter_bytes(s->ar, 0) <= s->member_end)
-			return hy_err_set(err, HY_ESHARD,
-					  "%s: offset %lld: truncated: no "
-					  "end-of-archive blocks after the last "
-					  "member",
-					  s->path, (long long)s->member_end);
+			return hy_err_set(
+			    err, HY_ESHARD,
+			    "%s: offset %lld: truncated: no "
+			    "end-of-archive blocks after the last "
+			    "member",
+			    s->path, (long long)s->member_end);
 		return 0;
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
@@ -260,12 +261,12 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 		return hy_err_set(err, HY_ESHARD, "%s: no member to read",
 				  s->path);
 	if (size < 0 || (uint64_t)size > max)
-		return hy_err_set(err, HY_ESAMPLE,
-				  "%s: offset %lld: member '%s': %lld bytes, "
-				  "over the limit of %zu for this member",
-				  s->path,
-				  (long long)archive_read_header_position(s->ar),
-				  name ? name : "?", (long long)size, max);
+		return hy_err_set(
+		    err, HY_ESAMPLE,
+		    "%s: offset %lld: member '%s': %lld bytes, "
+		    "over the limit of %zu for this member",
+		    s->path, (long long)archive_read_header_position(s->ar),
+		    name ? name : "?", (long long)size, max);
 	if (buf_reserve(dst, (size_t)size))
 		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
 	while (dst->len < (size_t)size) {

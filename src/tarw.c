@@ -203,10 +203,11 @@ static int copy_error(struct tarw *w, int r, int64_t at, int64_t want,
 		      const char *src, struct hy_err *err)
 {
 	if (r == COPY_SHORT)
-		return hy_err_set(err, HY_ESHARD,
-				  "%s: offset %lld: truncated (the member needs "
-				  "%lld more bytes)",
-				  src, (long long)at, (long long)want);
+		return hy_err_set(
+		    err, HY_ESHARD,
+		    "%s: offset %lld: truncated (the member needs "
+		    "%lld more bytes)",
+		    src, (long long)at, (long long)want);
 	if (r == COPY_EREAD)
 		return hy_err_set(err, HY_ESHARD,
 				  "%s: offset %lld: cannot read: %s", src,

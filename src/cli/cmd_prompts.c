@@ -19,59 +19,59 @@
 #include "signals.h"
 
 static const char usage[] =
-	"usage: hybridize prompts -i CAPTIONS_DIR -o PROMPTS_DIR [options]\n"
-	"\n"
-	"For every CAPTIONS_DIR/NAME.json ({\"KEY.json\": caption}) writes\n"
-	"PROMPTS_DIR/NAME.json with the samples whose caption is in the wanted\n"
-	"language and that an LLM rewrote into a de-identified text-to-image\n"
-	"prompt. Identical captions are sent once. Answers are journaled as\n"
-	"they arrive (.NAME.journal): a killed run resumes without asking again.\n"
-	"\n"
-	"LLM servers (names as in the script this replaces):\n"
-	"      --ports P1,P2,...    ports on --host (default 11434-11437)\n"
-	"      --host H             (default 127.0.0.1)\n"
-	"      --endpoint URL       a server's base URL, e.g. http://node7:8000;\n"
-	"                           repeatable; replaces --ports\n"
-	"      --api ollama|openai|none  ollama: /api/generate (/api/chat with\n"
-	"                           --chat); openai: /v1/chat/completions (vLLM,\n"
-	"                           llama.cpp, SGLang, TGI); none: no server, the\n"
-	"                           prompt is the caption (default ollama)\n"
-	"      --model_name M       (default person_tagger)\n"
-	"      --num_threads N      requests in flight over all servers (20)\n"
-	"      --timeout S          seconds per request (10)\n"
-	"      --retries N          further tries of a failing request (4); a\n"
-	"                           sample that still fails is reported and left\n"
-	"                           for the next run\n"
-	"      --api-key-env NAME   send the bearer token in $NAME\n"
-	"      --system-prompt FILE system prompt (default: none for ollama,\n"
-	"                           whose model may carry its own; a built-in\n"
-	"                           de-identification prompt for openai)\n"
-	"      --temperature T  --max-tokens N\n"
-	"      --seed N             same seed for every request (default: per\n"
-	"                           caption, the FNV-1a hash of its text)\n"
-	"      --decline-regex RE   answers counted as declined (POSIX ERE,\n"
-	"                           case-insensitive; default: common refusals)\n"
-	"Language filter (fastText lid.176, as DataComp):\n"
-	"      --lang L1,L2         wanted languages (default en; 'any' = off)\n"
-	"      --min-lang-score P   least probability of the top label (default\n"
-	"                           0: the top label is enough)\n"
-	"      --lang-model PATH    (default .cache/models/lid.176.ftz beside\n"
-	"                           the build, or $HYBRIDIZE_LID_MODEL)\n"
-	"Run:\n"
-	"      --rank R --world W   caption files i with i % W == R (default\n"
-	"                           from SLURM)\n"
-	"      --no-fsync  --progress-interval S  -q\n"
-	"\n"
-	"Exit status: 0 all done (declined samples are reported, not errors),\n"
-	"1 bad usage, 2 some samples or files failed, 130/143 on signals.\n";
+    "usage: hybridize prompts -i CAPTIONS_DIR -o PROMPTS_DIR [options]\n"
+    "\n"
+    "For every CAPTIONS_DIR/NAME.json ({\"KEY.json\": caption}) writes\n"
+    "PROMPTS_DIR/NAME.json with the samples whose caption is in the wanted\n"
+    "language and that an LLM rewrote into a de-identified text-to-image\n"
+    "prompt. Identical captions are sent once. Answers are journaled as\n"
+    "they arrive (.NAME.journal): a killed run resumes without asking again.\n"
+    "\n"
+    "LLM servers (names as in the script this replaces):\n"
+    "      --ports P1,P2,...    ports on --host (default 11434-11437)\n"
+    "      --host H             (default 127.0.0.1)\n"
+    "      --endpoint URL       a server's base URL, e.g. http://node7:8000;\n"
+    "                           repeatable; replaces --ports\n"
+    "      --api ollama|openai|none  ollama: /api/generate (/api/chat with\n"
+    "                           --chat); openai: /v1/chat/completions (vLLM,\n"
+    "                           llama.cpp, SGLang, TGI); none: no server, the\n"
+    "                           prompt is the caption (default ollama)\n"
+    "      --model_name M       (default person_tagger)\n"
+    "      --num_threads N      requests in flight over all servers (20)\n"
+    "      --timeout S          seconds per request (10)\n"
+    "      --retries N          further tries of a failing request (4); a\n"
+    "                           sample that still fails is reported and left\n"
+    "                           for the next run\n"
+    "      --api-key-env NAME   send the bearer token in $NAME\n"
+    "      --system-prompt FILE system prompt (default: none for ollama,\n"
+    "                           whose model may carry its own; a built-in\n"
+    "                           de-identification prompt for openai)\n"
+    "      --temperature T  --max-tokens N\n"
+    "      --seed N             same seed for every request (default: per\n"
+    "                           caption, the FNV-1a hash of its text)\n"
+    "      --decline-regex RE   answers counted as declined (POSIX ERE,\n"
+    "                           case-insensitive; default: common refusals)\n"
+    "Language filter (fastText lid.176, as DataComp):\n"
+    "      --lang L1,L2         wanted languages (default en; 'any' = off)\n"
+    "      --min-lang-score P   least probability of the top label (default\n"
+    "                           0: the top label is enough)\n"
+    "      --lang-model PATH    (default .cache/models/lid.176.ftz beside\n"
+    "                           the build, or $HYBRIDIZE_LID_MODEL)\n"
+    "Run:\n"
+    "      --rank R --world W   caption files i with i % W == R (default\n"
+    "                           from SLURM)\n"
+    "      --no-fsync  --progress-interval S  -q\n"
+    "\n"
+    "Exit status: 0 all done (declined samples are reported, not errors),\n"
+    "1 bad usage, 2 some samples or files failed, 130/143 on signals.\n";
 
 static const char default_system[] =
-	"Rewrite the image caption you are given into a prompt for a "
-	"text-to-image model. Describe the scene, the people in it by generic "
-	"attributes only (age group, clothing, pose, expression) and the "
-	"setting. Never include names, usernames, brands tied to a person, or "
-	"any detail that identifies a real individual. Answer with the prompt "
-	"only.";
+    "Rewrite the image caption you are given into a prompt for a "
+    "text-to-image model. Describe the scene, the people in it by generic "
+    "attributes only (age group, clothing, pose, expression) and the "
+    "setting. Never include names, usernames, brands tied to a person, or "
+    "any detail that identifies a real individual. Answer with the prompt "
+    "only.";
 
 static char *read_text(const char *path)
 {
@@ -117,8 +117,8 @@ static int list_captions(const char *dir, char ***out, size_t *n)
 		    strcmp(de->d_name + l - 5, ".json") != 0)
 			continue;
 		if (*n == cap) {
-			char **nv = realloc(v, (cap = cap ? cap * 2 : 64) *
-						       sizeof(*v));
+			char **nv =
+			    realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
 			if (!nv)
 				break;
 			v = nv;
@@ -214,7 +214,7 @@ int cmd_prompts(int argc, char **argv)
 
 	r = cli_parse(argc, argv,
 		      OPT_INPUT | OPT_OUTPUT | OPT_LLM | OPT_LANG | OPT_RANK |
-			      OPT_FSYNC | OPT_PROGRESS,
+			  OPT_FSYNC | OPT_PROGRESS,
 		      usage, &o);
 	if (r != 0) {
 		cli_free(&o);
@@ -223,9 +223,10 @@ int cmd_prompts(int argc, char **argv)
 	if (cli_resolve_rank(&o) < 0)
 		goto out;
 	if (!o.input || !o.output || !*o.output || o.nargs) {
-		fprintf(stderr, "hybridize prompts: needs -i CAPTIONS_DIR and -o "
-				"PROMPTS_DIR, and no other arguments (see "
-				"--help)\n");
+		fprintf(stderr,
+			"hybridize prompts: needs -i CAPTIONS_DIR and -o "
+			"PROMPTS_DIR, and no other arguments (see "
+			"--help)\n");
 		goto out;
 	}
 	if (!strcmp(o.api, "none")) {
@@ -244,10 +245,11 @@ int cmd_prompts(int argc, char **argv)
 	if (o.system_prompt) {
 		system = read_text(o.system_prompt);
 		if (!system) {
-			fprintf(stderr,
-				"hybridize prompts: cannot read --system-prompt "
-				"'%s': %s\n",
-				o.system_prompt, strerror(errno));
+			fprintf(
+			    stderr,
+			    "hybridize prompts: cannot read --system-prompt "
+			    "'%s': %s\n",
+			    o.system_prompt, strerror(errno));
 			goto out;
 		}
 		po.llm.system = system;
@@ -281,7 +283,7 @@ int cmd_prompts(int argc, char **argv)
 	po.pool.backoff_base = 0.5;
 	po.pool.backoff_max = 30;
 	po.pool.health_path =
-		po.llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
+	    po.llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
 	if (o.api_key_env) {
 		po.pool.bearer = getenv(o.api_key_env);
 		if (!po.pool.bearer || !*po.pool.bearer) {
@@ -293,8 +295,8 @@ int cmd_prompts(int argc, char **argv)
 		}
 	}
 	if (strcmp(o.lang, "any") != 0) {
-		const char *model = o.lang_model ? o.lang_model :
-						   langid_default_model();
+		const char *model =
+		    o.lang_model ? o.lang_model : langid_default_model();
 		char *tok, *save = NULL;
 
 		langs_buf = strdup(o.lang);
@@ -307,7 +309,8 @@ int cmd_prompts(int argc, char **argv)
 		}
 		if (langid_open(&lid, model, &err) != HY_OK) {
 			fprintf(stderr,
-				"hybridize prompts: %s (run scripts/fetch-model.sh, "
+				"hybridize prompts: %s (run "
+				"scripts/fetch-model.sh, "
 				"or pass --lang-model, or --lang any)\n",
 				err.msg);
 			goto out;
@@ -378,13 +381,13 @@ int cmd_prompts(int argc, char **argv)
 		progress_fmt_count(rate, sizeof(rate),
 				   secs > 0 ? (double)c.samples / secs : 0);
 		printf("hybridize prompts: %s in %.2f s\n",
-		       r == HY_ESTOP		       ? "stopped" :
-		       r || c.failed || c.shards_failed ? "finished with failures" :
-							  "done",
+		       r == HY_ESTOP ? "stopped"
+		       : r || c.failed || c.shards_failed
+			   ? "finished with failures"
+			   : "done",
 		       secs);
 		printf("  %-22s %zu\n", "caption files", nin + (size_t)skipped);
-		printf("  %-22s %lld\n", "  done",
-		       (long long)c.shards_done);
+		printf("  %-22s %lld\n", "  done", (long long)c.shards_done);
 		printf("  %-22s %ld\n", "  already done", skipped);
 		printf("  %-22s %lld\n", "  failed",
 		       (long long)c.shards_failed);
@@ -392,8 +395,7 @@ int cmd_prompts(int argc, char **argv)
 		printf("  %-22s %lld\n", "  other language",
 		       (long long)c.other_lang);
 		printf("  %-22s %lld\n", "  prompts", (long long)c.ok);
-		printf("  %-22s %lld\n", "  declined",
-		       (long long)c.declined);
+		printf("  %-22s %lld\n", "  declined", (long long)c.declined);
 		printf("  %-22s %lld\n", "  failed", (long long)c.failed);
 		printf("  %-22s %lld\n", "  from journal",
 		       (long long)c.resumed);
@@ -404,13 +406,14 @@ int cmd_prompts(int argc, char **argv)
 			       (long long)c.reused);
 			printf("  %-22s %ld\n", "  retries", c.retries);
 			printf("  %-22s %s\n", "seed",
-			       o.seed >= 0 ? "fixed (--seed)" :
-					     "per caption (FNV-1a of the text)");
+			       o.seed >= 0
+				   ? "fixed (--seed)"
+				   : "per caption (FNV-1a of the text)");
 		}
 		printf("  %-22s %s/s\n", "speed", rate);
 	}
-	status = r == HY_ESTOP ? cli_exit_status(1) :
-				 cli_exit_status(r != HY_OK || c.failed ||
+	status = r == HY_ESTOP ? cli_exit_status(1)
+			       : cli_exit_status(r != HY_OK || c.failed ||
 						 c.shards_failed);
 	curl_global_cleanup();
 out:

@@ -23,7 +23,7 @@ struct cli_opts {
 	const char *edits;
 	long jobs; /* 0 = default */
 	long min_faces;
-	long rank, world; /* -1 = from the environment */
+	long rank, world;	 /* -1 = from the environment */
 	const char *rank_source; /* where rank/world came from, for messages */
 	int no_fsync;
 	int quiet;

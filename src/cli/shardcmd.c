@@ -143,11 +143,12 @@ int shardcmd_main(struct shardcmd *c)
 		/* A split that is not what the user meant (sbatch --ntasks
 		 * without srun, say) must be visible. */
 		if (o->world > 1)
-			fprintf(stderr,
-				"hybridize %s: rank %ld of %ld (from %s): %zu of "
-				"%zu shards\n",
-				c->name, o->rank, o->world, o->rank_source,
-				list.n, all);
+			fprintf(
+			    stderr,
+			    "hybridize %s: rank %ld of %ld (from %s): %zu of "
+			    "%zu shards\n",
+			    c->name, o->rank, o->world, o->rank_source, list.n,
+			    all);
 	}
 	if (mkdirs(o->output, &err))
 		goto fail;

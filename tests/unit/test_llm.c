@@ -1,0 +1,180 @@
+/* llm: request bodies for each API, answers read back, clean-up. */
+#include "unit.h"
+
+#include <cJSON.h>
+
+#include "llm.h"
+
+static cJSON *request(enum llm_api api, const char *system, const char *text,
+		      char *path_out)
+{
+	struct llm_opts o = {api, "person_tagger", system, 0.2, 64};
+	struct buf path = {0}, body = {0};
+	cJSON *j;
+
+	assert_int_equal(llm_request(&o, text, strlen(text), 42, &path, &body),
+			 0);
+	strcpy(path_out, path.data);
+	j = cJSON_Parse(body.data);
+	assert_non_null(j); /* the body is valid JSON */
+	buf_release(&path);
+	buf_release(&body);
+	return j;
+}
+
+static void test_ollama_generate_body(void **state)
+{
+	char path[64];
+	cJSON *j = request(LLM_OLLAMA, NULL, "a \"quoted\"\ncaption", path);
+	cJSON *opt = cJSON_GetObjectItem(j, "options");
+
+	(void)state;
+	assert_string_equal(path, "/api/generate");
+	assert_string_equal(cJSON_GetObjectItem(j, "model")->valuestring,
+			    "person_tagger");
+	assert_string_equal(cJSON_GetObjectItem(j, "prompt")->valuestring,
+			    "a \"quoted\"\ncaption");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "stream")));
+	assert_null(cJSON_GetObjectItem(j, "system")); /* the model's own */
+	assert_int_equal(cJSON_GetObjectItem(opt, "seed")->valueint, 42);
+	assert_int_equal(cJSON_GetObjectItem(opt, "num_predict")->valueint, 64);
+	assert_true(cJSON_GetObjectItem(opt, "temperature")->valuedouble >
+		    0.19);
+	cJSON_Delete(j);
+}
+
+static void test_ollama_chat_and_openai_bodies(void **state)
+{
+	char path[64];
+	cJSON *j = request(LLM_OLLAMA_CHAT, "be generic", "cap", path), *m;
+
+	(void)state;
+	assert_string_equal(path, "/api/chat");
+	m = cJSON_GetObjectItem(j, "messages");
+	assert_int_equal(cJSON_GetArraySize(m), 2);
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "role")->valuestring,
+	    "system");
+	assert_string_equal(
+	    cJSON_GetObjectItem(cJSON_GetArrayItem(m, 1), "content")
+		->valuestring,
+	    "cap");
+	cJSON_Delete(j);
+	j = request(LLM_OPENAI, NULL, "cap", path);
+	assert_string_equal(path, "/v1/chat/completions");
+	assert_int_equal(cJSON_GetObjectItem(j, "seed")->valueint, 42);
+	assert_int_equal(cJSON_GetObjectItem(j, "max_tokens")->valueint, 64);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")),
+			 1);
+	assert_null(cJSON_GetObjectItem(j, "options"));
+	cJSON_Delete(j);
+}
+
+static int parse(enum llm_api api, const char *body, struct buf *a)
+{
+	struct llm_opts o = {api, "m", NULL, -1, 0};
+	char why[128];
+
+	return llm_parse(&o, body, strlen(body), a, why, sizeof(why));
+}
+
+static void test_answers_read_back(void **state)
+{
+	struct buf a = {0};
+
+	(void)state;
+	assert_int_equal(
+	    parse(LLM_OLLAMA, "{\"response\": \"x y\", \"done\": true}", &a),
+	    HY_OK);
+	assert_string_equal(a.data, "x y");
+	assert_int_equal(parse(LLM_OLLAMA_CHAT,
+			       "{\"message\": {\"role\": \"assistant\", "
+			       "\"content\": \"c\"}, \"done\": true}",
+			       &a),
+			 HY_OK);
+	assert_string_equal(a.data, "c");
+	assert_int_equal(
+	    parse(LLM_OPENAI,
+		  "{\"choices\": [{\"message\": {\"content\": \"o\"}}]}", &a),
+	    HY_OK);
+	assert_string_equal(a.data, "o");
+	buf_release(&a);
+}
+
+static void test_bad_answers_are_retryable_errors(void **state)
+{
+	struct buf a = {0};
+	const char *bad[] = {"",
+			     "<html>502</html>",
+			     "{\"response\": \"x\"",
+			     "{\"response\": \"x\", \"done\": false}",
+			     "{\"error\": \"model not found\"}",
+			     "[1]"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		assert_int_equal(parse(LLM_OLLAMA, bad[i], &a), HY_ESAMPLE);
+	assert_int_equal(parse(LLM_OPENAI, "{\"choices\": []}", &a),
+			 HY_ESAMPLE);
+	buf_release(&a);
+}
+
+static void expect_clean(const char *in, const char *want)
+{
+	struct buf a = {0};
+
+	buf_append(&a, in, strlen(in));
+	llm_clean(&a);
+	assert_string_equal(a.data, want);
+	assert_int_equal(a.len, strlen(want));
+	buf_release(&a);
+}
+
+static void test_clean_up(void **state)
+{
+	(void)state;
+	expect_clean("  A man on a beach \n", "A man on a beach");
+	expect_clean("\"A man on a beach\"", "A man on a beach");
+	expect_clean("Prompt: A man", "A man");
+	expect_clean("**Prompt:** \"A man\"", "A man");
+	expect_clean("rewritten prompt - 'A man'", "A man");
+	expect_clean("\xe2\x80\x9c"
+		     "A man"
+		     "\xe2\x80\x9d",
+		     "A man");
+	expect_clean("Prompting is fun", "Prompting is fun"); /* no label */
+	expect_clean("\"\"", "");
+	expect_clean("", "");
+}
+
+static void test_declined(void **state)
+{
+	regex_t re;
+	struct buf a = {0};
+
+	(void)state;
+	assert_int_equal(regcomp(&re, llm_default_decline,
+				 REG_EXTENDED | REG_ICASE | REG_NOSUB),
+			 0);
+	assert_true(llm_declined(&a, &re)); /* empty */
+	buf_append(&a, "I'm sorry, but I can't help with that.", 38);
+	assert_true(llm_declined(&a, &re));
+	buf_clear(&a);
+	buf_append(&a, "A person who is sorry", 21);
+	assert_false(llm_declined(&a, &re));
+	regfree(&re);
+	buf_release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ollama_generate_body),
+	    cmocka_unit_test(test_ollama_chat_and_openai_bodies),
+	    cmocka_unit_test(test_answers_read_back),
+	    cmocka_unit_test(test_bad_answers_are_retryable_errors),
+	    cmocka_unit_test(test_clean_up),
+	    cmocka_unit_test(test_declined),
+	};
+	return cmocka_run_group_tests_name("llm", tests, NULL, NULL);
+}
