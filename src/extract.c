@@ -49,18 +49,18 @@ static void rm_tree(const char *p)
 
 /* A failure of the output (full, read-only, I/O) stops everything; any
  * other (a member that cannot be created as named) fails this shard. */
-static int disk_err(struct archive *disk, struct hy_err *err, const char *what,
-		    const char *path)
+static int disk_err(struct archive *disk, struct hy_err *err, const char *shard,
+		    const char *what, const char *path)
 {
 	int e = archive_errno(disk);
 	int code = e == ENOSPC || e == EDQUOT || e == EROFS || e == EIO
 		       ? HY_EFATAL
 		       : HY_ESHARD;
 
-	return hy_err_set(err, code, "cannot %s '%s': %s", what, path,
-			  archive_error_string(disk)
-			      ? archive_error_string(disk)
-			      : strerror(e));
+	return hy_err_set(
+	    err, code, "%s: cannot %s '%s': %s", shard, what, path,
+	    archive_error_string(disk) ? archive_error_string(disk)
+				       : strerror(e));
 }
 
 int extract_shard(const struct stage_ctx *ctx, const char *path,
@@ -148,7 +148,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		if (hl)
 			archive_entry_set_hardlink(m.entry, link);
 		if (archive_write_header(disk, m.entry) < ARCHIVE_WARN) {
-			ret = disk_err(disk, err, "create", dst);
+			ret = disk_err(disk, err, path, "create", dst);
 			goto out;
 		}
 		for (;;) {
@@ -163,13 +163,13 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 				break;
 			if (archive_write_data_block(disk, blk, (size_t)n, at) <
 			    ARCHIVE_WARN) {
-				ret = disk_err(disk, err, "write", dst);
+				ret = disk_err(disk, err, path, "write", dst);
 				goto out;
 			}
 			c.bytes_out += n;
 		}
 		if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
-			ret = disk_err(disk, err, "write", dst);
+			ret = disk_err(disk, err, path, "write", dst);
 			goto out;
 		}
 	}

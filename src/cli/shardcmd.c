@@ -167,14 +167,30 @@ int shardcmd_main(struct shardcmd *c)
 	}
 	/* An existing output is a finished unit of work: skip it. */
 	for (size_t i = 0; i < list.n; i++) {
-		out =
-		    malloc(strlen(list.v[i].name) + strlen(c->out_suffix) + 1);
+		size_t len = strlen(list.v[i].name) + strlen(c->out_suffix) + 1;
+		struct stat ist, ost;
+		char *opath;
+
+		out = malloc(len);
 		if (!out) {
 			hy_err_set(&err, HY_EFATAL, "out of memory");
 			goto fail;
 		}
-		strcpy(out, list.v[i].name);
-		strcat(out, c->out_suffix);
+		snprintf(out, len, "%s%s", list.v[i].name, c->out_suffix);
+		/* reshard -o pointing at the input folder would take every
+		 * input for a finished output. */
+		opath = path_join(o->output, out);
+		if (opath && stat(opath, &ost) == 0 &&
+		    stat(list.v[i].path, &ist) == 0 &&
+		    ost.st_dev == ist.st_dev && ost.st_ino == ist.st_ino) {
+			hy_err_set(&err, HY_EFATAL,
+				   "output '%s' is the input shard itself: "
+				   "choose another -o",
+				   opath);
+			free(opath);
+			goto fail;
+		}
+		free(opath);
 		if (outfile_exists(o->output, out)) {
 			r.res[i] = R_SKIPPED;
 		} else {
