@@ -199,15 +199,18 @@ void pool_submit(struct pool *p, struct pool_job *job)
  * flight, ties to the faster one. A slow endpoint then gets fewer requests
  * per second (its requests stay in flight longer) without its server slots
  * ever sitting idle, which weighting by speed a second time would cause.
- * A job that just failed somewhere goes elsewhere when it can. */
+ * A job that just failed somewhere goes elsewhere when it can. When every
+ * endpoint is down the job still goes to one of them: its attempt counts,
+ * so that a sample fails (and is left for the next run) after --retries
+ * instead of waiting forever. */
 static int pick(struct pool *p, const struct pool_job *j)
 {
 	int best = -1;
 
-	for (int pass = 0; pass < 2 && best < 0; pass++) {
+	for (int pass = 0; pass < 3 && best < 0; pass++) {
 		for (size_t i = 0; i < p->nep; i++) {
 			struct endpoint *e = &p->ep[i];
-			if (e->state != EP_UP)
+			if (pass < 2 && e->state != EP_UP)
 				continue;
 			if (pass == 0 && (int)i == j->last_ep && p->nep > 1)
 				continue;
@@ -428,7 +431,7 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		struct pool_job *j = p->ready;
 		int ep = pick(p, j);
 		if (ep < 0)
-			break; /* every endpoint is down: wait for a probe */
+			break; /* no endpoints at all */
 		p->ready = j->next;
 		if (!p->ready)
 			p->ready_tail = NULL;

@@ -47,7 +47,7 @@ for flavour in build build/asan; do
 		fi
 	done
 	echo "## CLI tests ($flavour)"
-	for t in tests/cli/test_*.sh; do
+	for t in tests/cli/test_*.sh tests/servers/test_*.sh; do
 		out=$(HY="$PWD/$flavour/hybridize" bash "$t" 2>&1)
 		st=$?
 		count "$t" <<<"$out"

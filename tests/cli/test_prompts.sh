@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# prompts: language filter, LLM rewrite against the fake ollama / OpenAI
+# server (tests/servers/fake_llm.c, which answers 400 to any request that
+# breaks the documented APIs), every fault kind, dead endpoints, the seed
+# script's flags, identical captions sent once, and resume after SIGKILL.
+TEST_NAME=prompts
+. "$(dirname "$0")/lib.sh"
+
+FAKE=${FAKE_LLM:-$ROOT/build/fake_llm}
+[ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
+pids=()
+# start_fake NAME ARGS...: starts a server, sets the variable NAME to its port.
+start_fake() {
+	local var=$1 pf
+	shift
+	pf=$(mktemp "$T/port.XXXXXX")
+	rm -f "$pf"
+	"$FAKE" --port 0 --port-file "$pf" --max-seconds 120 "$@" >/dev/null 2>>"$T/fake.err" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+	printf -v "$var" '%s' "$(cat "$pf")"
+}
+stop_fakes() { kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; pids=(); }
+trap 'stop_fakes; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+
+# captions DIR NAME 'KEY=TEXT'...: writes a captions file.
+captions() {
+	local dir=$1 name=$2
+	shift 2
+	mkdir -p "$dir"
+	python3 - "$dir/$name.json" "$@" <<'PY'
+import json, sys
+d = {}
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    d[k + ".json"] = v
+json.dump(d, open(sys.argv[1], "w", encoding="utf-8"), indent=4, ensure_ascii=False)
+PY
+}
+keys() { python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1])))))' "$1"; }
+summary_value() { awk -v k="$1" '$0 ~ "^ *"k" " { print $NF; exit }' out.txt; }
+
+"$HY" scan "$SHARDS" -o cap -q >/dev/null
+
+# --- offline: language filter only ---------------------------------------
+run_hy prompts -i cap -o none --api none -q
+expect_rc 0 "--api none needs no server"
+check "German caption left out" bash -c '! grep -q "Familie beim Picknick" none/*.json'
+check "French caption left out" bash -c '! grep -q "Photo de famille" none/*.json'
+check "Japanese caption left out" bash -c '! grep -q "夏の海" none/*.json'
+check "English caption kept as the prompt" grep -q '"000000000024.json": "A young woman smiling at the camera on a sunny beach"' none/00000000.json
+run_hy prompts -i cap -o any --api none --lang any -q
+check "--lang any keeps every caption" json_eq any/00000001.json cap/00000001.json
+run_hy prompts -i cap -o de --api none --lang de -q
+check "--lang de keeps the German caption only" bash -c 'grep -q "Familie beim Picknick" de/*.json && ! grep -q "A young woman" de/*.json'
+run_hy prompts -i cap -o x --api none --lang-model /nonexistent/lid.ftz -q
+expect_rc 1 "missing language model"
+expect_err "/nonexistent/lid.ftz.*fetch-model" "the missing model is named, with the fix"
+
+# --- ollama: the seed script's flags --------------------------------------
+start_fake P1 --slots 2 --latency-ms 5
+start_fake P2 --slots 2 --latency-ms 5
+run_hy prompts -i cap -o ol --ports "$P1,$P2" --host 127.0.0.1 --model_name person_tagger --num_threads 4 --timeout 5 -q
+expect_rc 0 "ollama /api/generate over --ports with --host"
+check "same samples as the offline filter" test "$(keys ol/00000000.json)" = "$(keys none/00000000.json)"
+check "prompts are the server's rewrites" grep -q '"000000000024.json": "A photo of a person, ' ol/00000000.json
+n_distinct=$(python3 -c 'import json,glob; print(len({v for f in glob.glob("none/*.json") for v in json.load(open(f)).values()}))')
+check "one request per distinct caption ($n_distinct)" test "$(summary_value requests)" = "$n_distinct"
+check "saved requests reported" test "$(summary_value "saved \\(same caption\\)")" -gt 0
+check "no journal left" bash -c '! ls -a ol | grep -q journal'
+check "per-endpoint latency table" grep -q "p95" out.txt
+run_hy prompts -i cap -o olc --ports "$P1" --chat -q
+expect_rc 0 "ollama /api/chat (--chat)"
+check "chat answers match generate answers" json_eq olc/00000002.json ol/00000002.json
+run_hy prompts -i cap -o x --ports "$P1" --model_name no_such_model -q
+expect_rc 0 "an unknown model is accepted by a lenient server"
+
+# --- openai API with a bearer token ----------------------------------------
+start_fake PO --api-key s3cret --model m1
+run_hy prompts -i cap -o oa --endpoint "http://127.0.0.1:$PO" --api openai --model_name m1 --api-key-env HY_TEST_KEY -q
+expect_rc 1 "unset --api-key-env variable is a usage error"
+HY_TEST_KEY=s3cret run_hy prompts -i cap -o oa --endpoint "http://127.0.0.1:$PO" --api openai --model_name m1 --api-key-env HY_TEST_KEY -q
+expect_rc 0 "openai /v1/chat/completions with a bearer token"
+check "openai answers match ollama's" json_eq oa/00000001.json ol/00000001.json
+HY_TEST_KEY=wrong run_hy prompts -i cap -o oa2 --endpoint "http://127.0.0.1:$PO" --api openai --model_name m1 --api-key-env HY_TEST_KEY --retries 1 -q
+expect_rc 2 "a refused token fails the samples (no endless retry)"
+expect_err "HTTP 401" "the HTTP status is named"
+check "no output for a shard with failed samples" test ! -e oa2/00000000.json
+HY_TEST_KEY=s3cret run_hy prompts -i cap -o oa3 --endpoint "http://127.0.0.1:$PO" --api openai --model_name other --api-key-env HY_TEST_KEY --retries 1 -q
+expect_rc 2 "a model the server lacks fails the samples"
+
+# --- every fault kind, per request ------------------------------------------
+start_fake PF --slots 4
+for kind in 429 500 503 garbage half reset hang slow-body; do
+	rm -rf f_in f_out
+	captions f_in s1 "k1=A man reading [[fault:$kind:1]]" "k2=A woman walking"
+	run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --api ollama --lang any --timeout 1 --retries 3 -q
+	expect_rc 0 "fault $kind once: retried, then answered"
+	check "fault $kind: both samples have prompts" test "$(keys f_out/s1.json)" = "k1.json k2.json"
+	check "fault $kind: a retry was counted" test "$(summary_value retries)" -ge 1
+done
+for kind in refuse empty; do
+	rm -rf f_in f_out
+	captions f_in s1 "k1=A man reading [[fault:$kind]]" "k2=A woman walking"
+	run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any -q
+	expect_rc 0 "answer '$kind' is a decline, not an error"
+	check "$kind: declined sample left out, other kept" test "$(keys f_out/s1.json)" = "k2.json"
+	expect_err "s1.json: sample 'k1.json': LLM declined" "$kind: the decline is reported by sample"
+	check "$kind: counted as declined" test "$(summary_value declined)" = 1
+done
+rm -rf f_in f_out
+captions f_in s1 "k1=Prompt: wrapped" "k2=plain"
+start_fake PQ --reply-prefix 'Prompt: ' --reply-quotes --reply-mode echo
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PQ" --lang any -q
+check "labels and quotes stripped from answers" json_eq f_out/s1.json <(printf '{"k1.json": "wrapped", "k2.json": "plain"}')
+
+# --- a sample that keeps failing is left for the next run -------------------
+rm -rf f_in f_out
+captions f_in s1 "k1=A man reading [[fault:500]]" "k2=A woman walking"
+captions f_in s2 "k3=A child running"
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any --retries 2 -q
+expect_rc 2 "a sample failing every try: exit 2"
+expect_err "s1.json: sample 'k1.json': .*HTTP 500" "the failing sample is named with the reason"
+check "its shard has no output" test ! -e f_out/s1.json
+check "its journal keeps the finished answer" grep -q '"k2.json"' f_out/.s1.journal
+check "the other shard finished" test -e f_out/s2.json
+captions f_in s1 "k1=A man reading" "k2=A woman walking"
+start_fake PC --slots 1
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PC" --lang any -q
+expect_rc 0 "re-run finishes the shard"
+check "re-run took k2 from the journal" test "$(summary_value "from journal")" = 1
+check "re-run skipped the finished shard" test "$(summary_value "already done")" = 1
+check "journal removed once done" test ! -e f_out/.s1.journal
+
+# --- endpoints that are dead, or die halfway ---------------------------------
+rm -rf d_out
+run_hy prompts -i cap -o d_out --endpoint http://127.0.0.1:1 --endpoint "http://127.0.0.1:$P1" -q
+expect_rc 0 "one dead endpoint: the live one does the work"
+check "dead endpoint: same prompts" json_eq d_out/00000000.json ol/00000000.json
+start_fake PD --die-after 3 --latency-ms 20
+rm -rf d_out
+run_hy prompts -i cap -o d_out --endpoint "http://127.0.0.1:$PD" --endpoint "http://127.0.0.1:$P2" -q
+expect_rc 0 "an endpoint dying halfway: nothing lost"
+check "dying endpoint: same prompts" json_eq d_out/00000001.json ol/00000001.json
+run_hy prompts -i cap -o d2 --endpoint http://127.0.0.1:1 --retries 1 --timeout 1 -q
+expect_rc 2 "every endpoint dead: samples fail, named"
+expect_err "127.0.0.1:1" "the dead endpoint is named"
+
+# --- resume after SIGKILL: same bytes as an uninterrupted run ---------------
+rm -rf big
+python3 - <<'PY'
+import json, os
+os.makedirs("big", exist_ok=True)
+for s in range(3):
+    d = {"%d%04d.json" % (s, i): "A person number %d standing in scene %d" % (i, s) for i in range(120)}
+    json.dump(d, open("big/%08d.json" % s, "w"), indent=4)
+PY
+start_fake PK --slots 4 --latency-ms 10
+run_hy prompts -i big -o k_ref --endpoint "http://127.0.0.1:$PK" --lang any --num_threads 4 -q
+expect_rc 0 "uninterrupted run"
+"$HY" prompts -i big -o k_out --endpoint "http://127.0.0.1:$PK" --lang any --num_threads 4 -q >/dev/null 2>&1 &
+victim=$!
+for _ in $(seq 200); do
+	n=$(cat k_out/.*.journal 2>/dev/null | wc -l)
+	[ "$n" -ge 40 ] && break
+	sleep 0.02
+done
+kill -9 $victim 2>/dev/null
+wait $victim 2>/dev/null
+check "killed with answers in the journal" test "$(cat k_out/.*.journal 2>/dev/null | wc -l)" -ge 1
+run_hy prompts -i big -o k_out --endpoint "http://127.0.0.1:$PK" --lang any --num_threads 4 -q
+expect_rc 0 "re-run after SIGKILL"
+check "resumed from the journal" test "$(summary_value "from journal")" -ge 1
+for f in k_ref/*.json; do
+	check "$(basename "$f") byte-identical to the uninterrupted run" cmp -s "$f" "k_out/$(basename "$f")"
+done
+check "no journal or temporary file left" bash -c '! ls -a k_out | grep -Eq "journal|\.part"'
+
+# --- SIGTERM: exit 143, nothing partial --------------------------------------
+start_fake PS --slots 1 --latency-ms 200
+"$HY" prompts -i big -o s_out --endpoint "http://127.0.0.1:$PS" --lang any -q >/dev/null 2>&1 &
+victim=$!
+sleep 0.5
+kill -TERM $victim
+wait $victim
+rc=$?
+check "SIGTERM: exit 143 (got $rc)" test "$rc" = 143
+check "SIGTERM: no partial output" bash -c '! ls s_out | grep -q "\.json$"; ! ls -a s_out | grep -q "\.part"'
+
+stop_fakes
+finish

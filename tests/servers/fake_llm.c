@@ -1,0 +1,2729 @@
+/* fake_llm: a fake LLM HTTP server (ollama and OpenAI-compatible APIs) that
+ * the tests and benchmarks of `hybridize prompts` start on 127.0.0.1. It
+ * validates request bodies against the documented APIs, answers with a
+ * deterministic rewrite of the prompt, models a server with N processing
+ * slots, a FIFO queue and a per-request latency, and injects faults on
+ * demand. One thread, epoll, non-blocking sockets, HTTP/1.1 keep-alive and
+ * pipelining. Usage and behaviour: tests/servers/README.md and --help. */
+#include <cjson/cJSON.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Limits                                                               */
+
+#define KIB		((size_t)1024)
+#define MAX_HDR		(64 * KIB)   /* request line + headers, else 431 */
+#define MAX_BODY	(1024 * KIB) /* decoded body, else 413 */
+#define MAX_IN		(MAX_HDR + MAX_BODY + 64 * KIB) /* per-connection input */
+#define IN_INIT		(4 * KIB)
+#define KEEP_CAP	(64 * KIB) /* larger buffers are freed on recycling */
+#define MAX_FREE_CONNS	4096
+#define MAX_MODELS	16
+#define MAX_FAULT_RULES 16
+#define MARK_SLOTS	4096 /* [[fault:KIND:N]] counters */
+#define NS_PER_MS	1000000ULL
+#define NS_PER_S	1000000000ULL
+#define LINGER_NS	(2 * NS_PER_S) /* drain time before a graceful close */
+
+/* ------------------------------------------------------------------ */
+/* Small utilities                                                      */
+
+static uint64_t now_ns; /* CLOCK_MONOTONIC, refreshed after each wait */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("fake_llm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* A growable byte buffer; reused across requests so that the hot path
+ * does not allocate. Out of memory ends the process: this is a test
+ * server and a partial answer would only confuse the test. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void buf_reserve(struct buf *b, size_t more)
+{
+	if (b->cap - b->len >= more)
+		return;
+	size_t nc = b->cap ? b->cap : 256;
+	while (nc - b->len < more)
+		nc *= 2;
+	char *p = realloc(b->p, nc);
+	if (!p)
+		die("out of memory");
+	b->p = p;
+	b->cap = nc;
+}
+
+static void buf_add(struct buf *b, const void *d, size_t n)
+{
+	if (n == 0)
+		return; /* b->p may still be NULL: memcpy(NULL, ., 0) is UB */
+	buf_reserve(b, n);
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+}
+
+static void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void buf_addf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n =
+	    vsnprintf(b->p ? b->p + b->len : NULL, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die("vsnprintf failed");
+	if ((size_t)n >= b->cap - b->len) {
+		buf_reserve(b, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Appends S as a JSON string literal. Invalid UTF-8 becomes U+FFFD so that
+ * the reply always parses, whatever bytes the request carried. */
+static void json_str(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_reserve(b, n * 6 + 2);
+	char *o = b->p + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch < 0x80) {
+			i++;
+			if (ch == '"' || ch == '\\') {
+				*o++ = '\\';
+				*o++ = (char)ch;
+			} else if (ch >= 0x20) {
+				*o++ = (char)ch;
+			} else if (ch == '\n') {
+				*o++ = '\\';
+				*o++ = 'n';
+			} else if (ch == '\r') {
+				*o++ = '\\';
+				*o++ = 'r';
+			} else if (ch == '\t') {
+				*o++ = '\\';
+				*o++ = 't';
+			} else {
+				memcpy(o, "\\u00", 4);
+				o[4] = hex[ch >> 4];
+				o[5] = hex[ch & 15];
+				o += 6;
+			}
+			continue;
+		}
+		/* Validate one UTF-8 sequence (no overlongs, no surrogates). */
+		size_t len = 0;
+		unsigned char lo = 0x80, hi = 0xbf;
+		if (ch >= 0xc2 && ch <= 0xdf)
+			len = 2;
+		else if (ch >= 0xe0 && ch <= 0xef) {
+			len = 3;
+			if (ch == 0xe0)
+				lo = 0xa0;
+			if (ch == 0xed)
+				hi = 0x9f;
+		} else if (ch >= 0xf0 && ch <= 0xf4) {
+			len = 4;
+			if (ch == 0xf0)
+				lo = 0x90;
+			if (ch == 0xf4)
+				hi = 0x8f;
+		}
+		bool good = len > 0 && i + len <= n;
+		for (size_t k = 1; good && k < len; k++) {
+			unsigned char cc = (unsigned char)s[i + k];
+			if (k == 1 ? (cc < lo || cc > hi)
+				   : (cc < 0x80 || cc > 0xbf))
+				good = false;
+		}
+		if (good) {
+			memcpy(o, s + i, len);
+			o += len;
+			i += len;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+}
+
+static void json_strz(struct buf *b, const char *s)
+{
+	json_str(b, s, strlen(s));
+}
+
+/* Deterministic randomness: a pure function of (seed, request number,
+ * stream), so a run with the same --seed faults and delays the same
+ * request numbers whatever the timing. */
+static uint64_t splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static double unit_rand(uint64_t seed, uint64_t n, uint64_t stream)
+{
+	uint64_t h = splitmix64(seed ^ splitmix64(n * 4 + stream));
+	return (double)(h >> 11) * 0x1.0p-53;
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+static bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+/* S is one of the strings of the NULL-terminated SET. */
+static bool str_in(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (streq(s, *set))
+			return true;
+	return false;
+}
+
+static bool ieq(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	return alen == blen && strncasecmp(a, b, blen) == 0;
+}
+
+static bool iprefix(const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+	return alen >= blen && strncasecmp(a, b, blen) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Faults                                                               */
+
+enum fault {
+	F_NONE,
+	F_429,
+	F_500,
+	F_503,
+	F_HANG,
+	F_GARBAGE,
+	F_HALF,
+	F_RESET,
+	F_REFUSE,
+	F_EMPTY,
+	F_SLOW,
+	F_COUNT
+};
+
+static const char *const fault_names[F_COUNT] = {
+    "none", "429",   "500",    "503",	"hang",	     "garbage",
+    "half", "reset", "refuse", "empty", "slow-body",
+};
+
+static int fault_parse(const char *s, size_t n)
+{
+	for (int k = 0; k < F_COUNT; k++)
+		if (ieq(s, n, fault_names[k]))
+			return k;
+	return -1;
+}
+
+static const char REFUSAL[] = "I'm sorry, but I can't help with that.";
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+
+static struct config {
+	int port;
+	const char *port_file;
+	unsigned max_seconds;
+	unsigned slots; /* 0 = unlimited */
+	unsigned lat_lo_ms, lat_hi_ms;
+	uint64_t seed;
+	struct {
+		int kind;
+		double rate;
+	} rules[MAX_FAULT_RULES];
+	int nrules;
+	bool echo;
+	const char *reply_prefix;
+	bool reply_quotes;
+	const char *api_key;
+	const char *models[MAX_MODELS];
+	int nmodels;
+	uint64_t die_after;
+	uint64_t die_after_ms;
+	bool lenient;
+	unsigned slow_ms;
+} cfg = {
+    .max_seconds = 600,
+    .seed = 1,
+    .reply_prefix = "",
+    .slow_ms = 50,
+};
+
+/* ------------------------------------------------------------------ */
+/* Counters (GET /stats and the last line on stderr)                    */
+
+enum path_id {
+	P_GENERATE,
+	P_CHAT,
+	P_OPENAI,
+	P_TAGS,
+	P_VERSION,
+	P_MODELS,
+	P_HEALTH,
+	P_ROOT,
+	P_STATS,
+	P_OTHER,
+	P_COUNT
+};
+
+static const int status_list[] = {200, 400, 401, 404, 405, 411, 413,
+				  414, 429, 431, 500, 501, 503, 505};
+#define NSTATUS (sizeof status_list / sizeof status_list[0])
+
+static struct stats {
+	uint64_t requests;     /* every parsed request except GET /stats */
+	uint64_t llm_requests; /* valid generation requests (numbered) */
+	uint64_t llm_answered; /* generation requests finished (--die-after) */
+	uint64_t ok;	       /* generation replies without fault */
+	uint64_t faults[F_COUNT];
+	uint64_t paths[P_COUNT];
+	uint64_t status[NSTATUS];
+	unsigned in_flight, max_in_flight;
+	unsigned queued, max_queued;
+	unsigned hanging;
+	uint64_t cancelled; /* client left while queued, in a slot or hung */
+	unsigned connections, max_connections;
+	uint64_t accepted;
+} st;
+
+static uint64_t start_ns;
+
+static void stats_json(struct buf *b)
+{
+	static const char *const pnames[P_COUNT] = {"/api/generate",
+						    "/api/chat",
+						    "/v1/chat/completions",
+						    "/api/tags",
+						    "/api/version",
+						    "/v1/models",
+						    "/health",
+						    "/",
+						    "/stats",
+						    "other"};
+	buf_addf(
+	    b,
+	    "{\"requests\":%llu,\"llm_requests\":%llu,\"llm_answered\":%llu,"
+	    "\"ok\":%llu,\"faults\":{",
+	    (unsigned long long)st.requests,
+	    (unsigned long long)st.llm_requests,
+	    (unsigned long long)st.llm_answered, (unsigned long long)st.ok);
+	for (int k = 1; k < F_COUNT; k++)
+		buf_addf(b, "%s\"%s\":%llu", k > 1 ? "," : "", fault_names[k],
+			 (unsigned long long)st.faults[k]);
+	buf_addf(b,
+		 "},\"in_flight\":%u,\"max_in_flight\":%u,\"queued\":%u,"
+		 "\"max_queued\":%u,\"hanging\":%u,\"cancelled\":%llu,"
+		 "\"connections\":%u,\"max_connections\":%u,\"accepted\":%llu,"
+		 "\"slots\":%u,\"uptime_ms\":%llu,\"status\":{",
+		 st.in_flight, st.max_in_flight, st.queued, st.max_queued,
+		 st.hanging, (unsigned long long)st.cancelled, st.connections,
+		 st.max_connections, (unsigned long long)st.accepted, cfg.slots,
+		 (unsigned long long)((mono_ns() - start_ns) / NS_PER_MS));
+	for (size_t k = 0; k < NSTATUS; k++)
+		buf_addf(b, "%s\"%d\":%llu", k ? "," : "", status_list[k],
+			 (unsigned long long)st.status[k]);
+	buf_adds(b, "},\"paths\":{");
+	for (int k = 0; k < P_COUNT; k++)
+		buf_addf(b, "%s\"%s\":%llu", k ? "," : "", pnames[k],
+			 (unsigned long long)st.paths[k]);
+	buf_adds(b, "}}");
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                          */
+
+enum cstate {
+	C_READ,	  /* reading / parsing the next request */
+	C_QUEUED, /* waiting for a slot (FIFO) */
+	C_BUSY,	  /* holds a slot; the timer ends the simulated generation */
+	C_HANG,	  /* fault "hang": never answered */
+	C_DRIP,	  /* fault "slow-body": timer sends one byte per tick */
+	C_DRAIN,  /* write side shut; discarding input until EOF or timer */
+	C_CLOSED  /* closed, freed at the end of the event batch */
+};
+
+enum api { API_GENERATE, API_CHAT, API_OPENAI };
+enum method { M_GET, M_HEAD, M_POST, M_OTHER };
+
+/* The request being parsed; offsets index c->in, whose first byte is the
+ * first byte of the request (consumed requests are moved out), so they
+ * stay valid when the buffer grows. */
+struct req {
+	int method;
+	char path[256];
+	bool http10, keep_alive, chunked, expect_continue, has_host;
+	long long clen; /* -1: no Content-Length */
+	size_t hdr_len, body_len, total_len;
+	size_t auth_off, auth_len, fault_off, fault_len, ctype_off, ctype_len;
+};
+
+struct conn {
+	int fd;
+	enum cstate st;
+	struct buf in;
+	struct buf out; /* bytes the socket did not take yet, from out_off */
+	size_t out_off;
+	/* parse progress of the current request */
+	bool hdr_done, cont_sent;
+	size_t scan;	       /* where the search for the blank line resumes */
+	size_t ck_pos, ck_dec; /* chunked body: scanned bytes, decoded bytes */
+	struct req rq;
+	/* the generation request being processed */
+	enum api api;
+	int fault;
+	uint64_t seq;	 /* request number (1-based), drives seeded choices */
+	uint64_t lat_ns; /* its simulated generation time */
+	uint64_t arrival_ns;
+	struct buf text;     /* the reply text */
+	struct buf model;    /* model name as sent */
+	long long max_words; /* num_predict / max_tokens; <= 0: no limit */
+	unsigned n_choices;
+	size_t prompt_words;
+	bool in_slot;
+	/* How to answer, copied from c->rq when the request is dispatched:
+	 * a delayed answer is sent after c->rq has moved on. */
+	bool head_only, keep_alive, http10, v1;
+	bool close_after; /* close once out is flushed */
+	bool write_err;
+	/* timer heap and queues */
+	uint64_t deadline;
+	long heap_idx;		    /* -1: no timer */
+	struct conn *qnext, *qprev; /* slot FIFO */
+	struct conn *anext, *aprev; /* all live connections */
+	struct conn *fnext;	    /* free list / graveyard */
+};
+
+static int epfd = -1, listen_fd = -1, sig_fd = -1;
+static char listen_tag, signal_tag; /* epoll data.ptr of the two */
+static struct conn *all_conns, *graveyard, *free_conns;
+static unsigned n_free;
+static struct conn *q_head, *q_tail;
+static struct conn **heap;
+static size_t heap_n, heap_cap;
+static const char *quit_reason; /* set: leave the event loop */
+/* Scratch buffers, reused by every request (one thread). */
+static struct buf sbody, sresp, stmp, otext;
+static struct {
+	uint64_t key;
+	unsigned count;
+} marks[MARK_SLOTS];
+
+/* --- timer heap (min-heap on deadline, index kept in the conn) --- */
+
+static void heap_swap(size_t a, size_t b)
+{
+	struct conn *t = heap[a];
+	heap[a] = heap[b];
+	heap[b] = t;
+	heap[a]->heap_idx = (long)a;
+	heap[b]->heap_idx = (long)b;
+}
+
+static void heap_up(size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (heap[p]->deadline <= heap[i]->deadline)
+			break;
+		heap_swap(i, p);
+		i = p;
+	}
+}
+
+static void heap_down(size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < heap_n && heap[l]->deadline < heap[m]->deadline)
+			m = l;
+		if (r < heap_n && heap[r]->deadline < heap[m]->deadline)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+static void timer_del(struct conn *c)
+{
+	if (c->heap_idx < 0)
+		return;
+	size_t i = (size_t)c->heap_idx;
+	c->heap_idx = -1;
+	heap_n--;
+	if (i == heap_n)
+		return;
+	heap[i] = heap[heap_n];
+	heap[i]->heap_idx = (long)i;
+	heap_up(i);
+	heap_down((size_t)heap[i]->heap_idx);
+}
+
+static void timer_set(struct conn *c, uint64_t deadline)
+{
+	timer_del(c);
+	if (heap_n == heap_cap) {
+		heap_cap = heap_cap ? heap_cap * 2 : 256;
+		heap = realloc(heap, heap_cap * sizeof(struct conn *));
+		if (!heap)
+			die("out of memory");
+	}
+	c->deadline = deadline;
+	c->heap_idx = (long)heap_n;
+	heap[heap_n++] = c;
+	heap_up((size_t)c->heap_idx);
+}
+
+/* --- slot FIFO --- */
+
+static void q_push(struct conn *c)
+{
+	c->qnext = NULL;
+	c->qprev = q_tail;
+	if (q_tail)
+		q_tail->qnext = c;
+	else
+		q_head = c;
+	q_tail = c;
+	if (++st.queued > st.max_queued)
+		st.max_queued = st.queued;
+}
+
+static void q_remove(struct conn *c)
+{
+	if (c->qprev)
+		c->qprev->qnext = c->qnext;
+	else
+		q_head = c->qnext;
+	if (c->qnext)
+		c->qnext->qprev = c->qprev;
+	else
+		q_tail = c->qprev;
+	c->qnext = c->qprev = NULL;
+	st.queued--;
+}
+
+static void slot_start(struct conn *c, uint64_t t_free);
+static void finish(struct conn *c, uint64_t t_done);
+static void conn_drive(struct conn *c);
+
+/* Frees the slot, which became free at T_FREE, and gives it to the oldest
+ * waiter. Its timer fires in this same loop iteration at the earliest,
+ * which keeps this non-recursive. */
+static void slot_release(struct conn *c, uint64_t t_free)
+{
+	if (!c->in_slot)
+		return;
+	c->in_slot = false;
+	st.in_flight--;
+	if (q_head) {
+		struct conn *n = q_head;
+		q_remove(n);
+		slot_start(n, t_free);
+	}
+}
+
+/* --- lifetime --- */
+
+static struct conn *conn_new(int fd)
+{
+	struct conn *c = free_conns;
+	if (c) {
+		free_conns = c->fnext;
+		n_free--;
+	} else {
+		c = calloc(1, sizeof *c);
+		if (!c)
+			die("out of memory");
+	}
+	struct buf in = c->in, out = c->out, text = c->text, model = c->model;
+	memset(c, 0, sizeof *c);
+	c->in = in;
+	c->out = out;
+	c->text = text;
+	c->model = model;
+	c->in.len = c->out.len = 0;
+	c->fd = fd;
+	c->st = C_READ;
+	c->heap_idx = -1;
+	c->anext = all_conns;
+	if (all_conns)
+		all_conns->aprev = c;
+	all_conns = c;
+	if (++st.connections > st.max_connections)
+		st.max_connections = st.connections;
+	return c;
+}
+
+/* Closes now; RST instead of FIN when RESET. The memory is recycled only
+ * after the current epoll batch, which may still hold events for C. */
+static void conn_close(struct conn *c, bool reset)
+{
+	if (c->st == C_CLOSED)
+		return;
+	if (c->st == C_QUEUED || c->st == C_BUSY || c->st == C_HANG)
+		st.cancelled++;
+	if (c->st == C_QUEUED)
+		q_remove(c);
+	if (c->st == C_HANG)
+		st.hanging--;
+	slot_release(c, now_ns);
+	timer_del(c);
+	if (reset) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	}
+	close(c->fd); /* also removes it from the epoll set */
+	c->fd = -1;
+	c->st = C_CLOSED;
+	if (c->aprev)
+		c->aprev->anext = c->anext;
+	else
+		all_conns = c->anext;
+	if (c->anext)
+		c->anext->aprev = c->aprev;
+	st.connections--;
+	c->fnext = graveyard;
+	graveyard = c;
+}
+
+static void shrink(struct buf *b)
+{
+	if (b->cap > KEEP_CAP)
+		buf_free(b);
+	b->len = 0;
+}
+
+static void bury_dead(void)
+{
+	while (graveyard) {
+		struct conn *c = graveyard;
+		graveyard = c->fnext;
+		shrink(&c->in);
+		shrink(&c->out);
+		shrink(&c->text);
+		shrink(&c->model);
+		if (n_free < MAX_FREE_CONNS) {
+			c->fnext = free_conns;
+			free_conns = c;
+			n_free++;
+		} else {
+			buf_free(&c->in);
+			buf_free(&c->out);
+			buf_free(&c->text);
+			buf_free(&c->model);
+			free(c);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Socket I/O                                                           */
+
+/* Sends what the socket takes now and keeps the rest in c->out. */
+static void conn_send(struct conn *c, const char *d, size_t n)
+{
+	if (c->out.len == c->out_off && c->st != C_DRIP) {
+		c->out.len = c->out_off = 0;
+		while (n > 0) {
+			ssize_t w = send(c->fd, d, n, MSG_NOSIGNAL);
+			if (w > 0) {
+				d += w;
+				n -= (size_t)w;
+			} else if (w < 0 && errno == EINTR) {
+				continue;
+			} else if (w < 0 &&
+				   (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				break;
+			} else {
+				c->write_err = true;
+				return;
+			}
+		}
+	}
+	if (n > 0)
+		buf_add(&c->out, d, n);
+}
+
+/* 0: all flushed or would block; -1: the peer is gone. */
+static int conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t w = send(c->fd, c->out.p + c->out_off,
+				 c->out.len - c->out_off, MSG_NOSIGNAL);
+		if (w > 0)
+			c->out_off += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		else
+			return -1;
+	}
+	c->out.len = c->out_off = 0;
+	return 0;
+}
+
+/* >0 bytes read; 0 EOF; -1 would block; -2 error; -3 buffer full. */
+static ssize_t conn_read(struct conn *c)
+{
+	if (c->in.cap == c->in.len) {
+		if (c->in.cap >= MAX_IN)
+			return -3;
+		size_t nc = c->in.cap ? c->in.cap * 2 : IN_INIT;
+		if (nc > MAX_IN)
+			nc = MAX_IN;
+		char *p = realloc(c->in.p, nc);
+		if (!p)
+			die("out of memory");
+		c->in.p = p;
+		c->in.cap = nc;
+	}
+	for (;;) {
+		ssize_t n =
+		    read(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len);
+		if (n > 0)
+			c->in.len += (size_t)n;
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+	}
+}
+
+/* A graceful close after an error reply: shut the write side and drain
+ * what the client still sends, so that closing with unread input does not
+ * turn into an RST that destroys the reply before the client reads it. */
+static void conn_linger(struct conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->st = C_DRAIN;
+	timer_set(c, now_ns + LINGER_NS);
+	for (;;) {
+		c->in.len = 0;
+		ssize_t n = conn_read(c);
+		if (n > 0)
+			continue;
+		if (n != -1)
+			conn_close(c, false);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies                                                              */
+
+static const char *status_text(int s)
+{
+	switch (s) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+enum send_mode { SEND_ALL, SEND_HALF, SEND_DRIP };
+
+/* Queues one response. EXTRA: more header lines ("Name: v\r\n") or NULL.
+ * SEND_HALF announces the whole body, sends half of it and closes;
+ * SEND_DRIP sends the headers and leaves the body to the drip timer. */
+static void respond(struct conn *c, int status, const char *ctype,
+		    const char *extra, const char *body, size_t blen,
+		    enum send_mode mode)
+{
+	for (size_t k = 0; k < NSTATUS; k++)
+		if (status_list[k] == status)
+			st.status[k]++;
+	bool close = c->close_after || !c->keep_alive || mode == SEND_HALF;
+	if (close)
+		c->close_after = true;
+	sresp.len = 0;
+	buf_addf(&sresp,
+		 "HTTP/1.1 %d %s\r\nServer: fake_llm\r\nContent-Type: %s\r\n"
+		 "Content-Length: %zu\r\n%s%s\r\n",
+		 status, status_text(status), ctype, blen, extra ? extra : "",
+		 close	     ? "Connection: close\r\n"
+		 : c->http10 ? "Connection: keep-alive\r\n"
+			     : "");
+	if (c->head_only)
+		blen = 0;
+	if (mode == SEND_DRIP) {
+		conn_send(c, sresp.p, sresp.len);
+		/* The drip timer owns c->out from here on. */
+		buf_add(&c->out, body, blen);
+		c->st = C_DRIP;
+		timer_set(c, now_ns + cfg.slow_ms * NS_PER_MS);
+		return;
+	}
+	buf_add(&sresp, body, mode == SEND_HALF ? blen / 2 : blen);
+	conn_send(c, sresp.p, sresp.len);
+}
+
+static void respond_json(struct conn *c, int status, const struct buf *b,
+			 const char *extra)
+{
+	respond(c, status, "application/json; charset=utf-8", extra, b->p,
+		b->len, SEND_ALL);
+}
+
+/* An error in the flavour of the API the path belongs to: OpenAI's
+ * {"error":{"message",...}} under /v1/, ollama's {"error":"..."} elsewhere.
+ * PARAM names the offending field (OpenAI) or is NULL. */
+static void reply_error(struct conn *c, int status, const char *param,
+			const char *msg, const char *extra)
+{
+	sbody.len = 0;
+	if (c->v1) {
+		buf_adds(&sbody, "{\"error\":{\"message\":");
+		json_strz(&sbody, msg);
+		buf_addf(&sbody, ",\"type\":\"%s\",\"param\":",
+			 status == 401	 ? "authentication_error"
+			 : status >= 500 ? "server_error"
+					 : "invalid_request_error");
+		if (param)
+			json_strz(&sbody, param);
+		else
+			buf_adds(&sbody, "null");
+		buf_addf(&sbody, ",\"code\":%d}}", status);
+	} else {
+		buf_adds(&sbody, "{\"error\":");
+		json_strz(&sbody, msg);
+		buf_adds(&sbody, "}");
+	}
+	respond_json(c, status, &sbody, extra);
+}
+
+/* ------------------------------------------------------------------ */
+/* HTTP request parsing                                                 */
+
+/* Parses the request line and headers once the blank line has arrived.
+ * Returns 1 done, 0 need more, or an HTTP error status. */
+static int parse_head(struct conn *c)
+{
+	struct req *r = &c->rq;
+	const char *p = c->in.p;
+	size_t from = c->scan > 3 ? c->scan - 3 : 0;
+	const char *e = c->in.len > from
+			    ? memmem(p + from, c->in.len - from, "\r\n\r\n", 4)
+			    : NULL;
+	if (!e) {
+		c->scan = c->in.len;
+		return c->in.len >= MAX_HDR ? 431 : 0;
+	}
+	size_t hend = (size_t)(e - p) + 2; /* end of the last header line */
+	if (hend + 2 > MAX_HDR)
+		return 431;
+	memset(r, 0, sizeof *r);
+	r->clen = -1;
+	r->hdr_len = hend + 2;
+
+	/* Request line: METHOD SP TARGET SP HTTP/1.x */
+	const char *le = memmem(p, hend, "\r\n", 2);
+	size_t llen = (size_t)(le - p);
+	const char *sp1 = memchr(p, ' ', llen);
+	if (!sp1)
+		return 400;
+	const char *tgt = sp1 + 1;
+	const char *sp2 = memchr(tgt, ' ', (size_t)(le - tgt));
+	if (!sp2 || sp2 == tgt)
+		return 400;
+	size_t mlen = (size_t)(sp1 - p);
+	r->method = mlen == 3 && !memcmp(p, "GET", 3)	 ? M_GET
+		    : mlen == 4 && !memcmp(p, "POST", 4) ? M_POST
+		    : mlen == 4 && !memcmp(p, "HEAD", 4) ? M_HEAD
+							 : M_OTHER;
+	const char *ver = sp2 + 1;
+	size_t vlen = (size_t)(le - ver);
+	if (vlen == 8 && !memcmp(ver, "HTTP/1.1", 8))
+		r->http10 = false;
+	else if (vlen == 8 && !memcmp(ver, "HTTP/1.0", 8))
+		r->http10 = true;
+	else if (vlen == 8 && !memcmp(ver, "HTTP/", 5))
+		return 505;
+	else
+		return 400;
+	if (*tgt != '/')
+		return 400;
+	size_t plen = 0;
+	while (tgt + plen < sp2 && tgt[plen] != '?' && tgt[plen] != '#')
+		plen++;
+	if (plen >= sizeof r->path)
+		return 414;
+	memcpy(r->path, tgt, plen);
+	r->path[plen] = 0;
+
+	/* Header lines. */
+	bool conn_close = false, conn_ka = false;
+	size_t pos = llen + 2;
+	while (pos < hend) {
+		const char *l = p + pos;
+		const char *nl = memmem(l, hend - pos, "\r\n", 2);
+		size_t n = (size_t)(nl - l);
+		pos += n + 2;
+		if (*l == ' ' || *l == '\t')
+			return 400; /* obsolete line folding */
+		const char *colon = memchr(l, ':', n);
+		if (!colon || colon == l || colon[-1] == ' ' ||
+		    colon[-1] == '\t')
+			return 400;
+		size_t nlen = (size_t)(colon - l);
+		const char *v = colon + 1, *ve = l + n;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		size_t vl = (size_t)(ve - v);
+		size_t voff = (size_t)(v - p);
+		if (ieq(l, nlen, "content-length")) {
+			long long cl = 0;
+			if (vl == 0 || vl > 18)
+				return vl > 18 ? 413 : 400;
+			for (size_t k = 0; k < vl; k++) {
+				if (v[k] < '0' || v[k] > '9')
+					return 400;
+				cl = cl * 10 + (v[k] - '0');
+			}
+			if (r->clen >= 0 && r->clen != cl)
+				return 400;
+			r->clen = cl;
+		} else if (ieq(l, nlen, "transfer-encoding")) {
+			if (!ieq(v, vl, "chunked"))
+				return 501;
+			r->chunked = true;
+		} else if (ieq(l, nlen, "connection")) {
+			/* A comma-separated token list. */
+			const char *t = v;
+			while (t < ve) {
+				const char *te =
+				    memchr(t, ',', (size_t)(ve - t));
+				if (!te)
+					te = ve;
+				const char *a = t, *b = te;
+				while (a < b && (*a == ' ' || *a == '\t'))
+					a++;
+				while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+					b--;
+				if (ieq(a, (size_t)(b - a), "close"))
+					conn_close = true;
+				else if (ieq(a, (size_t)(b - a), "keep-alive"))
+					conn_ka = true;
+				t = te + 1;
+			}
+		} else if (ieq(l, nlen, "host")) {
+			r->has_host = true;
+		} else if (ieq(l, nlen, "expect")) {
+			r->expect_continue = ieq(v, vl, "100-continue");
+		} else if (ieq(l, nlen, "authorization")) {
+			r->auth_off = voff;
+			r->auth_len = vl;
+		} else if (ieq(l, nlen, "x-fault")) {
+			r->fault_off = voff;
+			r->fault_len = vl;
+		} else if (ieq(l, nlen, "content-type")) {
+			r->ctype_off = voff;
+			r->ctype_len = vl;
+		}
+	}
+	r->keep_alive = r->http10 ? conn_ka && !conn_close : !conn_close;
+	if (!r->http10 && !r->has_host)
+		return 400; /* RFC 9112 3.2: Host is required in HTTP/1.1 */
+	if (r->chunked && r->clen >= 0)
+		return 400; /* request smuggling shape; refuse both */
+	if (r->clen > (long long)MAX_BODY)
+		return 413;
+	return 1;
+}
+
+/* Walks a chunked body from *POS (a chunk-size line). DST: when non-NULL
+ * the data is copied down to DST (in place decoding; DST never overtakes
+ * the read position). Returns 1 complete (*POS = encoded length), 0 need
+ * more (*POS at the first incomplete chunk), or an HTTP error status. */
+static int chunk_walk(char *p, size_t n, size_t *pos, size_t *dec, char *dst)
+{
+	size_t at = *pos;
+	for (;;) {
+		const char *crlf =
+		    at < n ? memmem(p + at, n - at, "\r\n", 2) : NULL;
+		if (!crlf)
+			return n - at > 1024 ? 400 : 0;
+		size_t le = (size_t)(crlf - p);
+		size_t k = at, size = 0;
+		while (k < le && k - at < 16) {
+			char ch = p[k];
+			int d = ch >= '0' && ch <= '9'	 ? ch - '0'
+				: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+				: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+							 : -1;
+			if (d < 0)
+				break;
+			size = size * 16 + (size_t)d;
+			k++;
+		}
+		if (k == at || k - at >= 16)
+			return 400;
+		while (k < le && (p[k] == ' ' || p[k] == '\t'))
+			k++;
+		if (k < le && p[k] != ';')
+			return 400; /* only chunk extensions may follow */
+		size_t data = le + 2;
+		if (size == 0) {
+			/* Trailer section: header lines up to a blank line. */
+			size_t q = data;
+			for (;;) {
+				const char *t =
+				    q < n ? memmem(p + q, n - q, "\r\n", 2)
+					  : NULL;
+				if (!t)
+					return n - data > MAX_HDR ? 431 : 0;
+				if ((size_t)(t - p) == q) {
+					*pos = q + 2;
+					return 1;
+				}
+				q = (size_t)(t - p) + 2;
+			}
+		}
+		if (*dec + size > MAX_BODY)
+			return 413;
+		if (n < data + size + 2) {
+			*pos = at;
+			return 0;
+		}
+		if (p[data + size] != '\r' || p[data + size + 1] != '\n')
+			return 400;
+		if (dst)
+			memmove(dst + *dec, p + data, size);
+		*dec += size;
+		at = data + size + 2;
+		*pos = at;
+	}
+}
+
+/* Returns 1 when a whole request is in c->in, 0 when more is needed, or
+ * an HTTP error status (the connection is then closed after the reply). */
+static int parse_request(struct conn *c)
+{
+	struct req *r = &c->rq;
+	if (!c->hdr_done) {
+		/* RFC 9112 2.2: ignore empty lines before a request line. */
+		size_t skip = 0;
+		while (skip + 1 < c->in.len && c->in.p[skip] == '\r' &&
+		       c->in.p[skip + 1] == '\n')
+			skip += 2;
+		if (skip) {
+			memmove(c->in.p, c->in.p + skip, c->in.len - skip);
+			c->in.len -= skip;
+		}
+		int h = parse_head(c);
+		if (h != 1)
+			return h;
+		c->hdr_done = true;
+		c->ck_pos = c->ck_dec = 0;
+	}
+	char *body = c->in.p + r->hdr_len;
+	size_t have = c->in.len - r->hdr_len;
+	bool complete;
+	if (r->chunked) {
+		int k = chunk_walk(body, have, &c->ck_pos, &c->ck_dec, NULL);
+		if (k > 1)
+			return k;
+		complete = k == 1;
+		if (complete) {
+			size_t pos = 0, dec = 0;
+			chunk_walk(body, have, &pos, &dec, body);
+			r->body_len = dec;
+			r->total_len = r->hdr_len + c->ck_pos;
+		} else if (c->in.len >= MAX_IN) {
+			return 413; /* the encoding overhead does not fit */
+		}
+	} else {
+		r->body_len = r->clen > 0 ? (size_t)r->clen : 0;
+		r->total_len = r->hdr_len + r->body_len;
+		complete = c->in.len >= r->total_len;
+	}
+	if (!complete && r->expect_continue && !r->http10 && !c->cont_sent) {
+		c->cont_sent = true;
+		conn_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	}
+	return complete ? 1 : 0;
+}
+
+/* Drops the handled request from c->in; pipelined bytes move to the
+ * front. */
+static void consume_request(struct conn *c)
+{
+	size_t n = c->rq.total_len;
+	if (n > c->in.len)
+		n = c->in.len;
+	memmove(c->in.p, c->in.p + n, c->in.len - n);
+	c->in.len -= n;
+	c->hdr_done = c->cont_sent = false;
+	c->scan = 0;
+	memset(&c->rq, 0,
+	       sizeof c->rq); /* a later parse error sees no stale path */
+}
+
+/* ------------------------------------------------------------------ */
+/* Request validation (the documented ollama and OpenAI APIs)           */
+
+enum { T_STR = 1, T_NUM = 2, T_INT = 4, T_BOOL = 8, T_OBJ = 16, T_ARR = 32 };
+
+struct field {
+	const char *name;
+	unsigned types;
+};
+
+struct verr {
+	char msg[320];
+	char param[64];
+};
+
+static bool verr_set(struct verr *e, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool verr_set(struct verr *e, const char *param, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	snprintf(e->param, sizeof e->param, "%s", param ? param : "");
+	return false;
+}
+
+static bool is_int(const cJSON *j)
+{
+	if (!cJSON_IsNumber(j))
+		return false;
+	double v = j->valuedouble;
+	return v > -9e15 && v < 9e15 && (double)(long long)v == v;
+}
+
+static const char *type_words(unsigned t)
+{
+	static char s[96];
+	s[0] = 0;
+	static const char *const w[] = {"a string",  "a number",  "an integer",
+					"a boolean", "an object", "an array"};
+	for (int k = 0; k < 6; k++)
+		if (t & (1u << k)) {
+			if (s[0])
+				strcat(s, " or ");
+			strcat(s, w[k]);
+		}
+	return s;
+}
+
+/* Checks every member of OBJ against FIELDS: a type mismatch is an error
+ * (as in ollama's Go decoder and OpenAI's schema); null means absent
+ * (both APIs accept it); an unknown member is an error unless --lenient,
+ * because a misspelt or misplaced field (num_predict at the top level) is
+ * silently ignored by the real servers and is exactly what the client
+ * tests must catch. */
+static bool check_fields(const cJSON *obj, const struct field *f, size_t nf,
+			 const char *where, struct verr *e)
+{
+	for (const cJSON *m = obj->child; m; m = m->next) {
+		size_t k = 0;
+		while (k < nf && strcmp(f[k].name, m->string) != 0)
+			k++;
+		if (k == nf) {
+			if (cfg.lenient)
+				continue;
+			return verr_set(e, m->string, "unknown field '%s%s'",
+					where, m->string);
+		}
+		if (cJSON_IsNull(m))
+			continue;
+		unsigned t = f[k].types;
+		bool good = ((t & T_STR) && cJSON_IsString(m)) ||
+			    ((t & T_NUM) && cJSON_IsNumber(m)) ||
+			    ((t & T_INT) && is_int(m)) ||
+			    ((t & T_BOOL) && cJSON_IsBool(m)) ||
+			    ((t & T_OBJ) && cJSON_IsObject(m)) ||
+			    ((t & T_ARR) && cJSON_IsArray(m));
+		if (!good)
+			return verr_set(e, m->string, "field '%s%s' must be %s",
+					where, m->string, type_words(t));
+	}
+	return true;
+}
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNull(j) ? NULL : j;
+}
+
+static bool in_range(const cJSON *o, const char *k, double lo, double hi,
+		     const char *where, struct verr *e)
+{
+	const cJSON *j = get(o, k);
+	if (j && (j->valuedouble < lo || j->valuedouble > hi))
+		return verr_set(e, k, "field '%s%s' must be between %g and %g",
+				where, k, lo, hi);
+	return true;
+}
+
+static bool all_strings(const cJSON *a, const char *name, struct verr *e)
+{
+	const cJSON *x;
+	cJSON_ArrayForEach(x, a) if (!cJSON_IsString(x)) return verr_set(
+	    e, name, "field '%s' must be an array of strings", name);
+	return true;
+}
+
+/* ollama "options" (api.Options and api.Runner). */
+static bool check_ollama_options(const cJSON *o, struct verr *e)
+{
+	static const struct field f[] = {
+	    {"num_keep", T_INT},
+	    {"seed", T_INT},
+	    {"num_predict", T_INT},
+	    {"top_k", T_INT},
+	    {"top_p", T_NUM},
+	    {"min_p", T_NUM},
+	    {"typical_p", T_NUM},
+	    {"repeat_last_n", T_INT},
+	    {"temperature", T_NUM},
+	    {"repeat_penalty", T_NUM},
+	    {"presence_penalty", T_NUM},
+	    {"frequency_penalty", T_NUM},
+	    {"penalize_newline", T_BOOL},
+	    {"stop", T_ARR},
+	    {"numa", T_BOOL},
+	    {"num_ctx", T_INT},
+	    {"num_batch", T_INT},
+	    {"num_gpu", T_INT},
+	    {"main_gpu", T_INT},
+	    {"low_vram", T_BOOL},
+	    {"use_mmap", T_BOOL},
+	    {"use_mlock", T_BOOL},
+	    {"num_thread", T_INT},
+	    {"mirostat", T_INT},
+	    {"mirostat_tau", T_NUM},
+	    {"mirostat_eta", T_NUM},
+	    {"tfs_z", T_NUM},
+	};
+	if (!check_fields(o, f, sizeof f / sizeof f[0], "options.", e))
+		return false;
+	const cJSON *stop = get(o, "stop");
+	if (stop && !all_strings(stop, "options.stop", e))
+		return false;
+	const cJSON *np = get(o, "num_predict");
+	if (np && np->valuedouble < -2)
+		return verr_set(e, "num_predict",
+				"options.num_predict must be >= -2");
+	return in_range(o, "temperature", 0, 100, "options.", e) &&
+	       in_range(o, "top_p", 0, 1, "options.", e);
+}
+
+/* The fields both ollama endpoints share. */
+static bool check_ollama_common(const cJSON *j, struct verr *e)
+{
+	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(j, "stream");
+	if (!cJSON_IsBool(stream) || cJSON_IsTrue(stream))
+		return verr_set(e, "stream",
+				"fake_llm answers only \"stream\": false "
+				"(ollama streams when it is absent or true)");
+	const cJSON *fmt = get(j, "format");
+	if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "json") != 0 &&
+	    fmt->valuestring[0])
+		return verr_set(e, "format",
+				"format must be \"json\" or a JSON schema");
+	const cJSON *opt = get(j, "options");
+	return !opt || check_ollama_options(opt, e);
+}
+
+static bool check_model(const cJSON *j, struct verr *e)
+{
+	const cJSON *m = get(j, "model");
+	if (!cJSON_IsString(m) || !m->valuestring[0])
+		return verr_set(e, "model", "model is required");
+	return true;
+}
+
+/* POST /api/generate. Sets *TEXT to the prompt. */
+static bool check_generate(const cJSON *j, const char **text, struct verr *e)
+{
+	static const struct field f[] = {
+	    {"model", T_STR},	       {"prompt", T_STR},
+	    {"suffix", T_STR},	       {"images", T_ARR},
+	    {"format", T_STR | T_OBJ}, {"options", T_OBJ},
+	    {"system", T_STR},	       {"template", T_STR},
+	    {"context", T_ARR},	       {"stream", T_BOOL},
+	    {"raw", T_BOOL},	       {"keep_alive", T_STR | T_NUM},
+	    {"think", T_BOOL | T_STR}, {"logprobs", T_BOOL},
+	    {"top_logprobs", T_INT},   {"truncate", T_BOOL},
+	    {"shift", T_BOOL},
+	};
+	if (!check_fields(j, f, sizeof f / sizeof f[0], "", e) ||
+	    !check_model(j, e) || !check_ollama_common(j, e))
+		return false;
+	const cJSON *images = get(j, "images");
+	if (images && !all_strings(images, "images", e))
+		return false;
+	const cJSON *ctx = get(j, "context");
+	const cJSON *x;
+	if (ctx)
+		cJSON_ArrayForEach(x, ctx) if (!is_int(x)) return verr_set(
+		    e, "context", "context must be an array of integers");
+	const cJSON *p = get(j, "prompt");
+	if (!p || !p->valuestring[0])
+		return verr_set(e, "prompt",
+				"prompt is required (an empty prompt only "
+				"loads the model in ollama)");
+	*text = p->valuestring;
+	return true;
+}
+
+/* POST /api/chat. Sets *TEXT to the content of the last user message. */
+static bool check_chat(const cJSON *j, const char **text, struct verr *e)
+{
+	static const struct field f[] = {
+	    {"model", T_STR},
+	    {"messages", T_ARR},
+	    {"tools", T_ARR},
+	    {"format", T_STR | T_OBJ},
+	    {"options", T_OBJ},
+	    {"stream", T_BOOL},
+	    {"keep_alive", T_STR | T_NUM},
+	    {"think", T_BOOL | T_STR},
+	    {"logprobs", T_BOOL},
+	    {"top_logprobs", T_INT},
+	    {"truncate", T_BOOL},
+	    {"shift", T_BOOL},
+	};
+	static const struct field mf[] = {
+	    {"role", T_STR},	   {"content", T_STR},	{"images", T_ARR},
+	    {"tool_calls", T_ARR}, {"thinking", T_STR}, {"tool_name", T_STR},
+	};
+	if (!check_fields(j, f, sizeof f / sizeof f[0], "", e) ||
+	    !check_model(j, e) || !check_ollama_common(j, e))
+		return false;
+	const cJSON *msgs = get(j, "messages");
+	if (!msgs || !cJSON_GetArraySize(msgs))
+		return verr_set(e, "messages", "messages is required");
+	const cJSON *m;
+	*text = NULL;
+	cJSON_ArrayForEach(m, msgs)
+	{
+		if (!cJSON_IsObject(m))
+			return verr_set(e, "messages",
+					"each message must be an object");
+		if (!check_fields(m, mf, sizeof mf / sizeof mf[0],
+				  "messages[].", e))
+			return false;
+		const cJSON *role = get(m, "role");
+		if (!role)
+			return verr_set(e, "role", "message without a role");
+		const char *r = role->valuestring;
+		if (!str_in(r,
+			    (const char *const[]){"system", "user", "assistant",
+						  "tool", NULL}))
+			return verr_set(e, "role",
+					"unknown message role '%s' (system, "
+					"user, assistant or tool)",
+					r);
+		const cJSON *img = get(m, "images");
+		if (img && !all_strings(img, "messages[].images", e))
+			return false;
+		const cJSON *content = get(m, "content");
+		if (streq(r, "user"))
+			*text = content ? content->valuestring : "";
+	}
+	if (!*text || !**text)
+		return verr_set(e, "messages",
+				"fake_llm needs a non-empty user message");
+	return true;
+}
+
+/* Text of an OpenAI message content: a string or an array of parts. */
+static bool openai_content(const cJSON *c, struct buf *out, struct verr *e)
+{
+	if (cJSON_IsString(c)) {
+		buf_adds(out, c->valuestring);
+		return true;
+	}
+	if (!cJSON_IsArray(c))
+		return verr_set(
+		    e, "content",
+		    "content must be a string or an array of parts");
+	const cJSON *part;
+	bool first = true;
+	cJSON_ArrayForEach(part, c)
+	{
+		const cJSON *type =
+		    cJSON_GetObjectItemCaseSensitive(part, "type");
+		if (!cJSON_IsObject(part) || !cJSON_IsString(type))
+			return verr_set(
+			    e, "content",
+			    "each content part needs a string 'type'");
+		const char *t = type->valuestring;
+		if (streq(t, "text")) {
+			const cJSON *tx =
+			    cJSON_GetObjectItemCaseSensitive(part, "text");
+			if (!cJSON_IsString(tx))
+				return verr_set(
+				    e, "content",
+				    "a text part needs a string 'text'");
+			if (!first)
+				buf_adds(out, "\n");
+			buf_adds(out, tx->valuestring);
+			first = false;
+		} else if (!str_in(t, (const char *const[]){
+					  "image_url", "input_audio", "file",
+					  "refusal", NULL})) {
+			return verr_set(e, "content",
+					"unknown content part type '%s'", t);
+		}
+	}
+	return true;
+}
+
+/* POST /v1/chat/completions. The last user message's text goes to OUT. */
+static bool check_openai(const cJSON *j, struct buf *out, struct verr *e)
+{
+	static const struct field f[] = {
+	    /* OpenAI */
+	    {"model", T_STR},
+	    {"messages", T_ARR},
+	    {"temperature", T_NUM},
+	    {"top_p", T_NUM},
+	    {"n", T_INT},
+	    {"stream", T_BOOL},
+	    {"stream_options", T_OBJ},
+	    {"stop", T_STR | T_ARR},
+	    {"max_tokens", T_INT},
+	    {"max_completion_tokens", T_INT},
+	    {"presence_penalty", T_NUM},
+	    {"frequency_penalty", T_NUM},
+	    {"logit_bias", T_OBJ},
+	    {"logprobs", T_BOOL},
+	    {"top_logprobs", T_INT},
+	    {"user", T_STR},
+	    {"seed", T_INT},
+	    {"response_format", T_OBJ},
+	    {"tools", T_ARR},
+	    {"tool_choice", T_STR | T_OBJ},
+	    {"parallel_tool_calls", T_BOOL},
+	    {"store", T_BOOL},
+	    {"metadata", T_OBJ},
+	    {"reasoning_effort", T_STR},
+	    {"service_tier", T_STR},
+	    {"modalities", T_ARR},
+	    {"prediction", T_OBJ},
+	    {"audio", T_OBJ},
+	    {"verbosity", T_STR},
+	    /* sampling extras that vLLM, llama.cpp and SGLang accept */
+	    {"top_k", T_INT},
+	    {"min_p", T_NUM},
+	    {"repetition_penalty", T_NUM},
+	    {"min_tokens", T_INT},
+	    {"ignore_eos", T_BOOL},
+	    {"skip_special_tokens", T_BOOL},
+	    {"chat_template_kwargs", T_OBJ},
+	    {"cache_prompt", T_BOOL},
+	};
+	static const struct field mf[] = {
+	    {"role", T_STR},
+	    {"content", T_STR | T_ARR},
+	    {"name", T_STR},
+	    {"tool_calls", T_ARR},
+	    {"tool_call_id", T_STR},
+	    {"function_call", T_OBJ},
+	    {"refusal", T_STR},
+	    {"audio", T_OBJ},
+	    {"reasoning_content", T_STR},
+	};
+	if (!check_fields(j, f, sizeof f / sizeof f[0], "", e) ||
+	    !check_model(j, e))
+		return false;
+	const cJSON *stream = get(j, "stream");
+	if (cJSON_IsTrue(stream))
+		return verr_set(
+		    e, "stream",
+		    "fake_llm does not stream; send \"stream\": false "
+		    "or leave it out");
+	if (!in_range(j, "temperature", 0, 2, "", e) ||
+	    !in_range(j, "top_p", 0, 1, "", e) ||
+	    !in_range(j, "n", 1, 128, "", e) ||
+	    !in_range(j, "max_tokens", 1, 1e12, "", e) ||
+	    !in_range(j, "max_completion_tokens", 1, 1e12, "", e) ||
+	    !in_range(j, "presence_penalty", -2, 2, "", e) ||
+	    !in_range(j, "frequency_penalty", -2, 2, "", e) ||
+	    !in_range(j, "top_logprobs", 0, 20, "", e))
+		return false;
+	const cJSON *stop = get(j, "stop");
+	if (cJSON_IsArray(stop) &&
+	    (!all_strings(stop, "stop", e) || cJSON_GetArraySize(stop) > 4))
+		return verr_set(e, "stop", "stop takes up to 4 strings");
+	const cJSON *rf = get(j, "response_format");
+	if (rf) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(rf, "type");
+		if (!cJSON_IsString(t) ||
+		    !str_in(t->valuestring,
+			    (const char *const[]){"text", "json_object",
+						  "json_schema", NULL}))
+			return verr_set(e, "response_format",
+					"response_format.type must be text, "
+					"json_object or json_schema");
+	}
+	const cJSON *msgs = get(j, "messages");
+	if (!msgs || !cJSON_GetArraySize(msgs))
+		return verr_set(e, "messages",
+				"messages must be a non-empty array");
+	const cJSON *m, *last_user = NULL;
+	cJSON_ArrayForEach(m, msgs)
+	{
+		if (!cJSON_IsObject(m))
+			return verr_set(e, "messages",
+					"each message must be an object");
+		if (!check_fields(m, mf, sizeof mf / sizeof mf[0],
+				  "messages[].", e))
+			return false;
+		const cJSON *role = get(m, "role");
+		if (!role)
+			return verr_set(e, "messages",
+					"message without a role");
+		const char *r = role->valuestring;
+		const cJSON *content = get(m, "content");
+		bool needs_content = true;
+		if (streq(r, "assistant")) {
+			needs_content = false;
+		} else if (streq(r, "tool")) {
+			if (!get(m, "tool_call_id"))
+				return verr_set(
+				    e, "messages",
+				    "a tool message needs tool_call_id");
+		} else if (!str_in(r, (const char *const[]){
+					  "system", "developer", "user",
+					  "function", NULL})) {
+			return verr_set(e, "messages",
+					"unknown message role '%s' (system, "
+					"developer, user, assistant, tool)",
+					r);
+		}
+		if (needs_content && !content)
+			return verr_set(e, "messages",
+					"a %s message needs content", r);
+		stmp.len = 0;
+		if (content && !openai_content(content, &stmp, e))
+			return false;
+		if (streq(r, "user"))
+			last_user = m;
+	}
+	if (!last_user)
+		return verr_set(e, "messages", "fake_llm needs a user message");
+	out->len = 0;
+	openai_content(get(last_user, "content"), out, e);
+	if (!out->len)
+		return verr_set(e, "messages", "the user message is empty");
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reply text                                                           */
+
+static bool word_byte(unsigned char ch)
+{
+	return ch >= 0x80 || (ch >= 'a' && ch <= 'z') ||
+	       (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+static size_t count_words(const char *s, size_t n)
+{
+	size_t w = 0;
+	bool in = false;
+	for (size_t i = 0; i < n; i++) {
+		bool sp =
+		    s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r';
+		if (!sp && !in)
+			w++;
+		in = !sp;
+	}
+	return w;
+}
+
+/* Finds a [[fault:KIND]] or [[fault:KIND:N]] marker. Returns false with
+ * *KIND = -1 when there is none, false with *KIND = -2 when it is
+ * malformed. */
+static bool find_marker(const char *s, size_t n, int *kind, unsigned *times)
+{
+	*kind = -1;
+	const char *m = memmem(s, n, "[[fault:", 8);
+	if (!m)
+		return false;
+	const char *a = m + 8, *end = memmem(a, n - (size_t)(a - s), "]]", 2);
+	*kind = -2;
+	if (!end)
+		return false;
+	const char *colon = memchr(a, ':', (size_t)(end - a));
+	const char *ke = colon ? colon : end;
+	int k = fault_parse(a, (size_t)(ke - a));
+	if (k < 0)
+		return false;
+	*times = 0;
+	if (colon) {
+		unsigned long v = 0;
+		for (const char *d = colon + 1; d < end; d++) {
+			if (*d < '0' || *d > '9' || v > 1000000)
+				return false;
+			v = v * 10 + (unsigned long)(*d - '0');
+		}
+		if (colon + 1 == end || v == 0)
+			return false;
+		*times = (unsigned)v;
+	}
+	*kind = k;
+	return true;
+}
+
+/* [[fault:KIND:N]]: true for the first N requests whose user text hashes
+ * to KEY, so a test can make one sample fail N times and then succeed. */
+static bool mark_take(uint64_t key, unsigned times)
+{
+	size_t i = key % MARK_SLOTS;
+	for (size_t probe = 0; probe < MARK_SLOTS; probe++) {
+		size_t k = (i + probe) % MARK_SLOTS;
+		if (marks[k].key == key || marks[k].key == 0) {
+			marks[k].key = key;
+			if (marks[k].count >= times)
+				return false;
+			marks[k].count++;
+			return true;
+		}
+	}
+	return false; /* table full: no more faults */
+}
+
+/* Builds the reply text for user text S into c->text: markers removed,
+ * then echo or rewrite, then --reply-prefix and --reply-quotes. */
+static void make_text(struct conn *c, const char *s, size_t n)
+{
+	/* Strip [[fault:...]] markers so they never leak into replies. */
+	stmp.len = 0;
+	for (size_t i = 0; i < n;) {
+		const char *m = memmem(s + i, n - i, "[[fault:", 8);
+		const char *e =
+		    m ? memmem(m, n - (size_t)(m - s), "]]", 2) : NULL;
+		if (!m || !e) {
+			buf_add(&stmp, s + i, n - i);
+			break;
+		}
+		buf_add(&stmp, s + i, (size_t)(m - (s + i)));
+		i = (size_t)(e + 2 - s);
+	}
+	struct buf *t = &c->text;
+	t->len = 0;
+	buf_adds(t, cfg.reply_prefix);
+	if (cfg.reply_quotes)
+		buf_adds(t, "\"");
+	if (cfg.echo) {
+		buf_add(t, stmp.p, stmp.len);
+	} else {
+		/* "A photo of a person, " + the text with each word that starts
+		 * with an ASCII capital letter replaced by "someone". */
+		buf_adds(t, "A photo of a person, ");
+		const unsigned char *u = (const unsigned char *)stmp.p;
+		for (size_t i = 0; i < stmp.len;) {
+			if (u[i] >= 'A' && u[i] <= 'Z' &&
+			    (i == 0 || !word_byte(u[i - 1]))) {
+				while (i < stmp.len && word_byte(u[i]))
+					i++;
+				buf_adds(t, "someone");
+			} else {
+				buf_add(t, stmp.p + i, 1);
+				i++;
+			}
+		}
+	}
+	if (cfg.reply_quotes)
+		buf_adds(t, "\"");
+}
+
+/* Cuts c->text after max_words words; true when it did. */
+static bool apply_limit(struct conn *c)
+{
+	if (c->max_words <= 0)
+		return false;
+	size_t w = 0, i = 0;
+	const char *s = c->text.p;
+	bool in = false;
+	for (; i < c->text.len; i++) {
+		bool sp =
+		    s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r';
+		if (!sp && !in && ++w > (size_t)c->max_words)
+			break;
+		in = !sp;
+	}
+	if (i >= c->text.len)
+		return false;
+	while (i > 0 &&
+	       (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t'))
+		i--;
+	c->text.len = i;
+	return true;
+}
+
+static void add_created_at(struct buf *b)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	char d[40];
+	strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_addf(b, "\"created_at\":\"%s.%09ldZ\"", d, ts.tv_nsec);
+}
+
+/* The successful body for c->api with c->text as the model's answer. */
+static void build_reply(struct conn *c, struct buf *b)
+{
+	bool cut = apply_limit(c);
+	size_t words = count_words(c->text.p, c->text.len);
+	b->len = 0;
+	if (c->api == API_OPENAI) {
+		buf_addf(b,
+			 "{\"id\":\"chatcmpl-fake-%llu\",\"object\":\"chat."
+			 "completion\",\"created\":%lld,\"model\":",
+			 (unsigned long long)c->seq, (long long)time(NULL));
+		json_str(b, c->model.p, c->model.len);
+		buf_adds(b,
+			 ",\"system_fingerprint\":\"fake_llm\",\"choices\":[");
+		for (unsigned k = 0; k < c->n_choices; k++) {
+			buf_addf(b,
+				 "%s{\"index\":%u,\"message\":{\"role\":"
+				 "\"assistant\","
+				 "\"content\":",
+				 k ? "," : "", k);
+			json_str(b, c->text.p, c->text.len);
+			buf_addf(
+			    b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}",
+			    cut ? "length" : "stop");
+		}
+		buf_addf(
+		    b,
+		    "],\"usage\":{\"prompt_tokens\":%zu,\"completion_tokens\":"
+		    "%zu,\"total_tokens\":%zu}}",
+		    c->prompt_words, words * c->n_choices,
+		    c->prompt_words + words * c->n_choices);
+		return;
+	}
+	buf_adds(b, "{\"model\":");
+	json_str(b, c->model.p, c->model.len);
+	buf_adds(b, ",");
+	add_created_at(b);
+	if (c->api == API_GENERATE) {
+		buf_adds(b, ",\"response\":");
+		json_str(b, c->text.p, c->text.len);
+	} else {
+		buf_adds(b,
+			 ",\"message\":{\"role\":\"assistant\",\"content\":");
+		json_str(b, c->text.p, c->text.len);
+		buf_adds(b, "}");
+	}
+	buf_addf(
+	    b,
+	    ",\"done\":true,\"done_reason\":\"%s\",\"total_duration\":%llu,"
+	    "\"load_duration\":0,\"prompt_eval_count\":%zu,"
+	    "\"prompt_eval_duration\":0,\"eval_count\":%zu,"
+	    "\"eval_duration\":%llu}",
+	    cut ? "length" : "stop", (unsigned long long)c->lat_ns,
+	    c->prompt_words, words, (unsigned long long)c->lat_ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* Generation requests: validation, faults, slots                       */
+
+/* Counts a generation request that got its final outcome; the N-th one
+ * (--die-after N) ends the server once the reply has gone out. */
+static void llm_done(void)
+{
+	st.llm_answered++;
+	if (cfg.die_after && st.llm_answered >= cfg.die_after && !quit_reason)
+		quit_reason = "--die-after reached";
+}
+
+static uint64_t latency_ns(uint64_t seq)
+{
+	if (cfg.lat_hi_ms <= cfg.lat_lo_ms)
+		return cfg.lat_lo_ms * NS_PER_MS;
+	double u = unit_rand(cfg.seed, seq, 1);
+	uint64_t span = cfg.lat_hi_ms - cfg.lat_lo_ms + 1;
+	uint64_t ms = cfg.lat_lo_ms + (uint64_t)(u * (double)span);
+	if (ms > cfg.lat_hi_ms)
+		ms = cfg.lat_hi_ms;
+	return ms * NS_PER_MS;
+}
+
+/* Takes a slot. T_FREE: when the slot became free (0: a fresh request
+ * that found a free slot). The latency starts at max(T_FREE, arrival), not
+ * when this process gets to run: an ideal server hands the slot over the
+ * instant the previous generation ends, and the timer wake-up delays
+ * (~0.1 ms each) must not add up along the queue. 0 latency on a fresh
+ * request is answered inline (the throughput benchmark's fast path). */
+static void slot_start(struct conn *c, uint64_t t_free)
+{
+	c->in_slot = true;
+	if (++st.in_flight > st.max_in_flight)
+		st.max_in_flight = st.in_flight;
+	c->lat_ns = latency_ns(c->seq);
+	if (c->lat_ns == 0 && !t_free) {
+		finish(c, now_ns);
+		return;
+	}
+	uint64_t t0 = t_free > c->arrival_ns ? t_free : c->arrival_ns;
+	c->st = C_BUSY;
+	timer_set(c, t0 + c->lat_ns);
+}
+
+/* The simulated generation ended at T_DONE: free the slot, then answer as
+ * the request's fault says. */
+static void finish(struct conn *c, uint64_t t_done)
+{
+	slot_release(c, t_done);
+	c->st = C_READ;
+	int f = c->fault;
+	if (f != F_NONE)
+		st.faults[f]++;
+	llm_done();
+	switch (f) {
+	case F_500:
+		reply_error(c, 500, NULL, "fake_llm fault 500: internal error",
+			    NULL);
+		return;
+	case F_RESET: conn_close(c, true); return;
+	case F_GARBAGE: {
+		static const char g[] =
+		    "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
+		    "{\"model\": \"fake\", \"response\": \"trunc";
+		respond(c, 200, "application/json; charset=utf-8", NULL, g,
+			sizeof g - 1, SEND_ALL);
+		return;
+	}
+	case F_REFUSE:
+		c->text.len = 0;
+		buf_adds(&c->text, REFUSAL);
+		break;
+	case F_EMPTY: c->text.len = 0; break;
+	case F_NONE: st.ok++; break;
+	default: break;
+	}
+	build_reply(c, &sbody);
+	respond(c, 200, "application/json; charset=utf-8", NULL, sbody.p,
+		sbody.len,
+		f == F_HALF   ? SEND_HALF
+		: f == F_SLOW ? SEND_DRIP
+			      : SEND_ALL);
+}
+
+static void handle_llm(struct conn *c, enum api api)
+{
+	struct req *r = &c->rq;
+	const char *body = c->in.p + r->hdr_len;
+	struct verr e = {{0}, {0}};
+	bool openai = api == API_OPENAI;
+	if (openai && !cfg.lenient &&
+	    !iprefix(c->in.p + r->ctype_off, r->ctype_len,
+		     "application/json")) {
+		reply_error(c, 400, NULL,
+			    "Content-Type must be application/json", NULL);
+		llm_done();
+		return;
+	}
+	cJSON *j = cJSON_ParseWithLength(body, r->body_len);
+	if (!j || !cJSON_IsObject(j)) {
+		reply_error(c, 400, NULL,
+			    j ? "the body must be a JSON object"
+			      : "invalid JSON in the request body",
+			    NULL);
+		cJSON_Delete(j);
+		llm_done();
+		return;
+	}
+	const char *text = NULL;
+	size_t text_len = 0;
+	bool good;
+	if (api == API_GENERATE)
+		good = check_generate(j, &text, &e);
+	else if (api == API_CHAT)
+		good = check_chat(j, &text, &e);
+	else
+		good = check_openai(j, &otext, &e);
+	if (good && openai) {
+		text = otext.p;
+		text_len = otext.len;
+	} else if (good) {
+		text_len = strlen(text);
+	}
+	const cJSON *model = get(j, "model");
+	if (good && cfg.nmodels) {
+		int k = 0;
+		while (k < cfg.nmodels &&
+		       !streq(cfg.models[k], model->valuestring))
+			k++;
+		if (k == cfg.nmodels) {
+			char msg[400];
+			snprintf(
+			    msg, sizeof msg,
+			    openai ? "The model `%.200s` does not exist."
+				   : "model \"%.200s\" not found, try pulling "
+				     "it first",
+			    model->valuestring);
+			reply_error(c, 404, "model", msg, NULL);
+			cJSON_Delete(j);
+			llm_done();
+			return;
+		}
+	}
+	/* The fault: X-Fault header, else a marker in the user text, else
+	 * the seeded --fault rules by request number. */
+	int fault = F_NONE;
+	if (good && r->fault_len) {
+		fault = fault_parse(c->in.p + r->fault_off, r->fault_len);
+		if (fault < 0)
+			good = verr_set(&e, NULL, "unknown X-Fault kind");
+	}
+	unsigned times = 0;
+	int mk = -1;
+	if (good && !r->fault_len) {
+		if (find_marker(text, text_len, &mk, &times)) {
+			if (!times || mark_take(fnv1a(text, text_len), times))
+				fault = mk;
+		} else if (mk == -2) {
+			good = verr_set(&e, NULL,
+					"malformed [[fault:KIND]] or "
+					"[[fault:KIND:N]] marker");
+		}
+	}
+	if (!good) {
+		reply_error(c, 400, e.param[0] ? e.param : NULL, e.msg, NULL);
+		cJSON_Delete(j);
+		llm_done();
+		return;
+	}
+	c->seq = ++st.llm_requests;
+	c->arrival_ns = now_ns;
+	if (mk < 0 && !r->fault_len && cfg.nrules) {
+		double u = unit_rand(cfg.seed, c->seq, 0), acc = 0;
+		for (int k = 0; k < cfg.nrules; k++) {
+			acc += cfg.rules[k].rate;
+			if (u < acc) {
+				fault = cfg.rules[k].kind;
+				break;
+			}
+		}
+	}
+	c->api = api;
+	c->fault = fault;
+	c->model.len = 0;
+	buf_adds(&c->model, model->valuestring);
+	c->n_choices = 1;
+	c->max_words = 0;
+	if (api == API_OPENAI) {
+		const cJSON *n = get(j, "n");
+		const cJSON *mt = get(j, "max_completion_tokens");
+		if (!mt)
+			mt = get(j, "max_tokens");
+		if (n)
+			c->n_choices = (unsigned)n->valuedouble;
+		if (mt)
+			c->max_words = (long long)mt->valuedouble;
+	} else {
+		const cJSON *o = get(j, "options");
+		const cJSON *np = o ? get(o, "num_predict") : NULL;
+		if (np)
+			c->max_words = (long long)np->valuedouble;
+	}
+	c->prompt_words = count_words(text, text_len);
+	make_text(c, text, text_len);
+	cJSON_Delete(j);
+
+	/* Admission faults answer at once, holding no slot: what a rate
+	 * limiter or an overloaded front does. A hung request holds no slot
+	 * either, so that a test's hang cannot starve the others. */
+	switch (fault) {
+	case F_429:
+		st.faults[F_429]++;
+		reply_error(c, 429, NULL, "fake_llm fault 429: rate limited",
+			    "Retry-After: 1\r\n");
+		llm_done();
+		return;
+	case F_503:
+		st.faults[F_503]++;
+		reply_error(c, 503, NULL,
+			    "fake_llm fault 503: server busy, please try again",
+			    NULL);
+		llm_done();
+		return;
+	case F_HANG:
+		st.faults[F_HANG]++;
+		st.hanging++;
+		c->st = C_HANG;
+		return;
+	default: break;
+	}
+	if (cfg.slots == 0 || st.in_flight < cfg.slots) {
+		slot_start(c, 0);
+	} else {
+		c->st = C_QUEUED;
+		q_push(c);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Other endpoints and routing                                          */
+
+static void model_names(const char ***names, int *n)
+{
+	static const char *dflt[] = {"fake:latest"};
+	if (cfg.nmodels) {
+		*names = cfg.models;
+		*n = cfg.nmodels;
+	} else {
+		*names = dflt;
+		*n = 1;
+	}
+}
+
+static void h_tags(struct conn *c)
+{
+	const char **m;
+	int n;
+	model_names(&m, &n);
+	sbody.len = 0;
+	buf_adds(&sbody, "{\"models\":[");
+	for (int k = 0; k < n; k++) {
+		buf_adds(&sbody, k ? ",{\"name\":" : "{\"name\":");
+		json_strz(&sbody, m[k]);
+		buf_adds(&sbody, ",\"model\":");
+		json_strz(&sbody, m[k]);
+		buf_adds(
+		    &sbody,
+		    ",\"modified_at\":\"2024-01-01T00:00:00Z\",\"size\":1,"
+		    "\"digest\":\"0000000000000000000000000000000000000000000"
+		    "000000000000000000000\",\"details\":{\"parent_model\":"
+		    "\"\",\"format\":\"gguf\",\"family\":\"fake\","
+		    "\"families\":[\"fake\"],\"parameter_size\":\"1B\","
+		    "\"quantization_level\":\"Q4_0\"}}");
+	}
+	buf_adds(&sbody, "]}");
+	respond_json(c, 200, &sbody, NULL);
+}
+
+static void h_models(struct conn *c)
+{
+	const char **m;
+	int n;
+	model_names(&m, &n);
+	sbody.len = 0;
+	buf_adds(&sbody, "{\"object\":\"list\",\"data\":[");
+	for (int k = 0; k < n; k++) {
+		buf_adds(&sbody, k ? ",{\"id\":" : "{\"id\":");
+		json_strz(&sbody, m[k]);
+		buf_adds(&sbody,
+			 ",\"object\":\"model\",\"created\":0,\"owned_by\":"
+			 "\"fake_llm\"}");
+	}
+	buf_adds(&sbody, "]}");
+	respond_json(c, 200, &sbody, NULL);
+}
+
+static void h_version(struct conn *c)
+{
+	static const char v[] = "{\"version\":\"0.0.0-fake_llm\"}";
+	respond(c, 200, "application/json; charset=utf-8", NULL, v,
+		sizeof v - 1, SEND_ALL);
+}
+
+static void h_health(struct conn *c)
+{
+	static const char v[] = "{\"status\":\"ok\"}";
+	respond(c, 200, "application/json; charset=utf-8", NULL, v,
+		sizeof v - 1, SEND_ALL);
+}
+
+static void h_root(struct conn *c)
+{
+	static const char v[] = "Ollama is running";
+	respond(c, 200, "text/plain; charset=utf-8", NULL, v, sizeof v - 1,
+		SEND_ALL);
+}
+
+static void h_stats(struct conn *c)
+{
+	sbody.len = 0;
+	stats_json(&sbody);
+	respond_json(c, 200, &sbody, NULL);
+}
+
+static void h_generate(struct conn *c)
+{
+	handle_llm(c, API_GENERATE);
+}
+static void h_chat(struct conn *c)
+{
+	handle_llm(c, API_CHAT);
+}
+static void h_openai(struct conn *c)
+{
+	handle_llm(c, API_OPENAI);
+}
+
+static const struct route {
+	const char *path;
+	int method; /* M_GET also serves HEAD */
+	void (*fn)(struct conn *);
+	enum path_id id;
+	bool auth; /* needs the --api-key */
+} routes[] = {
+    {"/api/generate", M_POST, h_generate, P_GENERATE, true},
+    {"/api/chat", M_POST, h_chat, P_CHAT, true},
+    {"/v1/chat/completions", M_POST, h_openai, P_OPENAI, true},
+    {"/api/tags", M_GET, h_tags, P_TAGS, true},
+    {"/api/version", M_GET, h_version, P_VERSION, true},
+    {"/v1/models", M_GET, h_models, P_MODELS, true},
+    {"/health", M_GET, h_health, P_HEALTH, false},
+    {"/", M_GET, h_root, P_ROOT, false},
+    {"/stats", M_GET, h_stats, P_STATS, false},
+};
+
+static void handle_request(struct conn *c)
+{
+	struct req *r = &c->rq;
+	const struct route *rt = NULL;
+	for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++)
+		if (streq(routes[k].path, r->path))
+			rt = &routes[k];
+	st.paths[rt ? rt->id : P_OTHER]++;
+	if (!rt || rt->id != P_STATS)
+		st.requests++;
+	c->head_only = r->method == M_HEAD;
+	c->keep_alive = r->keep_alive;
+	c->http10 = r->http10;
+	c->v1 = !strncmp(r->path, "/v1/", 4);
+	if (!rt) {
+		char msg[300];
+		snprintf(msg, sizeof msg, "no such endpoint: %s", r->path);
+		reply_error(c, 404, NULL, msg, NULL);
+		return;
+	}
+	bool method_ok = r->method == rt->method ||
+			 (rt->method == M_GET && r->method == M_HEAD);
+	if (!method_ok) {
+		reply_error(c, 405, NULL, "method not allowed",
+			    rt->method == M_GET ? "Allow: GET, HEAD\r\n"
+						: "Allow: POST\r\n");
+		if (rt->method == M_POST)
+			llm_done();
+		return;
+	}
+	if (rt->auth && cfg.api_key) {
+		const char *a = c->in.p + r->auth_off;
+		size_t al = r->auth_len, kl = strlen(cfg.api_key);
+		if (!(al == 7 + kl && !strncasecmp(a, "Bearer ", 7) &&
+		      !memcmp(a + 7, cfg.api_key, kl))) {
+			reply_error(c, 401, NULL,
+				    "missing or wrong API key (Authorization: "
+				    "Bearer KEY)",
+				    "WWW-Authenticate: Bearer\r\n");
+			if (rt->method == M_POST)
+				llm_done();
+			return;
+		}
+	}
+	rt->fn(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* The connection state machine                                         */
+
+/* Makes all the progress possible on C: flush, parse and handle pipelined
+ * requests while in C_READ, read more. Returns when the socket would block
+ * or C waits for its timer. Edge-triggered epoll: every path that stops
+ * reading before EAGAIN (buffer full) is resumed here once space is
+ * freed, because the next call reads again. */
+static void conn_drive(struct conn *c)
+{
+	while (c->st != C_CLOSED && !quit_reason) {
+		if (c->write_err || (c->st != C_DRIP && conn_flush(c) < 0)) {
+			conn_close(c, false);
+			return;
+		}
+		if (c->st != C_DRIP && c->out.len > c->out_off)
+			return; /* EPOLLOUT resumes */
+		if (c->st == C_DRAIN) {
+			c->in.len = 0;
+			ssize_t n = conn_read(c);
+			if (n > 0)
+				continue;
+			if (n != -1)
+				conn_close(c, false);
+			return;
+		}
+		if (c->close_after && c->st == C_READ) {
+			conn_linger(c);
+			return;
+		}
+		if (c->st == C_READ) {
+			int p = parse_request(c);
+			if (p == 1) {
+				handle_request(c);
+				if (c->st != C_CLOSED)
+					consume_request(c);
+				continue;
+			}
+			if (p > 1) {
+				c->close_after = true;
+				c->head_only = c->keep_alive = false;
+				c->http10 = c->rq.http10;
+				c->v1 = !strncmp(c->rq.path, "/v1/", 4);
+				reply_error(c, p, NULL, status_text(p), NULL);
+				continue;
+			}
+		}
+		ssize_t n = conn_read(c);
+		if (n > 0 || (n == -3 && c->st == C_READ && !c->hdr_done &&
+			      c->in.len >= MAX_HDR))
+			continue;
+		if (n == 0 || n == -2) {
+			/* The client left: cancel whatever it was waiting for.
+			 */
+			conn_close(c, false);
+		}
+		return;
+	}
+}
+
+static void on_timer(struct conn *c)
+{
+	switch (c->st) {
+	case C_BUSY:
+		finish(c, c->deadline);
+		conn_drive(c);
+		break;
+	case C_DRIP: {
+		ssize_t w = send(c->fd, c->out.p + c->out_off, 1, MSG_NOSIGNAL);
+		if (w == 1)
+			c->out_off++;
+		else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			 errno != EINTR) {
+			conn_close(c, false);
+			break;
+		}
+		if (c->out_off >= c->out.len) {
+			c->out.len = c->out_off = 0;
+			c->st = C_READ;
+			conn_drive(c);
+		} else {
+			timer_set(c, now_ns + cfg.slow_ms * NS_PER_MS);
+		}
+		break;
+	}
+	case C_DRAIN: conn_close(c, false); break;
+	default: break;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Listening, signals, main loop                                        */
+
+static bool listen_paused;
+static uint64_t listen_resume_ns;
+
+static void on_accept(void)
+{
+	/* Level-triggered listener: a bounded batch per wakeup keeps the
+	 * established connections served during a connection storm. */
+	for (int k = 0; k < 256; k++) {
+		int fd = accept4(listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop polling the listener
+				 * for a while rather than spin on it. */
+				epoll_ctl(epfd, EPOLL_CTL_DEL, listen_fd, NULL);
+				listen_paused = true;
+				listen_resume_ns = now_ns + 100 * NS_PER_MS;
+			}
+			return; /* EAGAIN, ECONNABORTED, ... */
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct conn *c = conn_new(fd);
+		st.accepted++;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT |
+						   EPOLLRDHUP | EPOLLET,
+					 .data.ptr = c};
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			conn_close(c, false);
+			continue;
+		}
+		conn_drive(c);
+	}
+}
+
+static void listen_add(void)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &listen_tag};
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0)
+		die("epoll_ctl: %s", strerror(errno));
+}
+
+static void setup(void)
+{
+	/* Thousands of client connections in the load tests. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* The default 50 us timer slack would add up to 2.5 % to a 2 ms
+	 * latency; the benchmarks compare against the ideal throughput. */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	sigset_t ss;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sig_fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (sig_fd < 0 || epfd < 0)
+		die("signalfd/epoll: %s", strerror(errno));
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &signal_tag};
+	epoll_ctl(epfd, EPOLL_CTL_ADD, sig_fd, &ev);
+
+	listen_fd =
+	    socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0)
+		die("socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)cfg.port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (bind(listen_fd, (struct sockaddr *)&a, sizeof a) < 0)
+		die("bind 127.0.0.1:%d: %s", cfg.port, strerror(errno));
+	if (listen(listen_fd, 4096) < 0)
+		die("listen: %s", strerror(errno));
+	socklen_t al = sizeof a;
+	getsockname(listen_fd, (struct sockaddr *)&a, &al);
+	int port = ntohs(a.sin_port);
+	listen_add();
+
+	if (cfg.port_file) {
+		/* Written then renamed: a poller never sees a partial file. */
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s.tmp.%d", cfg.port_file,
+			 (int)getpid());
+		FILE *f = fopen(tmp, "w");
+		if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
+		    rename(tmp, cfg.port_file) != 0)
+			die("%s: %s", cfg.port_file, strerror(errno));
+	}
+	printf("fake_llm: listening on 127.0.0.1:%d\n", port);
+	fflush(stdout);
+}
+
+/* Waits for events until DEADLINE (UINT64_MAX: no deadline). Timers need
+ * better than epoll_wait's milliseconds: a latency that overshoots by up
+ * to 1 ms would skew the slot-throughput benchmarks by percents, so this
+ * uses epoll_pwait2 (Linux 5.11) and falls back to rounding up to ms. */
+static int wait_events(struct epoll_event *evs, int max, uint64_t deadline)
+{
+	static bool no_pwait2;
+	uint64_t d = deadline > now_ns ? deadline - now_ns : 0;
+	if (!no_pwait2) {
+		struct timespec ts = {.tv_sec = (time_t)(d / NS_PER_S),
+				      .tv_nsec = (long)(d % NS_PER_S)};
+		int n = epoll_pwait2(epfd, evs, max,
+				     deadline == UINT64_MAX ? NULL : &ts, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		no_pwait2 = true;
+	}
+	int ms = -1;
+	if (deadline != UINT64_MAX) {
+		uint64_t m = (d + NS_PER_MS - 1) / NS_PER_MS;
+		ms = m > INT_MAX ? INT_MAX : (int)m;
+	}
+	return epoll_wait(epfd, evs, max, ms);
+}
+
+static void run(void)
+{
+	uint64_t die_at =
+	    cfg.die_after_ms ? start_ns + cfg.die_after_ms * NS_PER_MS : 0;
+	uint64_t max_at =
+	    cfg.max_seconds ? start_ns + cfg.max_seconds * NS_PER_S : 0;
+	struct epoll_event evs[256];
+	while (!quit_reason) {
+		uint64_t next = UINT64_MAX;
+		if (heap_n)
+			next = heap[0]->deadline;
+		if (die_at && die_at < next)
+			next = die_at;
+		if (max_at && max_at < next)
+			next = max_at;
+		if (listen_paused && listen_resume_ns < next)
+			next = listen_resume_ns;
+		int n = wait_events(evs, 256, next);
+		if (n < 0 && errno != EINTR)
+			die("epoll_wait: %s", strerror(errno));
+		now_ns = mono_ns();
+		for (int k = 0; k < n && !quit_reason; k++) {
+			void *p = evs[k].data.ptr;
+			if (p == &listen_tag) {
+				on_accept();
+			} else if (p == &signal_tag) {
+				struct signalfd_siginfo si;
+				if (read(sig_fd, &si, sizeof si) ==
+				    (ssize_t)sizeof si)
+					quit_reason = si.ssi_signo == SIGTERM
+							  ? "SIGTERM"
+							  : "SIGINT";
+			} else {
+				struct conn *c = p;
+				if (c->st != C_CLOSED)
+					conn_drive(c);
+			}
+		}
+		while (!quit_reason && heap_n && heap[0]->deadline <= now_ns) {
+			struct conn *c = heap[0];
+			timer_del(c);
+			on_timer(c);
+		}
+		if (!quit_reason && die_at && now_ns >= die_at)
+			quit_reason = "--die-after-ms reached";
+		if (!quit_reason && max_at && now_ns >= max_at)
+			quit_reason = "--max-seconds reached";
+		if (listen_paused && now_ns >= listen_resume_ns) {
+			listen_paused = false;
+			listen_add();
+		}
+		bury_dead();
+	}
+}
+
+static void shutdown_all(void)
+{
+	close(listen_fd);
+	while (all_conns)
+		conn_close(all_conns, false);
+	bury_dead();
+	while (free_conns) {
+		struct conn *c = free_conns;
+		free_conns = c->fnext;
+		buf_free(&c->in);
+		buf_free(&c->out);
+		buf_free(&c->text);
+		buf_free(&c->model);
+		free(c);
+	}
+	free(heap);
+	close(epfd);
+	close(sig_fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* Command line                                                         */
+
+static void usage(FILE *f)
+{
+	fputs(
+	    "usage: fake_llm [--port P] [options]\n"
+	    "A fake ollama / OpenAI-compatible LLM server on 127.0.0.1.\n"
+	    "  --port P              port, 0 = any free one (default 0)\n"
+	    "  --port-file F         also write the port to F (atomically)\n"
+	    "  --max-seconds N       exit after N s (default 600, 0 = never)\n"
+	    "  --slots N             requests processed at once, others queue\n"
+	    "                        in FIFO order (default 0 = unlimited)\n"
+	    "  --latency-ms M|A-B    per-request time in a slot (default 0)\n"
+	    "  --seed S              seed of random latency and faults\n"
+	    "  --fault KIND:RATE     fault with probability RATE (repeatable;\n"
+	    "                        KIND: 429 500 503 hang garbage half "
+	    "reset\n"
+	    "                        refuse empty slow-body)\n"
+	    "  --reply-mode M        rewrite (default) or echo\n"
+	    "  --reply-prefix S      put S before every reply text\n"
+	    "  --reply-quotes        wrap the reply text in double quotes\n"
+	    "  --api-key K           require Authorization: Bearer K\n"
+	    "  --model NAME          serve only these models (repeatable)\n"
+	    "  --die-after N         exit after N generation requests\n"
+	    "  --die-after-ms T      exit T ms after start\n"
+	    "  --slow-interval-ms T  slow-body: one byte per T ms (default "
+	    "50)\n"
+	    "  --lenient             accept unknown request fields\n"
+	    "Per request: header 'X-Fault: KIND' or '[[fault:KIND]]' /\n"
+	    "'[[fault:KIND:N]]' (first N times only) in the user text.\n"
+	    "GET /stats: counters; also printed to stderr on exit.\n",
+	    f);
+}
+
+static unsigned long long parse_num(const char *s, const char *opt,
+				    unsigned long long max)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v > max)
+		die("%s: bad number '%s'", opt, s);
+	return v;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	enum {
+		O_PORT = 256,
+		O_PORT_FILE,
+		O_MAX_SECONDS,
+		O_SLOTS,
+		O_LATENCY,
+		O_SEED,
+		O_FAULT,
+		O_REPLY_MODE,
+		O_REPLY_PREFIX,
+		O_REPLY_QUOTES,
+		O_API_KEY,
+		O_MODEL,
+		O_DIE_AFTER,
+		O_DIE_AFTER_MS,
+		O_SLOW,
+		O_LENIENT,
+		O_HELP
+	};
+	static const struct option opts[] = {
+	    {"port", required_argument, NULL, O_PORT},
+	    {"port-file", required_argument, NULL, O_PORT_FILE},
+	    {"max-seconds", required_argument, NULL, O_MAX_SECONDS},
+	    {"slots", required_argument, NULL, O_SLOTS},
+	    {"latency-ms", required_argument, NULL, O_LATENCY},
+	    {"seed", required_argument, NULL, O_SEED},
+	    {"fault", required_argument, NULL, O_FAULT},
+	    {"reply-mode", required_argument, NULL, O_REPLY_MODE},
+	    {"reply-prefix", required_argument, NULL, O_REPLY_PREFIX},
+	    {"reply-quotes", no_argument, NULL, O_REPLY_QUOTES},
+	    {"api-key", required_argument, NULL, O_API_KEY},
+	    {"model", required_argument, NULL, O_MODEL},
+	    {"die-after", required_argument, NULL, O_DIE_AFTER},
+	    {"die-after-ms", required_argument, NULL, O_DIE_AFTER_MS},
+	    {"slow-interval-ms", required_argument, NULL, O_SLOW},
+	    {"lenient", no_argument, NULL, O_LENIENT},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	double total_rate = 0;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case O_PORT:
+			cfg.port = (int)parse_num(optarg, "--port", 65535);
+			break;
+		case O_PORT_FILE: cfg.port_file = optarg; break;
+		case O_MAX_SECONDS:
+			cfg.max_seconds = (unsigned)parse_num(
+			    optarg, "--max-seconds", 86400ULL * 7);
+			break;
+		case O_SLOTS:
+			cfg.slots =
+			    (unsigned)parse_num(optarg, "--slots", 1000000);
+			break;
+		case O_LATENCY: {
+			char lo[32];
+			const char *dash = strchr(optarg, '-');
+			if (!dash) {
+				cfg.lat_lo_ms = cfg.lat_hi_ms =
+				    (unsigned)parse_num(optarg, "--latency-ms",
+							3600000);
+				break;
+			}
+			snprintf(lo, sizeof lo, "%.*s", (int)(dash - optarg),
+				 optarg);
+			cfg.lat_lo_ms =
+			    (unsigned)parse_num(lo, "--latency-ms", 3600000);
+			cfg.lat_hi_ms = (unsigned)parse_num(
+			    dash + 1, "--latency-ms", 3600000);
+			if (cfg.lat_hi_ms < cfg.lat_lo_ms)
+				die("--latency-ms: %s: B < A", optarg);
+			break;
+		}
+		case O_SEED:
+			cfg.seed = parse_num(optarg, "--seed", ULLONG_MAX);
+			break;
+		case O_FAULT: {
+			const char *colon = strrchr(optarg, ':');
+			if (!colon)
+				die("--fault: want KIND:RATE, got '%s'",
+				    optarg);
+			int k = fault_parse(optarg, (size_t)(colon - optarg));
+			char *end;
+			double rate = strtod(colon + 1, &end);
+			if (k <= F_NONE || *end || end == colon + 1 ||
+			    !(rate >= 0) || rate > 1)
+				die("--fault: bad KIND:RATE '%s'", optarg);
+			if (cfg.nrules == MAX_FAULT_RULES)
+				die("--fault: at most %d", MAX_FAULT_RULES);
+			cfg.rules[cfg.nrules].kind = k;
+			cfg.rules[cfg.nrules++].rate = rate;
+			total_rate += rate;
+			if (total_rate > 1 + 1e-9)
+				die("--fault: the rates add up to more than 1");
+			break;
+		}
+		case O_REPLY_MODE:
+			if (streq(optarg, "echo"))
+				cfg.echo = true;
+			else if (streq(optarg, "rewrite"))
+				cfg.echo = false;
+			else
+				die("--reply-mode: rewrite or echo, not '%s'",
+				    optarg);
+			break;
+		case O_REPLY_PREFIX: cfg.reply_prefix = optarg; break;
+		case O_REPLY_QUOTES: cfg.reply_quotes = true; break;
+		case O_API_KEY: cfg.api_key = optarg; break;
+		case O_MODEL:
+			if (cfg.nmodels == MAX_MODELS)
+				die("--model: at most %d", MAX_MODELS);
+			cfg.models[cfg.nmodels++] = optarg;
+			break;
+		case O_DIE_AFTER:
+			cfg.die_after =
+			    parse_num(optarg, "--die-after", ULLONG_MAX);
+			break;
+		case O_DIE_AFTER_MS:
+			cfg.die_after_ms = parse_num(optarg, "--die-after-ms",
+						     86400000ULL * 7);
+			break;
+		case O_SLOW:
+			cfg.slow_ms = (unsigned)parse_num(
+			    optarg, "--slow-interval-ms", 60000);
+			break;
+		case O_LENIENT: cfg.lenient = true; break;
+		case O_HELP: usage(stdout); exit(0);
+		default: usage(stderr); exit(1);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fake_llm: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	parse_args(argc, argv);
+	start_ns = now_ns = mono_ns();
+	setup();
+	run();
+	/* The counters as they stand when the run ends, before the shutdown
+	 * cancels whatever is still in flight. */
+	sbody.len = 0;
+	stats_json(&sbody);
+	shutdown_all();
+	fprintf(stderr, "fake_llm: exiting: %s\n%.*s\n", quit_reason,
+		(int)sbody.len, sbody.p);
+	buf_free(&sbody);
+	buf_free(&otext);
+	buf_free(&sresp);
+	buf_free(&stmp);
+	return 0;
+}

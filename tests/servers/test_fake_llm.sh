@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# Smoke test of the fake LLM server (tests/servers/fake_llm.c): builds it
+# into the temp dir (or takes $FAKE_LLM, e.g. a sanitizer build), then
+# checks each endpoint, request validation, reply text options, every
+# fault kind, slots + latency, pipelining, many connections, --die-after,
+# --die-after-ms and SIGTERM.
+TEST_NAME=fake_llm
+. "$(dirname "$0")/../cli/lib.sh"
+
+if [ -n "${FAKE_LLM:-}" ]; then
+	FL=$FAKE_LLM
+	check "use \$FAKE_LLM" test -x "$FL"
+else
+	FL=$T/fake_llm
+	# shellcheck disable=SC2046 # pkg-config output is a word list
+	if ${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE \
+		"$ROOT/tests/servers/fake_llm.c" -o "$FL" \
+		$(pkg-config --cflags --libs libcjson) -lpthread 2>build.txt; then
+		ok "builds with -Wall -Wextra -Werror"
+	else
+		fail "build: $(head -c 600 build.txt)"
+		finish
+	fi
+fi
+
+n_start=0
+# start_fake ARGS...: starts the server on a free port; sets FLPID, PORT,
+# B (base URL) and LOG (stderr file). The port comes from --port-file.
+start_fake() {
+	n_start=$((n_start + 1))
+	LOG=fl$n_start.err
+	rm -f port.txt
+	"$FL" --port 0 --port-file port.txt --max-seconds 60 "$@" \
+		>"fl$n_start.out" 2>"$LOG" &
+	FLPID=$!
+	local k=0
+	while [ ! -s port.txt ] && [ $k -lt 500 ]; do
+		sleep 0.01
+		k=$((k + 1))
+	done
+	PORT=$(cat port.txt 2>/dev/null)
+	B=http://127.0.0.1:$PORT
+}
+# stop_fake: SIGTERM, then waits; sets rc to the exit status.
+stop_fake() {
+	kill -TERM "$FLPID" 2>/dev/null
+	wait "$FLPID"
+	rc=$?
+}
+# req PATH [CURL ARGS...]: POST/GET with curl; body -> body.txt, headers ->
+# head.txt, status -> $code, curl exit -> $cerr.
+req() {
+	local p=$1
+	shift
+	code=$(curl -s -o body.txt -D head.txt -w '%{http_code}' --max-time 5 \
+		"$@" "$B$p")
+	cerr=$?
+}
+# jv FILE EXPR: prints the Python expression EXPR over the JSON value d.
+jv() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
+}
+gen() { # gen PROMPT -> an /api/generate body
+	python3 -c 'import json,sys; print(json.dumps({"model":"m","prompt":sys.argv[1],"stream":False,"options":{"temperature":0.2,"seed":7,"num_predict":200}}))' "$1"
+}
+expect_code() { # expect_code N DESCRIPTION
+	if [ "$code" = "$1" ]; then ok "$2 ($code)"; else
+		fail "$2: expected HTTP $1, got $code (curl $cerr): $(head -c 300 body.txt)"
+	fi
+}
+expect_text() { # expect_text EXPR WANT DESCRIPTION: JSON value in body.txt
+	local got
+	got=$(jv body.txt "$1")
+	if [ "$got" = "$2" ]; then ok "$3"; else
+		fail "$3: got '$got', want '$2'; body: $(head -c 300 body.txt)"
+	fi
+}
+
+# --- start-up, endpoints, reply text ---------------------------------
+start_fake
+check "ready line names the port of --port-file" \
+	grep -qx "fake_llm: listening on 127.0.0.1:$PORT" fl1.out
+req /health
+expect_code 200 "GET /health"
+for p in /api/tags /api/version /v1/models /stats; do
+	req $p
+	if [ "$code" = 200 ] && jv body.txt 'd' >/dev/null; then ok "GET $p is JSON"; else
+		fail "GET $p: $code $(head -c 200 body.txt)"
+	fi
+done
+req /api/tags
+check "/api/tags lists a model" test -n "$(jv body.txt 'd["models"][0]["name"]')"
+req /
+expect_code 200 "GET / (ollama's health probe)"
+
+want='A photo of a person, someone someone at the someone, with someone.'
+req /api/generate -d "$(gen 'Barack Obama at the Louvre, with Michelle.')"
+expect_code 200 "ollama generate"
+expect_text 'd["response"]' "$want" "generate: capitalized words become someone"
+expect_text 'd["done"] and d["done_reason"]' stop "generate: done, done_reason stop"
+req /api/chat -d '{"model":"m","stream":false,"messages":[{"role":"system","content":"Rewrite."},{"role":"user","content":"Barack Obama at the Louvre, with Michelle."}],"options":{"seed":1}}'
+expect_code 200 "ollama chat"
+expect_text 'd["message"]["role"]+"|"+d["message"]["content"]' "assistant|$want" "chat: assistant message"
+req /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"m","messages":[{"role":"system","content":"Rewrite."},{"role":"user","content":"Barack Obama at the Louvre, with Michelle."}],"temperature":0.2,"seed":1,"max_tokens":100}'
+expect_code 200 "openai chat completion"
+expect_text 'd["object"]+"|"+d["choices"][0]["message"]["content"]+"|"+d["choices"][0]["finish_reason"]' \
+	"chat.completion|$want|stop" "openai: choices[0].message, finish_reason stop"
+expect_text 'd["usage"]["total_tokens"] > 0' True "openai: usage"
+req /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"one two three four"}],"max_tokens":3}'
+expect_text 'd["choices"][0]["finish_reason"]+"|"+d["choices"][0]["message"]["content"]' \
+	"length|A photo of" "max_tokens cuts the reply (finish_reason length)"
+req /api/generate -H 'Transfer-Encoding: chunked' -d "$(gen 'Chunked Body')"
+expect_text 'd["response"]' "A photo of a person, someone someone" "chunked request body"
+
+# --- validation ----------------------------------------------------------
+bad() { # bad PATH BODY DESCRIPTION [EXTRA CURL ARGS]
+	local p=$1 b=$2 d=$3
+	shift 3
+	req "$p" -d "$b" "$@"
+	if [ "$code" = 400 ] && jv body.txt 'd["error"]' >/dev/null; then
+		ok "400: $d"
+	else
+		fail "$d: expected 400 with an error, got $code: $(head -c 200 body.txt)"
+	fi
+}
+J=(-H 'Content-Type: application/json')
+bad /api/generate '{"model":"m","prompt":"x"' "malformed JSON"
+bad /api/generate '{"model":"m","prompt":"x","stream":true}' "generate stream true"
+bad /api/generate '{"model":"m","prompt":"x"}' "generate without stream:false"
+bad /api/generate '{"prompt":"x","stream":false}' "generate without model"
+bad /api/generate '{"model":"m","prompt":"x","stream":false,"num_predict":5}' "num_predict outside options"
+bad /api/generate '{"model":"m","prompt":"x","stream":false,"options":{"temperature":"hot"}}' "options.temperature not a number"
+bad /api/generate '{"model":"m","prompt":7,"stream":false}' "prompt not a string"
+bad /api/chat '{"model":"m","stream":false,"messages":[{"role":"robot","content":"x"}]}' "chat unknown role"
+bad /api/chat '{"model":"m","stream":false,"prompt":"x"}' "chat without messages"
+bad /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"x"}]}' "openai without Content-Type json"
+bad /v1/chat/completions '{"model":"m","messages":[]}' "openai empty messages" "${J[@]}"
+bad /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"x"}],"stream":true}' "openai stream true" "${J[@]}"
+bad /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"x"}],"temperature":3}' "openai temperature > 2" "${J[@]}"
+bad /v1/chat/completions '{"model":"m","messages":[{"role":"user","content":"x"}],"options":{}}' "openai with ollama options" "${J[@]}"
+check "openai errors are {error:{message,type}}" test "$(jv body.txt 'd["error"]["type"]')" = invalid_request_error
+req /nowhere
+expect_code 404 "unknown path"
+req /api/generate
+expect_code 405 "GET on a POST endpoint"
+python3 -c "print('{\"model\":\"m\",\"stream\":false,\"prompt\":\"' + 'Ab '*340000 + '\"}')" >big1.json
+python3 -c "print('{\"model\":\"m\",\"stream\":false,\"prompt\":\"' + 'x'*1100000 + '\"}')" >big2.json
+req /api/generate --data-binary @big1.json
+expect_code 200 "a 1 MB body (Expect: 100-continue)"
+req /api/generate --data-binary @big2.json
+expect_code 413 "a body over 1 MiB"
+
+# Pipelining: three requests in one write, three replies in order.
+cat >pipe.py <<'PY'
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+out = b""
+for w in ("Alice", "Bob", "Carol"):
+    b = json.dumps({"model": "m", "prompt": w + " x", "stream": False}).encode()
+    out += b"POST /api/generate HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b)
+s.sendall(out)
+f = s.makefile("rb")
+for _ in range(3):
+    n = 0
+    while True:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        if line.lower().startswith(b"content-length:"):
+            n = int(line.split(b":")[1])
+    print(json.loads(f.read(n))["response"])
+PY
+check "pipelined requests answered in order" \
+	test "$(python3 pipe.py "$PORT" | tr '\n' '|')" = "A photo of a person, someone x|A photo of a person, someone x|A photo of a person, someone x|"
+
+# Many connections at once, each with a request in flight.
+cat >many.py <<'PY'
+import json, socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+b = json.dumps({"model": "m", "prompt": "Many", "stream": False}).encode()
+r = b"POST /api/generate HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b)
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+for s in socks:
+    s.sendall(r)
+good = 0
+for s in socks:
+    s.settimeout(10)
+    d = b""
+    while b"\r\n\r\n" not in d or not d.rstrip().endswith(b"}"):
+        c = s.recv(65536)
+        if not c:
+            break
+        d += c
+    good += d.startswith(b"HTTP/1.1 200")
+for s in socks:  # only now, so that the server held all n at once
+    s.close()
+print(good)
+PY
+check "2000 concurrent connections all answered" test "$(python3 many.py "$PORT" 2000)" = 2000
+
+stop_fake
+check "SIGTERM: exit 0" test "$rc" -eq 0
+check "on exit the counters go to stderr as JSON" \
+	test "$(tail -n 1 "$LOG" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["max_connections"] >= 2000 and d["in_flight"] == 0)')" = True
+
+# --- API key, reply options -------------------------------------------
+start_fake --api-key s3cret --reply-mode echo --reply-prefix 'Prompt: ' --reply-quotes
+req /api/generate -d "$(gen 'Barack Obama')"
+expect_code 401 "--api-key: no Authorization"
+req /api/generate -H 'Authorization: Bearer wrong' -d "$(gen 'Barack Obama')"
+expect_code 401 "--api-key: wrong key"
+req /api/generate -H 'Authorization: Bearer s3cret' -d "$(gen 'Barack Obama')"
+expect_code 200 "--api-key: right key"
+expect_text 'd["response"]' 'Prompt: "Barack Obama"' "--reply-mode echo --reply-prefix --reply-quotes"
+req /health
+expect_code 200 "/health needs no key"
+stop_fake
+
+# --- --model, --lenient ----------------------------------------------
+start_fake --model qwen2.5:7b --lenient
+req /api/generate -d '{"model":"llama3","prompt":"x","stream":false}'
+expect_code 404 "--model: another model is not found"
+req /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"qwen2.5:7b","messages":[{"role":"user","content":"x"}],"extra_field":1}'
+expect_code 200 "--model: the served one; --lenient: unknown field accepted"
+req /api/tags
+expect_text 'd["models"][0]["name"]' qwen2.5:7b "/api/tags lists the --model names"
+stop_fake
+
+# --- faults ------------------------------------------------------------
+start_fake --slow-interval-ms 5
+P=$(gen 'Barack Obama')
+fault() { req /api/generate -H "X-Fault: $1" -d "$P" "${@:2}"; }
+fault 429
+expect_code 429 "X-Fault 429"
+check "429 carries Retry-After: 1" grep -qi '^Retry-After: 1' head.txt
+fault 500
+expect_code 500 "X-Fault 500"
+fault 503
+expect_code 503 "X-Fault 503"
+fault garbage
+if [ "$code" = 200 ] && ! jv body.txt d >/dev/null; then ok "X-Fault garbage: 200, body not JSON"; else
+	fail "garbage: $code $(head -c 100 body.txt)"; fi
+fault half
+check "X-Fault half: curl sees a partial body (exit 18)" test "$cerr" = 18
+fault reset
+check "X-Fault reset: curl sees a reset (exit 56)" test "$cerr" = 56
+fault refuse
+expect_text 'd["response"]' "I'm sorry, but I can't help with that." "X-Fault refuse"
+fault empty
+expect_text 'repr(d["response"])' "''" "X-Fault empty"
+t0=$(date +%s%N)
+fault hang --max-time 0.5
+t1=$(date +%s%N)
+check "X-Fault hang: no answer until the client gives up (exit 28)" \
+	test "$cerr" = 28 -a $(((t1 - t0) / 1000000)) -ge 450
+fault slow-body --max-time 0.3
+check "X-Fault slow-body: times out with a partial body" test "$cerr" = 28 -a -s body.txt
+fault slow-body --max-time 20
+expect_text 'd["response"]' "A photo of a person, someone someone" "X-Fault slow-body: complete in the end"
+req /api/generate -d "$(gen 'Barack Obama [[fault:500]]')"
+expect_code 500 "[[fault:500]] in the prompt"
+req /api/generate -d "$(gen 'Once [[fault:503:2]]')"
+c1=$code
+req /api/generate -d "$(gen 'Once [[fault:503:2]]')"
+c2=$code
+req /api/generate -d "$(gen 'Once [[fault:503:2]]')"
+check "[[fault:503:2]]: fails twice, then succeeds without the marker" \
+	test "$c1 $c2 $code $(jv body.txt 'd["response"]')" = "503 503 200 A photo of a person, someone "
+req /stats
+expect_text 'd["faults"]["hang"], d["faults"]["reset"], d["cancelled"] >= 1' "1 1 True" "/stats counts faults"
+stop_fake
+
+# --fault KIND:RATE is seeded: the same seed gives the same statuses.
+codes() {
+	start_fake --fault 500:0.3 --fault 429:0.2 --seed "$1"
+	local s="" k
+	for k in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		req /api/generate -d "$P"
+		s="$s$code "
+	done
+	stop_fake
+	echo "$s"
+}
+s1=$(codes 5)
+s2=$(codes 5)
+check "--fault rates: same seed, same faults ($s1)" test "$s1" = "$s2"
+mixed() { [[ "$s1" == *500* && "$s1" == *429* && "$s1" == *200* ]]; }
+check "--fault rates: both kinds and successes occur" mixed
+
+# --- slots and latency ---------------------------------------------------
+start_fake --slots 2 --latency-ms 200
+t0=$(date +%s%N)
+pids=()
+for k in 1 2 3 4 5 6 7 8; do
+	curl -s -o /dev/null --max-time 5 "$B/api/generate" -d "$P" &
+	pids+=($!)
+done
+wait "${pids[@]}"
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+check "8 requests, 2 slots, 200 ms each: ${ms} ms (~800)" test "$ms" -ge 780 -a "$ms" -lt 1400
+req /stats
+expect_text 'd["max_in_flight"], d["max_queued"] >= 1, d["ok"]' "2 True 8" "/stats: max_in_flight == --slots"
+# Delayed replies keep the connection alive and pipelining in order.
+check "pipelined requests with latency, one connection" \
+	test "$(python3 pipe.py "$PORT" | tr '\n' '|')" = "A photo of a person, someone x|A photo of a person, someone x|A photo of a person, someone x|"
+req /stats
+expect_text 'd["accepted"], d["cancelled"]' "11 0" "... all three on the one connection"
+stop_fake
+
+# --- dying ---------------------------------------------------------------
+start_fake --die-after 3
+s=""
+for k in 1 2 3; do
+	req /api/generate -d "$P"
+	s="$s$code "
+done
+req /api/generate -d "$P"
+check "--die-after 3: three answers, then connection refused" \
+	test "$s$cerr" = "200 200 200 7"
+wait "$FLPID"
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "exiting: --die-after" "$LOG"; then
+	ok "--die-after: exit 0 with a reason"
+else
+	fail "--die-after: exit $rc; $(head -c 300 "$LOG")"
+fi
+
+start_fake --die-after-ms 300
+req /health
+c1=$code
+sleep 0.6
+req /health
+check "--die-after-ms 300: up, then gone" test "$c1 $cerr" = "200 7"
+wait "$FLPID"
+finish
