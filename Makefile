@@ -156,6 +156,7 @@ test: setup
 bench: setup
 	@$(MAKE) --no-print-directory all tools
 	@bash bench/run.sh
+	@bash bench/prompts.sh
 
 demo: setup
 	@$(MAKE) --no-print-directory all tools
