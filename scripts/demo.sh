@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the main job on sample data made by the repo's generator
-# (deterministic DataComp-like shards with real JPEGs). For now the stages
-# that exist run: scan (captions of face samples) and reshard (final
-# shards); prompts and generate come with their issues.
+# (deterministic DataComp-like shards with real JPEGs), offline: scan
+# (captions of face samples), prompts --api none (the English filter, no
+# LLM server), reshard (final shards). generate comes with its issue.
 set -eu
 cd "$(dirname "$0")/.."
 HY=build/hybridize
@@ -20,6 +20,10 @@ $HY scan "$D/src" -o "$D/work/captions"
 echo
 echo "== first captions of $D/work/captions/00000000.json"
 head -n 4 "$D/work/captions/00000000.json"
+
+echo
+echo "== hybridize prompts -i $D/work/captions -o $D/work/prompts --api none"
+$HY prompts -i "$D/work/captions" -o "$D/work/prompts" --api none
 
 echo
 echo "== hybridize reshard '$D/src/{00000000..00000003}.tar' -e $D/work/edits -o $D/work/shards"
