@@ -1,19 +1,10 @@
 /* Open-addressing hash set of sample keys (FNV-1a, linear probing). */
 #include "keyset.h"
 
+#include "hash.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static int slot_matches(const struct keyset *ks, uint64_t slot, const char *key,
 			size_t len)
@@ -55,8 +46,8 @@ static int grow(struct keyset *ks)
 			continue;
 		p = ks->arena.data + (old[i] - 1);
 		memcpy(&l, p, sizeof(l));
-		ks->slots[find(ks, p + sizeof(l), l, fnv1a(p + sizeof(l), l))] =
-		    old[i];
+		ks->slots[find(ks, p + sizeof(l), l,
+			       hash_fnv1a64(p + sizeof(l), l))] = old[i];
 	}
 	free(old);
 	return 0;
@@ -66,12 +57,12 @@ int keyset_contains(const struct keyset *ks, const char *key, size_t len)
 {
 	if (!ks->nslots)
 		return 0;
-	return ks->slots[find(ks, key, len, fnv1a(key, len))] != 0;
+	return ks->slots[find(ks, key, len, hash_fnv1a64(key, len))] != 0;
 }
 
 int keyset_add(struct keyset *ks, const char *key, size_t len)
 {
-	uint64_t h = fnv1a(key, len);
+	uint64_t h = hash_fnv1a64(key, len);
 	uint32_t l = (uint32_t)len;
 	size_t i, at;
 

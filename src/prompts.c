@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "capfile.h"
+#include "hash.h"
 #include "journal.h"
 #include "langid.h"
 #include "outfile.h"
@@ -74,24 +75,7 @@ struct run {
 
 unsigned long prompts_seed(const char *text, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)text[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static uint64_t hash64(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return hash_fnv1a32(text, len);
 }
 
 static void dentry_free(struct dentry *d)
@@ -257,7 +241,7 @@ static void on_done(void *ctx, struct pool_job *job, int ok)
 static int ask(struct run *r, struct shardst *s, size_t idx)
 {
 	struct capentry *e = &s->caps.v[idx];
-	uint64_t h = hash64(e->text, e->text_len);
+	uint64_t h = hash_fnv1a64(e->text, e->text_len);
 	struct dentry *d;
 	struct waiter *w;
 	struct pjob *j;
