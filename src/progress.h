@@ -29,7 +29,7 @@ struct progress {
 	pthread_cond_t wake;
 	int running, quit;
 	int drawn;	/* a bar is on screen and must be cleared before text */
-	char note[256]; /* guarded by lock */
+	char note[512]; /* guarded by lock */
 };
 
 /* Zeroes the counters and takes the start time. */

@@ -504,8 +504,8 @@ static void endpoint_note(struct run *r)
 	note[0] = '\0';
 	for (size_t i = 0; i < n && off < sizeof(note) - 64; i++)
 		off += (size_t)snprintf(
-		    note + off, sizeof(note) - off, "%s%s %d/%ld/%ld%s",
-		    i ? ", " : "",
+		    note + off, sizeof(note) - off,
+		    "%s%s %d in flight %ld ok %ld err%s", i ? ", " : "",
 		    st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
 		    st[i].in_flight, st[i].ok, st[i].errors,
 		    st[i].healthy ? "" : " down");
