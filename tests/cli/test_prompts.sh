@@ -146,6 +146,27 @@ run_hy prompts -i cap -o d2 --endpoint http://127.0.0.1:1 --retries 1 --timeout 
 expect_rc 2 "every endpoint dead: samples fail, named"
 expect_err "127.0.0.1:1" "the dead endpoint is named"
 
+# --- a dead endpoint is probed and brought back once it answers ---------------
+free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rm -rf back_in back_out
+python3 - <<'PY'
+import json, os
+os.makedirs("back_in", exist_ok=True)
+json.dump({"b%03d.json" % i: "A person walking a dog, take %d" % i for i in range(60)},
+          open("back_in/s.json", "w"), indent=4)
+PY
+start_fake PA --slots 1 --latency-ms 200
+"$HY" prompts -i back_in -o back_out --lang any --num_threads 4 \
+	--endpoint "http://127.0.0.1:$PA" --endpoint "http://127.0.0.1:$free_port" >back.txt 2>&1 &
+runner=$!
+sleep 1.5
+"$FAKE" --port "$free_port" --max-seconds 60 >/dev/null 2>>"$T/fake.err" &
+pids+=($!)
+wait $runner
+check "endpoint back: run finished" test -e back_out/s.json
+check "endpoint back: it served requests once up" awk -v p=":$free_port" \
+	'index($0, p) && $2 > 0 { found = 1 } END { exit !found }' back.txt
+
 # --- resume after SIGKILL: same bytes as an uninterrupted run ---------------
 rm -rf big
 python3 - <<'PY'
