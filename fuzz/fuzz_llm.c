@@ -13,10 +13,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    LLM_OPENAI};
 	struct buf a = {0};
 	char why[128];
+	int cut;
 
 	for (size_t i = 0; i < 3; i++) {
 		struct llm_opts o = {apis[i], "m", NULL, -1, 0};
-		if (llm_parse(&o, (const char *)data, size, &a, why,
+		if (llm_parse(&o, (const char *)data, size, &a, &cut, why,
 			      sizeof(why)) == HY_OK)
 			llm_clean(&a);
 	}

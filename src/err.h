@@ -16,6 +16,8 @@ enum hy_rc {
 	HY_ESHARD = -3, /* this shard is dead: no output for it, others go on */
 	HY_EFATAL = -4, /* stop everything (output dir gone, out of memory) */
 	HY_ESTOP = -5,	/* stopped on request (SIGTERM / SIGINT) */
+	HY_ECONFIG = -6, /* configuration found wrong at run time (servers
+			    refuse our key or model): stop, exit 1 */
 };
 
 struct hy_err {

@@ -34,10 +34,22 @@ int journal_open(struct journal *j, const char *dir, const char *name,
 	j->path = journal_path(dir, name);
 	if (!j->path)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	j->fd = open(j->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (j->fd < 0)
 		return hy_err_set(err, HY_EFATAL, "cannot write '%s': %s",
 				  j->path, strerror(errno));
+	/* A line cut by a full disk or a kill must not swallow the next
+	 * one: end it before appending. */
+	{
+		off_t end = lseek(j->fd, 0, SEEK_END);
+		char last = '\n';
+
+		if (end > 0 && pread(j->fd, &last, 1, end - 1) == 1 &&
+		    last != '\n' && write(j->fd, "\n", 1) != 1)
+			return hy_err_set(err, HY_EFATAL,
+					  "cannot write '%s': %s", j->path,
+					  strerror(errno));
+	}
 	return HY_OK;
 }
 

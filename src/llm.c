@@ -97,12 +97,14 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 }
 
 int llm_parse(const struct llm_opts *o, const char *body, size_t len,
-	      struct buf *answer, char *why, size_t why_size)
+	      struct buf *answer, int *cut, char *why, size_t why_size)
 {
-	cJSON *root = cJSON_ParseWithLength(body, len), *v = NULL;
+	cJSON *root = cJSON_ParseWithLength(body, len), *v = NULL,
+	      *reason = NULL;
 	int ret = HY_OK;
 
 	buf_clear(answer);
+	*cut = 0;
 	if (!cJSON_IsObject(root)) {
 		snprintf(why, why_size, "answer is not JSON (%zu bytes)", len);
 		ret = HY_ESAMPLE;
@@ -113,12 +115,17 @@ int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 		cJSON *m = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetArrayItem(c, 0), "message");
 		v = cJSON_GetObjectItemCaseSensitive(m, "content");
+		reason = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(c, 0), "finish_reason");
 	} else if (o->api == LLM_OLLAMA_CHAT) {
 		cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "message");
 		v = cJSON_GetObjectItemCaseSensitive(m, "content");
 	} else {
 		v = cJSON_GetObjectItemCaseSensitive(root, "response");
 	}
+	if (o->api != LLM_OPENAI)
+		reason = cJSON_GetObjectItemCaseSensitive(root, "done_reason");
+	*cut = cJSON_IsString(reason) && !strcmp(reason->valuestring, "length");
 	if (o->api != LLM_OPENAI &&
 	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "done"))) {
 		snprintf(why, why_size, "answer not done (cut short?)");
@@ -184,8 +191,10 @@ void llm_clean(struct buf *a)
 			}
 			break;
 		}
-		if (n >= 2 && ((s[0] == '"' && s[n - 1] == '"') ||
-			       (s[0] == '\'' && s[n - 1] == '\''))) {
+		/* Quotes around the whole answer only: in '"Open" sign at
+		 * "Joe's"' they belong to the text. */
+		if (n >= 2 && (s[0] == '"' || s[0] == '\'') &&
+		    s[n - 1] == s[0] && !memchr(s + 1, s[0], n - 2)) {
 			s++, n -= 2;
 			changed = 1;
 		} else if (n >= 6 && !strncmp(s, "\xe2\x80\x9c", 3) &&

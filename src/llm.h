@@ -26,11 +26,13 @@ struct llm_opts {
 int llm_request(const struct llm_opts *o, const char *text, size_t len,
 		unsigned long seed, struct buf *path, struct buf *body);
 
-/* Reads the answer text out of a response body into `answer`. Returns
- * HY_OK, or HY_ESAMPLE with why filled when the body is not a complete
- * answer of this API (garbage, cut short, an error object). */
+/* Reads the answer text out of a response body into `answer`; *cut is set
+ * to 1 when the model stopped at the token limit (done_reason or
+ * finish_reason "length"). Returns HY_OK, or HY_ESAMPLE with why filled
+ * when the body is not a complete answer of this API (garbage, cut short,
+ * an error object). */
 int llm_parse(const struct llm_opts *o, const char *body, size_t len,
-	      struct buf *answer, char *why, size_t why_size);
+	      struct buf *answer, int *cut, char *why, size_t why_size);
 
 /* Strips whitespace, a leading "Prompt:"-style label and quotes around
  * the whole answer, in place. */

@@ -21,7 +21,9 @@
 /* Latencies kept per endpoint for the percentiles. */
 #define POOL_LAT_RING 4096
 
-enum ep_state { EP_UP, EP_DOWN, EP_PROBING };
+/* BROKEN: it answered 401, 403 or 404 (a wrong key, model or API for that
+ * server): no request goes there again in this run. */
+enum ep_state { EP_UP, EP_DOWN, EP_PROBING, EP_BROKEN };
 
 struct endpoint {
 	char *url;
@@ -64,6 +66,7 @@ struct pool {
 	size_t queued;			     /* ready + delayed */
 	long retries;
 	uint64_t rng;
+	char broken[300];	    /* the last refusal, for HY_ECONFIG */
 	struct curl_slist *headers; /* shared by all transfers */
 	struct pool_ep_stats *stats;
 };
@@ -203,20 +206,32 @@ void pool_submit(struct pool *p, struct pool_job *job)
  * endpoint is down the job still goes to one of them: its attempt counts,
  * so that a sample fails (and is left for the next run) after --retries
  * instead of waiting forever. */
+static int better(const struct endpoint *e, const struct endpoint *b)
+{
+	if (e->in_flight != b->in_flight)
+		return e->in_flight < b->in_flight;
+	if (e->fails != b->fails)
+		return e->fails < b->fails;
+	/* ewma 0: no success yet, so unknown, not fastest */
+	return e->ewma > 0 && (b->ewma == 0 || e->ewma < b->ewma);
+}
+
 static int pick(struct pool *p, const struct pool_job *j)
 {
 	int best = -1;
 
-	for (int pass = 0; pass < 3 && best < 0; pass++) {
+	/* Passes: healthy and not where it just failed; healthy; then any
+	 * not broken (all down), avoiding the last one first. */
+	for (int pass = 0; pass < 4 && best < 0; pass++) {
 		for (size_t i = 0; i < p->nep; i++) {
 			struct endpoint *e = &p->ep[i];
-			if (pass < 2 && e->state != EP_UP)
+			if (e->state == EP_BROKEN ||
+			    (pass < 2 && e->state != EP_UP))
 				continue;
-			if (pass == 0 && (int)i == j->last_ep && p->nep > 1)
+			if ((pass == 0 || pass == 2) && (int)i == j->last_ep &&
+			    p->nep > 1)
 				continue;
-			if (best < 0 || e->in_flight < p->ep[best].in_flight ||
-			    (e->in_flight == p->ep[best].in_flight &&
-			     e->ewma < p->ep[best].ewma))
+			if (best < 0 || better(e, &p->ep[best]))
 				best = (int)i;
 		}
 	}
@@ -268,7 +283,9 @@ static void ep_ok(struct endpoint *e, double lat)
 {
 	e->ok++;
 	e->fails = 0;
-	e->down_for = 1;
+	e->down_for = 1; /* only a real answer resets the probe interval */
+	if (e->state == EP_DOWN)
+		e->state = EP_UP; /* answered while all were down */
 	e->ewma = e->ewma > 0 ? 0.8 * e->ewma + 0.2 * lat : lat;
 	e->lat[e->nlat++ % POOL_LAT_RING] = lat;
 }
@@ -279,20 +296,34 @@ static void retry(struct pool *p, struct pool_job *j, double now,
 {
 	double wait;
 
-	if (j->attempts > p->o.retries) {
+	/* A busy server (429) gets ten times the patience of a failing
+	 * one: being rate-limited is no reason to give a sample up. */
+	if (j->attempts > p->o.retries || j->busy > 10 * (p->o.retries + 1)) {
 		p->queued--;
-		p->cb.done(p->cb.ctx, j, 0);
+		p->cb.done(p->cb.ctx, j, POOL_FAILED);
 		return;
 	}
 	p->retries++;
 	wait = p->o.backoff_base * pow(2, j->attempts - 1) * (0.5 + rnd(p));
+	if (wait < at_least)
+		wait = at_least; /* Retry-After */
 	if (wait > p->o.backoff_max)
 		wait = p->o.backoff_max;
-	if (wait < at_least)
-		wait = at_least;
 	j->not_before = now + wait;
 	j->next = p->delayed;
 	p->delayed = j;
+}
+
+/* The start of an error body, on one line, for a report. */
+static void snippet(char *out, size_t n, const struct buf *b)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; b->data && i < b->len && k + 1 < n; i++) {
+		unsigned char c = (unsigned char)b->data[i];
+		out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	out[k] = '\0';
 }
 
 /* Decides what a finished transfer means; the one place that does. */
@@ -315,29 +346,41 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		retry(p, j, now, 0);
 		return;
 	}
+	if (status < 200 || status >= 300) {
+		char body[121];
+
+		snippet(body, sizeof(body), &t->resp);
+		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld%s%s", e->url,
+			 status, body[0] ? ": " : "", body);
+	}
 	if (status == 429) {
 		curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
-		snprintf(j->why, sizeof(j->why), "%.200s: HTTP 429 (busy)",
-			 e->url);
 		e->errors++;
+		j->attempts--; /* busy is not failing: see retry() */
+		j->busy++;
 		retry(p, j, now, (double)retry_after);
 		return;
 	}
 	if (status == 408 || status >= 500) {
-		snprintf(j->why, sizeof(j->why), "%.200s: HTTP %ld", e->url,
-			 status);
 		ep_failed(p, t->ep, now);
 		retry(p, j, now, 0);
 		return;
 	}
+	if (status == 401 || status == 403 || status == 404) {
+		/* This server will refuse every request of ours: a wrong key,
+		 * model name or API. Others may still take the job. */
+		e->errors++;
+		e->state = EP_BROKEN;
+		snprintf(p->broken, sizeof(p->broken), "%s", j->why);
+		push_ready(p, j);
+		return;
+	}
 	if (status < 200 || status >= 300) {
-		/* Our request is wrong for this server: retrying cannot help.
-		 */
-		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld: %.120s",
-			 e->url, status, t->resp.data ? t->resp.data : "");
+		/* This request is wrong for this server (too long for the
+		 * context, say): the same request will fail again. */
 		e->errors++;
 		p->queued--;
-		p->cb.done(p->cb.ctx, j, 0);
+		p->cb.done(p->cb.ctx, j, POOL_REJECTED);
 		return;
 	}
 	j->why[0] = '\0';
@@ -353,7 +396,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	}
 	ep_ok(e, now - t->t0);
 	p->queued--;
-	p->cb.done(p->cb.ctx, j, v == POOL_DONE);
+	p->cb.done(p->cb.ctx, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
 }
 
 static void start_probe(struct pool *p, struct endpoint *e)
@@ -389,9 +432,11 @@ static void probe_done(struct pool *p, struct endpoint *e, CURLcode rc,
 	curl_multi_remove_handle(p->multi, e->probe);
 	curl_easy_getinfo(e->probe, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OK && status > 0 && status < 500) {
+		/* Up again; down_for stays until a real request succeeds, so
+		 * a server whose probe answers but whose requests fail is not
+		 * tried every second. */
 		e->state = EP_UP;
 		e->fails = 0;
-		e->down_for = 1;
 		return;
 	}
 	e->state = EP_DOWN;
@@ -420,7 +465,7 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 	}
 	for (size_t i = 0; i < p->nep; i++) {
 		struct endpoint *e = &p->ep[i];
-		if (e->state == EP_DOWN && e->in_flight == 0) {
+		if (e->state == EP_DOWN) {
 			if (e->down_until <= now)
 				start_probe(p, e);
 			else if (e->down_until < next)
@@ -431,14 +476,18 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		struct pool_job *j = p->ready;
 		int ep = pick(p, j);
 		if (ep < 0)
-			break; /* no endpoints at all */
+			return hy_err_set(
+			    err, HY_ECONFIG,
+			    "every endpoint refuses our requests; "
+			    "last: %s",
+			    p->broken);
 		p->ready = j->next;
 		if (!p->ready)
 			p->ready_tail = NULL;
 		if (start(p, j, ep, now) != 0) {
 			snprintf(j->why, sizeof(j->why), "out of memory");
 			p->queued--;
-			p->cb.done(p->cb.ctx, j, 0);
+			p->cb.done(p->cb.ctx, j, POOL_FAILED);
 		}
 	}
 	if (curl_multi_poll(p->multi, NULL, 0,

@@ -18,12 +18,22 @@ enum pool_verdict {
 	POOL_FAIL,  /* final failure (declined, bad request): no retry */
 };
 
+/* How a job left the pool. */
+enum pool_result {
+	POOL_OK,       /* answered (POOL_DONE) */
+	POOL_FAILED,   /* retries spent, or POOL_FAIL: try again next run */
+	POOL_REJECTED, /* the server refused this request for good (HTTP 4xx
+			  other than 401/403/404/408/429): retrying the same
+			  request cannot help */
+};
+
 /* Embedded by the caller at the start of its own job struct; the pool
  * links it into its queues. The caller owns the memory, which must stay
  * valid until the done callback has run. */
 struct pool_job {
 	struct pool_job *next;
-	int attempts;	   /* requests sent so far */
+	int attempts;	   /* requests sent so far, 429s not counted */
+	int busy;	   /* 429 answers so far */
 	int last_ep;	   /* endpoint of the last attempt, -1 before */
 	double not_before; /* monotonic seconds: backoff */
 	char why[256];	   /* the last failure, for reports */
@@ -39,9 +49,9 @@ struct pool_callbacks {
 	enum pool_verdict (*response)(void *ctx, struct pool_job *job,
 				      const char *body, size_t len, char *why,
 				      size_t why_size);
-	/* The job has left the pool: ok = 1 after POOL_DONE, 0 when it
-	 * failed for good (job->why says why). The job may be freed here. */
-	void (*done)(void *ctx, struct pool_job *job, int ok);
+	/* The job has left the pool with one of enum pool_result (job->why
+	 * says why when not POOL_OK). The job may be freed here. */
+	void (*done)(void *ctx, struct pool_job *job, int result);
 	void *ctx;
 };
 
@@ -76,7 +86,9 @@ void pool_submit(struct pool *p, struct pool_job *job);
 
 /* Runs the event loop once: starts what can start, waits at most
  * max_wait seconds for network activity, and handles what finished
- * (calling the callbacks). Returns HY_OK or HY_EFATAL. */
+ * (calling the callbacks). Returns HY_OK, HY_EFATAL, or HY_ECONFIG when
+ * every endpoint refused us for good (HTTP 401, 403 or 404: a wrong key,
+ * model or API), err naming the last one and its answer. */
 int pool_step(struct pool *p, double max_wait, struct hy_err *err);
 
 /* Jobs queued, waiting for a retry, or in flight. */

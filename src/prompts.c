@@ -98,6 +98,33 @@ static size_t dfind(struct run *r, const char *t, size_t n, uint64_t h)
 	return i;
 }
 
+/* Frees the entry in slot i and closes the gap (backward-shift deletion,
+ * which keeps every probe chain of linear probing intact). A failed caption
+ * leaves the table so that its next occurrence asks again. */
+static void ddelete(struct run *r, size_t i)
+{
+	size_t mask = r->tabn - 1, j = i;
+
+	dentry_free(r->tab[i]);
+	r->tab[i] = NULL;
+	r->tabcount--;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!r->tab[j])
+			return;
+		home = (size_t)r->tab[j]->hash & mask;
+		/* Move j back into the hole unless its home lies in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			r->tab[i] = r->tab[j];
+			r->tab[j] = NULL;
+			i = j;
+		}
+	}
+}
+
 /* Rebuilds the table at `size` slots, dropping finished entries when
  * `keep_done` is 0 (the reuse cache is full: memory stays bounded). */
 static int drebuild(struct run *r, size_t size, int keep_done)
@@ -192,23 +219,51 @@ static enum pool_verdict on_response(void *ctx, struct pool_job *job,
 	struct run *r = ctx;
 	struct pjob *j = (struct pjob *)job;
 
-	if (llm_parse(&r->o->llm, body, len, &j->answer, why, why_size) !=
+	int cut = 0;
+
+	if (llm_parse(&r->o->llm, body, len, &j->answer, &cut, why, why_size) !=
 	    HY_OK)
 		return POOL_RETRY;
 	llm_clean(&j->answer);
 	j->declined = llm_declined(&j->answer, r->o->decline);
+	if (cut) {
+		/* Stopped at --max-tokens: the same seed would stop there
+		 * again, and half a prompt is not a prompt. */
+		struct buf note = {0};
+		if (buf_append(&note, "cut at --max-tokens: ", 21) ||
+		    buf_append(&note, j->answer.data ? j->answer.data : "",
+			       j->answer.len))
+			return POOL_RETRY;
+		buf_release(&j->answer);
+		j->answer = note;
+		j->declined = 1;
+	}
 	return POOL_DONE;
 }
 
-static void on_done(void *ctx, struct pool_job *job, int ok)
+static void on_done(void *ctx, struct pool_job *job, int result)
 {
 	struct run *r = ctx;
 	struct pjob *j = (struct pjob *)job;
 	struct dentry *d = j->d;
-	enum res v = !ok ? R_FAILED : j->declined ? R_DECLINED : R_OK;
-	const char *text = !ok		    ? job->why
-			   : j->answer.data ? j->answer.data
-					    : "";
+	char rejected[300];
+	enum res v;
+	const char *text;
+
+	if (result == POOL_FAILED) {
+		v = R_FAILED;
+		text = job->why;
+	} else if (result == POOL_REJECTED) {
+		/* The server refuses this caption for good (too long, a
+		 * content filter): a decline, not a failure to retry. */
+		v = R_DECLINED;
+		snprintf(rejected, sizeof(rejected),
+			 "rejected by the server: %s", job->why);
+		text = rejected;
+	} else {
+		v = j->declined ? R_DECLINED : R_OK;
+		text = j->answer.data ? j->answer.data : "";
+	}
 	struct waiter *w = d->waiters;
 
 	d->state = v;
@@ -224,17 +279,65 @@ static void on_done(void *ctx, struct pool_job *job, int ok)
 		free(w);
 		w = next;
 	}
-	if (v == R_FAILED) {
-		size_t i = dfind(r, d->text, d->len, d->hash);
-		/* Take it out so that the next occurrence asks again; rebuild
-		 * keeps the probe chains of open addressing intact. */
-		dentry_free(r->tab[i]);
-		r->tab[i] = NULL;
-		r->tabcount--;
-		drebuild(r, r->tabn, 1);
-	}
+	if (v == R_FAILED)
+		ddelete(r, dfind(r, d->text, d->len, d->hash));
 	buf_release(&j->answer);
 	free(j);
+}
+
+/* Makes room for one more entry. Returns 0, or -1 on ENOMEM. */
+static int dgrow(struct run *r)
+{
+	if ((r->tabcount + 1) * 2 > r->tabn) {
+		/* Full: grow while under the cap; at the cap, drop the finished
+		 * answers and size the table for what is left (in flight), so
+		 * memory stays bounded however many captions a run sees. */
+		int keep = r->tabcount < r->o->dedupe_cap;
+		size_t size = r->tabn * 2;
+
+		if (!keep) {
+			size_t pending = 0;
+			for (size_t i = 0; i < r->tabn; i++)
+				pending +=
+				    r->tab[i] && r->tab[i]->state == R_PENDING;
+			for (size = 1024; size < 4 * (pending + 1);)
+				size *= 2;
+		}
+		if (drebuild(r, size, keep))
+			return -1;
+	}
+	return 0;
+}
+
+/* Makes an answer read back from a journal reusable for identical captions
+ * later in this run, as an answer received now would be: a server that is
+ * not deterministic must not give one caption two prompts. */
+static int dremember(struct run *r, const char *text, size_t len, enum res v,
+		     const char *answer)
+{
+	uint64_t h = hash_fnv1a64(text, len);
+	struct dentry *d;
+	size_t slot;
+
+	if (dgrow(r))
+		return -1;
+	slot = dfind(r, text, len, h);
+	if (r->tab[slot])
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->text = malloc(len + 1)) ||
+	    !(d->answer = strdup(answer))) {
+		dentry_free(d);
+		return -1;
+	}
+	memcpy(d->text, text, len);
+	d->text[len] = '\0';
+	d->len = len;
+	d->hash = h;
+	d->state = v;
+	r->tab[slot] = d;
+	r->tabcount++;
+	return 0;
 }
 
 /* Puts entry idx of shard s on its way: reuse, wait, or ask. */
@@ -247,8 +350,7 @@ static int ask(struct run *r, struct shardst *s, size_t idx)
 	struct pjob *j;
 	size_t slot;
 
-	if ((r->tabcount + 1) * 2 > r->tabn &&
-	    drebuild(r, r->tabn * 2, r->tabcount < r->o->dedupe_cap))
+	if (dgrow(r))
 		return hy_err_set(r->err, HY_EFATAL, "out of memory");
 	slot = dfind(r, e->text, e->text_len, h);
 	d = r->tab[slot];
@@ -326,9 +428,15 @@ static void on_journal(void *ctx, const char *key, const char *status,
 	if (s->res[lo] != R_PENDING)
 		return;
 	if (!strcmp(status, "ok") || !strcmp(status, "declined")) {
+		enum res v = !strcmp(status, "ok") ? R_OK : R_DECLINED;
+		struct capentry *e = &s->caps.v[lo];
+
 		jl->r->c->resumed++;
-		settle(jl->r, s, lo, !strcmp(status, "ok") ? R_OK : R_DECLINED,
-		       text, 0);
+		settle(jl->r, s, lo, v, text, 0);
+		if (dremember(jl->r, e->text, e->text_len, v, text) &&
+		    !jl->r->fatal)
+			jl->r->fatal =
+			    hy_err_set(jl->r->err, HY_EFATAL, "out of memory");
 	}
 }
 

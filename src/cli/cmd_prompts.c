@@ -412,9 +412,14 @@ int cmd_prompts(int argc, char **argv)
 		}
 		printf("  %-22s %s/s\n", "speed", rate);
 	}
-	status = r == HY_ESTOP ? cli_exit_status(1)
-			       : cli_exit_status(r != HY_OK || c.failed ||
-						 c.shards_failed);
+	/* A server refusing our key or model is a configuration error. */
+	if (r == HY_ECONFIG)
+		status = 1;
+	else if (r == HY_ESTOP)
+		status = cli_exit_status(1);
+	else
+		status =
+		    cli_exit_status(r != HY_OK || c.failed || c.shards_failed);
 	curl_global_cleanup();
 out:
 	for (size_t i = 0; i < nin; i++)

@@ -83,11 +83,13 @@ HY_TEST_KEY=s3cret run_hy prompts -i cap -o oa --endpoint "http://127.0.0.1:$PO"
 expect_rc 0 "openai /v1/chat/completions with a bearer token"
 check "openai answers match ollama's" json_eq oa/00000001.json ol/00000001.json
 HY_TEST_KEY=wrong run_hy prompts -i cap -o oa2 --endpoint "http://127.0.0.1:$PO" --api openai --model_name m1 --api-key-env HY_TEST_KEY --retries 1 -q
-expect_rc 2 "a refused token fails the samples (no endless retry)"
-expect_err "HTTP 401" "the HTTP status is named"
+expect_rc 1 "a refused token is a configuration error (no endless retry)"
+expect_err "every endpoint refuses.*HTTP 401" "the HTTP status is named"
 check "no output for a shard with failed samples" test ! -e oa2/00000000.json
 HY_TEST_KEY=s3cret run_hy prompts -i cap -o oa3 --endpoint "http://127.0.0.1:$PO" --api openai --model_name other --api-key-env HY_TEST_KEY --retries 1 -q
-expect_rc 2 "a model the server lacks fails the samples"
+expect_rc 1 "a model the server lacks is a configuration error"
+expect_err "HTTP 404" "the refusal is named"
+check "refusals: one message, not one per sample" test "$(grep -c 'HTTP 404' err.txt)" = 1
 
 # --- every fault kind, per request ------------------------------------------
 start_fake PF --slots 4
@@ -113,6 +115,17 @@ captions f_in s1 "k1=Prompt: wrapped" "k2=plain"
 start_fake PQ --reply-prefix 'Prompt: ' --reply-quotes --reply-mode echo
 run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PQ" --lang any -q
 check "labels and quotes stripped from answers" json_eq f_out/s1.json <(printf '{"k1.json": "wrapped", "k2.json": "plain"}')
+
+# --- per-sample refusals and cut answers are declines, not failures --------
+rm -rf f_in f_out
+captions f_in s1 "k1=" "k2=A woman walking"
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any -q
+expect_rc 0 "a request the server rejects (HTTP 400) does not block the shard"
+check "400: the rejected sample is left out, the other kept" test "$(keys f_out/s1.json)" = "k2.json"
+expect_err "sample 'k1.json': LLM declined: rejected by the server: .*HTTP 400" "400: reported as rejected, with the status"
+rm -rf f_out
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any --max-tokens 2 -q
+expect_err "sample 'k2.json': LLM declined: cut at --max-tokens" "an answer cut at --max-tokens is declined"
 
 # --- a sample that keeps failing is left for the next run -------------------
 rm -rf f_in f_out

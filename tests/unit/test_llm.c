@@ -74,8 +74,9 @@ static int parse(enum llm_api api, const char *body, struct buf *a)
 {
 	struct llm_opts o = {api, "m", NULL, -1, 0};
 	char why[128];
+	int cut;
 
-	return llm_parse(&o, body, strlen(body), a, why, sizeof(why));
+	return llm_parse(&o, body, strlen(body), a, &cut, why, sizeof(why));
 }
 
 static void test_answers_read_back(void **state)
@@ -98,6 +99,33 @@ static void test_answers_read_back(void **state)
 		  "{\"choices\": [{\"message\": {\"content\": \"o\"}}]}", &a),
 	    HY_OK);
 	assert_string_equal(a.data, "o");
+	buf_release(&a);
+}
+
+static void test_cut_at_token_limit_is_flagged(void **state)
+{
+	struct llm_opts o = {LLM_OLLAMA, "m", NULL, -1, 0};
+	struct llm_opts oa = {LLM_OPENAI, "m", NULL, -1, 0};
+	struct buf a = {0};
+	char why[128];
+	const char *b1 = "{\"response\": \"half a\", \"done\": true, "
+			 "\"done_reason\": \"length\"}";
+	const char *b2 = "{\"response\": \"whole\", \"done\": true, "
+			 "\"done_reason\": \"stop\"}";
+	const char *b3 = "{\"choices\": [{\"message\": {\"content\": "
+			 "\"half\"}, \"finish_reason\": \"length\"}]}";
+	int cut = -1;
+
+	(void)state;
+	assert_int_equal(llm_parse(&o, b1, strlen(b1), &a, &cut, why, 128),
+			 HY_OK);
+	assert_int_equal(cut, 1);
+	assert_int_equal(llm_parse(&o, b2, strlen(b2), &a, &cut, why, 128),
+			 HY_OK);
+	assert_int_equal(cut, 0);
+	assert_int_equal(llm_parse(&oa, b3, strlen(b3), &a, &cut, why, 128),
+			 HY_OK);
+	assert_int_equal(cut, 1);
 	buf_release(&a);
 }
 
@@ -144,6 +172,9 @@ static void test_clean_up(void **state)
 		     "A man");
 	expect_clean("Prompting is fun", "Prompting is fun"); /* no label */
 	expect_clean("\"\"", "");
+	/* inner quotes: the outer ones belong to the text */
+	expect_clean("\"Open\" sign at \"Joe's\"",
+		     "\"Open\" sign at \"Joe's\"");
 	expect_clean("", "");
 }
 
@@ -172,6 +203,7 @@ int main(void)
 	    cmocka_unit_test(test_ollama_generate_body),
 	    cmocka_unit_test(test_ollama_chat_and_openai_bodies),
 	    cmocka_unit_test(test_answers_read_back),
+	    cmocka_unit_test(test_cut_at_token_limit_is_flagged),
 	    cmocka_unit_test(test_bad_answers_are_retryable_errors),
 	    cmocka_unit_test(test_clean_up),
 	    cmocka_unit_test(test_declined),
