@@ -14,7 +14,7 @@
 #include "../workq.h"
 #include "signals.h"
 
-enum result { R_TODO, R_DONE, R_SKIPPED, R_FAILED, R_STOPPED };
+enum result { R_WAITING, R_DONE, R_SKIPPED, R_FAILED, R_STOPPED };
 
 struct run {
 	struct shardcmd *c;
@@ -22,7 +22,7 @@ struct run {
 	struct stage_ctx ctx;
 	struct progress prog;
 	enum result *res;
-	size_t *todo;	      /* indexes of the shards still to do */
+	size_t *queue;	      /* indexes of the shards still to do */
 	pthread_mutex_t lock; /* guards totals */
 	struct stage_counts total;
 };
@@ -39,7 +39,7 @@ static void report_line(void *arg, const char *line)
 static void one(void *arg, size_t k)
 {
 	struct run *r = arg;
-	size_t i = r->todo[k];
+	size_t i = r->queue[k];
 	struct shard_input *in = &r->list->v[i];
 	struct stage_counts counts = {0};
 	struct hy_err err = {0};
@@ -80,7 +80,7 @@ static void summary(struct run *r, double secs, int sig)
 		done += r->res[i] == R_DONE;
 		skipped += r->res[i] == R_SKIPPED;
 		failed += r->res[i] == R_FAILED;
-		stopped += r->res[i] == R_STOPPED || r->res[i] == R_TODO;
+		stopped += r->res[i] == R_STOPPED || r->res[i] == R_WAITING;
 	}
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)r->total.samples / secs : 0);
@@ -114,7 +114,7 @@ int shardcmd_main(struct shardcmd *c)
 	struct run r = {0};
 	struct hy_err err = {0};
 	int64_t bytes = 0;
-	size_t todo = 0, failed = 0;
+	size_t nqueue = 0, failed = 0;
 	char *out = NULL;
 	int status = 1, sig;
 	double secs;
@@ -160,8 +160,8 @@ int shardcmd_main(struct shardcmd *c)
 	r.c = c;
 	r.list = &list;
 	r.res = calloc(list.n + 1, sizeof(*r.res));
-	r.todo = calloc(list.n + 1, sizeof(*r.todo));
-	if (!r.res || !r.todo) {
+	r.queue = calloc(list.n + 1, sizeof(*r.queue));
+	if (!r.res || !r.queue) {
 		hy_err_set(&err, HY_EFATAL, "out of memory");
 		goto fail;
 	}
@@ -194,14 +194,14 @@ int shardcmd_main(struct shardcmd *c)
 		if (outfile_exists(o->output, out)) {
 			r.res[i] = R_SKIPPED;
 		} else {
-			r.todo[todo++] = i;
+			r.queue[nqueue++] = i;
 			if (list.v[i].size > 0)
 				bytes += list.v[i].size;
 		}
 		free(out);
 		out = NULL;
 	}
-	r.prog.shards_total = (int64_t)todo;
+	r.prog.shards_total = (int64_t)nqueue;
 	r.prog.bytes_total = bytes;
 	r.ctx.report.fn = report_line;
 	r.ctx.report.ctx = &r;
@@ -213,7 +213,7 @@ int shardcmd_main(struct shardcmd *c)
 
 	if (!o->quiet)
 		progress_start(&r.prog);
-	if (workq_run(todo, cli_jobs(o), one, &r, &cli_stop) < 0) {
+	if (workq_run(nqueue, cli_jobs(o), one, &r, &cli_stop) < 0) {
 		progress_stop(&r.prog);
 		hy_err_set(&err, HY_EFATAL, "cannot start worker threads");
 		goto fail;
@@ -233,6 +233,6 @@ out:
 	free(out);
 	shardlist_release(&list);
 	free(r.res);
-	free(r.todo);
+	free(r.queue);
 	return status;
 }
