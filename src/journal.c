@@ -27,14 +27,17 @@ static char *journal_path(const char *dir, const char *name)
 }
 
 int journal_open(struct journal *j, const char *dir, const char *name,
-		 struct hy_err *err)
+		 int fresh, struct hy_err *err)
 {
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
 	j->path = journal_path(dir, name);
 	if (!j->path)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	j->fd = open(j->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	j->fd = open(j->path,
+		     O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+			 (fresh ? O_TRUNC : 0),
+		     0666);
 	if (j->fd < 0)
 		return hy_err_set(err, HY_EFATAL, "cannot write '%s': %s",
 				  j->path, strerror(errno));

@@ -16,9 +16,10 @@ struct journal {
 	struct buf line; /* reused */
 };
 
-/* Opens (creating) dir/.NAME.journal for appending. HY_OK or HY_EFATAL. */
+/* Opens (creating) dir/.NAME.journal for appending, emptied first when
+ * `fresh`. HY_OK or HY_EFATAL. */
 int journal_open(struct journal *j, const char *dir, const char *name,
-		 struct hy_err *err);
+		 int fresh, struct hy_err *err);
 
 /* Appends one finished sample: status "ok" (text = the prompt) or
  * "declined" (text = the answer or reason). One write(2) per line: a kill

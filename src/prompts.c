@@ -71,6 +71,7 @@ struct run {
 	size_t nactive;
 	struct hy_err *err;
 	int fatal;
+	char tag[32]; /* hash of the options that shape answers */
 };
 
 unsigned long prompts_seed(const char *text, size_t len)
@@ -392,11 +393,17 @@ static int ask(struct run *r, struct shardst *s, size_t idx)
 	return HY_OK;
 }
 
+/* The first line of a journal records the options its answers were made
+ * with; a journal made with others (another model, system prompt,
+ * language...) is started afresh rather than mixed into NAME.json. */
+#define JOURNAL_TAG_KEY "#options"
+
 struct jload {
 	struct shardst *s;
 	struct run *r;
-	char **names; /* sorted entry names, to find a journal key */
-	size_t *idx;
+	size_t *idx; /* entries sorted by name, to find a journal key */
+	int lines;   /* lines seen */
+	int valid;   /* the first line carried our options tag */
 };
 
 static int cmp_idx(const void *a, const void *b, void *caps)
@@ -415,6 +422,11 @@ static void on_journal(void *ctx, const char *key, const char *status,
 	size_t lo = 0, hi = s->caps.n;
 
 	(void)len;
+	if (jl->lines++ == 0)
+		jl->valid =
+		    !strcmp(key, JOURNAL_TAG_KEY) && !strcmp(text, jl->r->tag);
+	if (!jl->valid)
+		return;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (strcmp(s->caps.v[jl->idx[mid]].name, key) < 0)
@@ -458,7 +470,7 @@ static int load(struct run *r, const struct prompts_input *in)
 {
 	const struct prompts_opts *o = r->o;
 	struct shardst *s = calloc(1, sizeof(*s));
-	struct jload jl = {s, r, NULL, NULL};
+	struct jload jl = {.s = s, .r = r};
 	int ret;
 
 	if (!s)
@@ -487,7 +499,17 @@ static int load(struct run *r, const struct prompts_input *in)
 		    journal_load(r->outdir, in->name, on_journal, &jl, r->err);
 		if (ret)
 			goto fail;
-		ret = journal_open(&s->j, r->outdir, in->name, r->err);
+		if (jl.lines && !jl.valid)
+			hy_report(&r->ctx->report,
+				  "%s: journal made with other options (model, "
+				  "API, system prompt, language...): starting "
+				  "the shard afresh",
+				  in->path);
+		ret =
+		    journal_open(&s->j, r->outdir, in->name, !jl.valid, r->err);
+		if (!ret && !jl.valid)
+			ret = journal_add(&s->j, JOURNAL_TAG_KEY, "", r->tag,
+					  strlen(r->tag), r->err);
 		if (ret)
 			goto fail;
 	}
@@ -633,20 +655,49 @@ static void print_endpoints(struct run *r, FILE *f)
 			st[i].p99);
 }
 
+/* A hash of every option that changes what an answer is. */
+static void options_tag(const struct prompts_opts *o, char *out, size_t n)
+{
+	struct buf b = {0};
+	char num[96];
+
+	snprintf(num, sizeof(num), "%d|%d|%.6g|%ld|%ld|%.6g|", o->api_none,
+		 (int)o->llm.api, o->llm.temperature, o->llm.max_tokens,
+		 o->seed, (double)o->min_lang_score);
+	buf_append(&b, num, strlen(num));
+	buf_append(&b, o->llm.model ? o->llm.model : "",
+		   o->llm.model ? strlen(o->llm.model) : 0);
+	buf_putc(&b, '|');
+	if (o->llm.system)
+		buf_append(&b, o->llm.system, strlen(o->llm.system));
+	buf_putc(&b, '|');
+	for (size_t i = 0; i < o->nlangs; i++) {
+		buf_append(&b, o->langs[i], strlen(o->langs[i]));
+		buf_putc(&b, ',');
+	}
+	buf_putc(&b, '|');
+	if (o->decline_src)
+		buf_append(&b, o->decline_src, strlen(o->decline_src));
+	snprintf(out, n, "%016llx",
+		 (unsigned long long)hash_fnv1a64(b.data ? b.data : "", b.len));
+	buf_release(&b);
+}
+
 int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		const struct prompts_input *in, size_t n, const char *outdir,
 		struct prompts_counts *counts, FILE *summary,
 		struct hy_err *err)
 {
 	struct pool_callbacks cb = {on_request, on_response, on_done, NULL};
-	struct run r = {ctx, o, outdir, counts, NULL, NULL,
-			0,   0, NULL,	0,	err,  0};
+	struct run r = {
+	    .ctx = ctx, .o = o, .outdir = outdir, .c = counts, .err = err};
 	size_t next = 0;
 	double last_note = 0;
 	int ret = HY_OK;
 
 	memset(counts, 0, sizeof(*counts));
 	cb.ctx = &r;
+	options_tag(o, r.tag, sizeof(r.tag));
 	r.tabn = 1024;
 	r.tab = calloc(r.tabn, sizeof(struct dentry *));
 	if (!r.tab)

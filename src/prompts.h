@@ -27,10 +27,11 @@ struct prompts_opts {
 	struct pool_opts pool;
 	const char *const *urls; /* endpoint base URLs */
 	size_t nurls;
-	const regex_t *decline; /* answers that count as declined */
-	long seed;		/* >= 0: for every request; < 0: derived
-				   from the caption (see prompts_seed) */
-	size_t dedupe_cap;	/* finished answers kept for reuse */
+	const regex_t *decline;	 /* answers that count as declined */
+	const char *decline_src; /* its text, for the journal tag */
+	long seed;		 /* >= 0: for every request; < 0: derived
+				    from the caption (see prompts_seed) */
+	size_t dedupe_cap;	 /* finished answers kept for reuse */
 };
 
 struct prompts_input {

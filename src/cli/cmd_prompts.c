@@ -270,6 +270,8 @@ int cmd_prompts(int argc, char **argv)
 	}
 	have_re = 1;
 	po.decline = &decline;
+	po.decline_src =
+	    o.decline_regex ? o.decline_regex : llm_default_decline;
 	if (!po.api_none && endpoints(&o, &urls, &nurls) < 0) {
 		fprintf(stderr, "hybridize prompts: no usable --ports / "
 				"--endpoint\n");

@@ -145,6 +145,17 @@ check "re-run took k2 from the journal" test "$(summary_value "from journal")" =
 check "re-run skipped the finished shard" test "$(summary_value "already done")" = 1
 check "journal removed once done" test ! -e f_out/.s1.journal
 
+# --- a journal made with other options is not mixed into the output -------
+rm -rf f_in f_out
+captions f_in s1 "k1=A man reading [[fault:500]]" "k2=A woman walking"
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any --retries 1 -q
+check "options: a journal is left behind" grep -q '"k2.json"' f_out/.s1.journal
+captions f_in s1 "k1=A man reading" "k2=A woman walking"
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PC" --lang any --model_name other_model -q
+expect_rc 0 "options: re-run with another model"
+expect_err "s1.json: journal made with other options" "options: the stale journal is reported"
+check "options: no answer taken from it" test "$(summary_value "from journal")" = 0
+
 # --- endpoints that are dead, or die halfway ---------------------------------
 rm -rf d_out
 run_hy prompts -i cap -o d_out --endpoint http://127.0.0.1:1 --endpoint "http://127.0.0.1:$P1" -q
