@@ -62,24 +62,29 @@ out:
 }
 
 int outfile_open(struct outfile *f, const char *dir, const char *name,
-		 int do_fsync, struct hy_err *err)
+		 const char *suffix, int do_fsync, struct hy_err *err)
 {
-	size_t n = strlen(name) + 7;
+	size_t n = strlen(name) + strlen(suffix) + 7;
 	char *tmpname = malloc(n);
 	int ret = HY_OK;
 
 	f->fd = -1;
 	f->fsync = do_fsync;
-	f->final_path = path_join(dir, name);
+	f->final_path = NULL;
 	f->tmp_path = NULL;
-	if (!tmpname || !f->final_path) {
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+	if (!tmpname) {
+		/* ret set apart: the analyzer cannot see hy_err_set's value */
+		ret = HY_EFATAL;
+		hy_err_set(err, ret, "out of memory");
 		goto out;
 	}
-	snprintf(tmpname, n, ".%s.part", name);
+	snprintf(tmpname, n, "%s%s", name, suffix);
+	f->final_path = path_join(dir, tmpname);
+	snprintf(tmpname, n, ".%s%s.part", name, suffix);
 	f->tmp_path = path_join(dir, tmpname);
-	if (!f->tmp_path) {
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+	if (!f->final_path || !f->tmp_path) {
+		ret = HY_EFATAL;
+		hy_err_set(err, ret, "out of memory");
 		goto out;
 	}
 	f->fd =
@@ -91,6 +96,21 @@ out:
 	free(tmpname);
 	if (ret)
 		outfile_abort(f);
+	return ret;
+}
+
+int outfile_put(const char *dir, const char *name, const char *suffix,
+		const void *data, size_t len, int do_fsync, struct hy_err *err)
+{
+	struct outfile f;
+	int ret = outfile_open(&f, dir, name, suffix, do_fsync, err);
+
+	if (!ret)
+		ret = outfile_write(&f, data, len, err);
+	if (!ret)
+		ret = outfile_commit(&f, err); /* aborts by itself on failure */
+	else
+		outfile_abort(&f);
 	return ret;
 }
 

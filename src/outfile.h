@@ -16,12 +16,13 @@ struct outfile {
 	char *tmp_path;
 };
 
-/* Creates dir/.NAME.part (truncating a leftover of a killed run: each
- * output has exactly one writer, its shard's rank) for the output dir/NAME.
- * Returns HY_OK, or HY_EFATAL when the directory is not writable (every
- * other shard would fail the same way). */
+/* Creates dir/.NAMESUFFIX.part (truncating a leftover of a killed run:
+ * each output has exactly one writer, its shard's rank) for the output
+ * dir/NAMESUFFIX (suffix ".json", ".tar", or ""). Returns HY_OK, or
+ * HY_EFATAL when the directory is not writable (every other shard would
+ * fail the same way). */
 int outfile_open(struct outfile *f, const char *dir, const char *name,
-		 int do_fsync, struct hy_err *err);
+		 const char *suffix, int do_fsync, struct hy_err *err);
 
 /* Writes all of p, retrying short writes; HY_EFATAL on error (disk full). */
 int outfile_write(struct outfile *f, const void *p, size_t n,
@@ -30,6 +31,11 @@ int outfile_write(struct outfile *f, const void *p, size_t n,
 /* fsync (if asked), close and rename into place. On failure the temporary
  * file is removed. */
 int outfile_commit(struct outfile *f, struct hy_err *err);
+
+/* Writes a whole output dir/NAMESUFFIX of len bytes at once: open, write,
+ * commit; nothing is left behind on failure. */
+int outfile_put(const char *dir, const char *name, const char *suffix,
+		const void *data, size_t len, int do_fsync, struct hy_err *err);
 
 /* Closes and removes the temporary file; accepts a never-opened struct
  * (fd < 0, paths NULL). */

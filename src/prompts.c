@@ -559,8 +559,6 @@ fail:
 static int finish(struct run *r, struct shardst *s)
 {
 	struct capfile cf = {0};
-	struct outfile of = {.fd = -1};
-	char *outname = NULL;
 	int ret = HY_OK;
 
 	if (s->nfailed) {
@@ -581,16 +579,12 @@ static int finish(struct run *r, struct shardst *s)
 			ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-	if (capfile_end(&cf) || !(outname = malloc(strlen(s->in->name) + 6))) {
+	if (capfile_end(&cf)) {
 		ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	snprintf(outname, strlen(s->in->name) + 6, "%s.json", s->in->name);
-	ret = outfile_open(&of, r->outdir, outname, r->ctx->fsync, r->err);
-	if (!ret)
-		ret = outfile_write(&of, cf.out.data, cf.out.len, r->err);
-	if (!ret)
-		ret = outfile_commit(&of, r->err);
+	ret = outfile_put(r->outdir, s->in->name, ".json", cf.out.data,
+			  cf.out.len, r->ctx->fsync, r->err);
 	if (!ret) {
 		journal_remove(r->outdir, s->in->name);
 		r->c->shards_done++;
@@ -598,9 +592,6 @@ static int finish(struct run *r, struct shardst *s)
 			atomic_fetch_add(&r->ctx->progress->shards_done, 1);
 	}
 out:
-	if (ret)
-		outfile_abort(&of);
-	free(outname);
 	capfile_release(&cf);
 	return ret;
 }

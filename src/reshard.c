@@ -314,16 +314,8 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 {
 	struct rs r = {.ctx = ctx, .path = path, .run_fd = -1};
 	struct outfile of = {.fd = -1};
-	char *outname = NULL;
-	size_t n = strlen(name) + 5;
 	int ret;
 
-	outname = malloc(n);
-	if (!outname) {
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
-		goto out;
-	}
-	snprintf(outname, n, "%s.tar", name);
 	ret = shard_open(&r.sh, path, err);
 	if (ret)
 		goto out;
@@ -332,7 +324,7 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 		if (ret)
 			goto out;
 	}
-	ret = outfile_open(&of, outdir, outname, ctx->fsync, err);
+	ret = outfile_open(&of, outdir, name, ".tar", ctx->fsync, err);
 	if (ret)
 		goto out;
 	ret = tarw_open(&r.w, of.fd, of.tmp_path, err);
@@ -369,6 +361,5 @@ out:
 	buf_release(&r.small);
 	buf_release(&r.key);
 	shard_close(r.sh);
-	free(outname);
 	return ret;
 }

@@ -77,9 +77,7 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 	struct capfile cf = {0};
 	struct shard *sh = NULL;
 	struct shard_member mem;
-	struct outfile of = {.fd = -1};
 	struct stage_counts c = {0};
-	char *outname = NULL;
 	int64_t last = 0;
 	int in_sample = 0, r, ret;
 
@@ -151,27 +149,14 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	size_t n = strlen(name) + 6;
-	outname = malloc(n);
-	if (!outname) {
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
-		goto out;
-	}
-	snprintf(outname, n, "%s.json", name);
-	ret = outfile_open(&of, outdir, outname, ctx->fsync, err);
-	if (!ret)
-		ret = outfile_write(&of, cf.out.data, cf.out.len, err);
-	if (!ret)
-		ret = outfile_commit(&of, err);
+	ret = outfile_put(outdir, name, ".json", cf.out.data, cf.out.len,
+			  ctx->fsync, err);
 	c.bytes_out = (int64_t)cf.out.len;
 out:
-	if (ret)
-		outfile_abort(&of);
 	if (sh)
 		progress_advance(ctx->progress, 0, shard_file_offset(sh),
 				 &last);
 	*counts = c;
-	free(outname);
 	shard_close(sh);
 	capfile_release(&cf);
 	meta_release(&m);

@@ -31,7 +31,7 @@ static void test_commit_renames_into_place(void **state)
 	struct hy_err err = {0};
 
 	(void)state;
-	assert_int_equal(outfile_open(&f, dir, "a.json", 1, &err), HY_OK);
+	assert_int_equal(outfile_open(&f, dir, "a", ".json", 1, &err), HY_OK);
 	assert_false(outfile_exists(dir, "a.json"));
 	assert_true(outfile_exists(dir, ".a.json.part"));
 	assert_int_equal(outfile_write(&f, "{}", 2, &err), HY_OK);
@@ -46,7 +46,7 @@ static void test_abort_leaves_nothing(void **state)
 	struct hy_err err = {0};
 
 	(void)state;
-	assert_int_equal(outfile_open(&f, dir, "b.json", 0, &err), HY_OK);
+	assert_int_equal(outfile_open(&f, dir, "b", ".json", 0, &err), HY_OK);
 	assert_int_equal(outfile_write(&f, "x", 1, &err), HY_OK);
 	outfile_abort(&f);
 	assert_false(outfile_exists(dir, "b.json"));
@@ -61,7 +61,8 @@ static void test_unwritable_dir_is_fatal_and_named(void **state)
 
 	(void)state;
 	snprintf(bad, sizeof(bad), "%s/missing/sub", dir);
-	assert_int_equal(outfile_open(&f, bad, "c.json", 0, &err), HY_EFATAL);
+	assert_int_equal(outfile_open(&f, bad, "c", ".json", 0, &err),
+			 HY_EFATAL);
 	assert_non_null(strstr(err.msg, bad));
 }
 
