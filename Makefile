@@ -4,7 +4,10 @@
 
 CC      ?= gcc
 CXX     ?= g++
-PKGS    := libarchive libcjson libcurl
+# Images: libturbojpeg (JPEG pixels), libjpeg (JPEG coefficients: the
+# blur that leaves the rest of a JPEG bit-exact), libspng or libpng, libwebp;
+# libcrypto for SHA-256.
+PKGS    := libarchive libcjson libcurl libturbojpeg libjpeg libpng libwebp libcrypto
 CFLAGS  ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 DEFS    := -D_GNU_SOURCE
@@ -38,17 +41,31 @@ all: $(B)/hybridize
 
 # The benchmark / demo data generator, the peak-RSS helper and the fake
 # LLM server of the tests and benchmarks.
-tools: $(B)/gen_shards $(B)/maxrss $(B)/fake_llm
+tools: $(B)/gen_shards $(B)/maxrss $(B)/fake_llm $(B)/imgtool $(B)/image_bench
 
 $(B)/fake_llm: tests/servers/fake_llm.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(shell pkg-config --cflags libcjson) \
-		$< -o $@ $(shell pkg-config --libs libcjson) -lpthread
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) \
+		$(shell pkg-config --cflags libcjson libpng libturbojpeg libwebp) \
+		$< -o $@ \
+		$(shell pkg-config --libs libcjson libpng libturbojpeg libwebp) -lpthread
 
 $(B)/gen_shards: bench/gen_shards.c
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) $(WARN) $(shell pkg-config --cflags libarchive libturbojpeg) \
 		$< -o $@ $(shell pkg-config --libs libarchive libturbojpeg)
+
+# The image checks of the CLI tests, on our own decoder.
+$(B)/imgtool: tests/tools/imgtool.c $(B)/libhy.a
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+		$(B)/libhy.a $(LIBS)
+
+# Image module throughput, one core (bench/image_bench.c).
+$(B)/image_bench: bench/image_bench.c $(B)/libhy.a
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+		$(B)/libhy.a $(LIBS)
 
 $(B)/maxrss: bench/maxrss.c
 	@mkdir -p $(B)
@@ -157,16 +174,18 @@ bench: setup
 	@$(MAKE) --no-print-directory all tools
 	@bash bench/run.sh
 	@bash bench/prompts.sh
+	@bash bench/generate.sh
 
 demo: setup
 	@$(MAKE) --no-print-directory all tools
 	@scripts/demo.sh
 
 FORMATTED := src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c \
-	tests/unit/*.h fuzz/*.c
+	tests/unit/*.h tests/tools/*.c fuzz/*.c
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
+		--suppress=preprocessorErrorDirective \
 		--std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) src
 	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=c11 $(DEFS) $(PKG_CFLAGS)
 	clang-format --dry-run --Werror $(FORMATTED)

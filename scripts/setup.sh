@@ -8,9 +8,11 @@ set -eu
 # servers; fastText: the language filter). Tests and benchmarks:
 # cmocka, bsdtar (a foreign tar reader), python3 (a second foreign reader and
 # the old pipeline's baseline), libturbojpeg (the shard generator's JPEGs),
-# clang (fuzzers), GNU time (peak RSS).
+# clang (fuzzers), GNU time (peak RSS). Images (generate, blur): libturbojpeg,
+# libjpeg (coefficient access), libpng, libwebp; libssl-dev for SHA-256.
 pkgs=(gcc g++ make pkg-config libarchive-dev libcjson-dev libcurl4-openssl-dev
-	libfasttext-dev libcmocka-dev libturbojpeg0-dev libarchive-tools clang time)
+	libfasttext-dev libcmocka-dev libturbojpeg0-dev libjpeg62-turbo-dev
+	libpng-dev libwebp-dev libssl-dev libarchive-tools clang time)
 
 missing=()
 for p in "${pkgs[@]}"; do

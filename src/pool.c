@@ -386,6 +386,11 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	j->why[0] = '\0';
 	v = p->cb.response(p->cb.ctx, j, t->resp.data ? t->resp.data : "",
 			   t->resp.len, j->why, sizeof(j->why));
+	if (v == POOL_DEFER) {
+		/* Its slot is free again; the job stays counted as queued. */
+		j->latency = now - t->t0;
+		return;
+	}
 	if (v == POOL_RETRY) {
 		char tmp[256];
 		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->url, j->why);
@@ -521,9 +526,62 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 	return HY_OK;
 }
 
+void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
+{
+	double now = progress_now();
+	struct endpoint *e = &p->ep[j->last_ep];
+
+	if (v == POOL_RETRY) {
+		char tmp[256];
+		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->url, j->why);
+		memcpy(j->why, tmp, sizeof(j->why));
+		ep_failed(p, j->last_ep, now);
+		retry(p, j, now, 0);
+		return;
+	}
+	ep_ok(e, j->latency);
+	p->queued--;
+	p->cb.done(p->cb.ctx, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
+}
+
+void pool_wakeup(struct pool *p)
+{
+	curl_multi_wakeup(p->multi);
+}
+
 size_t pool_pending(const struct pool *p)
 {
 	return p->queued;
+}
+
+void pool_note(struct pool *p, char *out, size_t n)
+{
+	const struct pool_ep_stats *st;
+	size_t k = pool_stats(p, &st), off = 0;
+
+	if (!n)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < k && off + 64 < n; i++)
+		off += (size_t)snprintf(
+		    out + off, n - off, "%s%s %d in flight %ld ok %ld err%s",
+		    i ? ", " : "",
+		    st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
+		    st[i].in_flight, st[i].ok, st[i].errors,
+		    st[i].healthy ? "" : " down");
+}
+
+void pool_print_stats(struct pool *p, FILE *f, const char *title)
+{
+	const struct pool_ep_stats *st;
+	size_t n = pool_stats(p, &st);
+
+	fprintf(f, "  %-32s %8s %8s %8s %8s %8s\n", title, "ok", "errors",
+		"p50 s", "p95 s", "p99 s");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-32s %8ld %8ld %8.3f %8.3f %8.3f\n", st[i].url,
+			st[i].ok, st[i].errors, st[i].p50, st[i].p95,
+			st[i].p99);
 }
 
 long pool_retries(const struct pool *p)

@@ -7,6 +7,7 @@
 #define HY_POOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "err.h"
@@ -16,6 +17,9 @@ enum pool_verdict {
 	POOL_DONE,  /* the job is finished */
 	POOL_RETRY, /* malformed or truncated answer: try again, elsewhere */
 	POOL_FAIL,  /* final failure (declined, bad request): no retry */
+	POOL_DEFER, /* the caller checks the answer elsewhere (a worker
+		       thread) and calls pool_resolve later; the body must be
+		       copied, as it is reused */
 };
 
 /* How a job left the pool. */
@@ -36,6 +40,7 @@ struct pool_job {
 	int busy;	   /* 429 answers so far */
 	int last_ep;	   /* endpoint of the last attempt, -1 before */
 	double not_before; /* monotonic seconds: backoff */
+	double latency;	   /* of a deferred answer, for the stats */
 	char why[256];	   /* the last failure, for reports */
 };
 
@@ -91,12 +96,30 @@ void pool_submit(struct pool *p, struct pool_job *job);
  * model or API), err naming the last one and its answer. */
 int pool_step(struct pool *p, double max_wait, struct hy_err *err);
 
-/* Jobs queued, waiting for a retry, or in flight. */
+/* Settles a job whose answer was deferred (POOL_DEFER): POOL_DONE
+ * finishes it, POOL_RETRY counts against its endpoint and retries it as a
+ * bad answer would be, POOL_FAIL fails it. Called from the pool's thread;
+ * the done callback runs inside. */
+void pool_resolve(struct pool *p, struct pool_job *job, enum pool_verdict v);
+
+/* Makes a pool_step waiting in another thread return early; the only
+ * function that may be called from another thread. */
+void pool_wakeup(struct pool *p);
+
+/* Jobs queued, waiting for a retry, in flight, or deferred. */
 size_t pool_pending(const struct pool *p);
 
 /* Per-endpoint figures; returns the number of endpoints and points *out
  * at an array owned by the pool (valid until the next call). */
 size_t pool_stats(struct pool *p, const struct pool_ep_stats **out);
+
+/* One line of live per-endpoint figures for a progress note ("host:port 3
+ * in flight 120 ok 2 err, ..."). */
+void pool_note(struct pool *p, char *out, size_t n);
+
+/* The per-endpoint table of a summary (ok, errors, latency percentiles),
+ * its first column headed `title`. */
+void pool_print_stats(struct pool *p, FILE *f, const char *title);
 
 /* Total retries so far (all endpoints). */
 long pool_retries(const struct pool *p);

@@ -13,6 +13,27 @@ double progress_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void progress_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void progress_abstime(struct timespec *ts, double secs)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)secs;
+	ts->tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 double progress_elapsed(const struct progress *p)
 {
 	return progress_now() - p->t0;
@@ -52,7 +73,7 @@ void progress_init(struct progress *p, const char *what, FILE *out, int tty,
 	p->interval = interval > 0 ? interval : 10;
 	p->t0 = progress_now();
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	progress_cond_init(&p->wake);
 }
 
 /* Caller holds p->lock. */
@@ -110,12 +131,8 @@ static void *run(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->quit) {
 		struct timespec ts;
-		double t;
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + period;
-		ts.tv_sec = (time_t)t;
-		ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+		progress_abstime(&ts, period);
 		if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
 			ETIMEDOUT &&
 		    !p->quit)

@@ -72,7 +72,16 @@ struct run {
 	struct hy_err *err;
 	int fatal;
 	char tag[32]; /* hash of the options that shape answers */
+	const struct stage_link *link; /* in a pipeline, else NULL */
+	const struct prompts_input *base;
 };
+
+/* Tells the pipeline, if any, that a captions file left this stage. */
+static void notify(struct run *r, const struct prompts_input *in, int ok)
+{
+	if (r->link && r->link->done)
+		r->link->done(r->link->ctx, (size_t)(in - r->base), ok);
+}
 
 unsigned long prompts_seed(const char *text, size_t len)
 {
@@ -549,6 +558,7 @@ fail:
 	if (ret == HY_ESHARD) { /* this captions file is bad: report, go on */
 		hy_report(&r->ctx->report, "%s", r->err->msg);
 		r->c->shards_failed++;
+		notify(r, in, 0);
 		ret = HY_OK;
 	}
 	shard_free(s);
@@ -568,6 +578,7 @@ static int finish(struct run *r, struct shardst *s)
 			  "journal)",
 			  s->in->path, (long long)s->nfailed);
 		r->c->shards_failed++;
+		notify(r, s->in, 0);
 		return HY_OK;
 	}
 	capfile_begin(&cf);
@@ -588,6 +599,7 @@ static int finish(struct run *r, struct shardst *s)
 	if (!ret) {
 		journal_remove(r->outdir, s->in->name);
 		r->c->shards_done++;
+		notify(r, s->in, 1);
 		if (r->ctx->progress)
 			atomic_fetch_add(&r->ctx->progress->shards_done, 1);
 	}
@@ -617,33 +629,10 @@ static int reap(struct run *r)
 
 static void endpoint_note(struct run *r)
 {
-	const struct pool_ep_stats *st;
-	size_t n = pool_stats(r->pool, &st);
 	char note[512];
-	size_t off = 0;
 
-	note[0] = '\0';
-	for (size_t i = 0; i < n && off < sizeof(note) - 64; i++)
-		off += (size_t)snprintf(
-		    note + off, sizeof(note) - off,
-		    "%s%s %d in flight %ld ok %ld err%s", i ? ", " : "",
-		    st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
-		    st[i].in_flight, st[i].ok, st[i].errors,
-		    st[i].healthy ? "" : " down");
+	pool_note(r->pool, note, sizeof(note));
 	progress_set_note(r->ctx->progress, note);
-}
-
-static void print_endpoints(struct run *r, FILE *f)
-{
-	const struct pool_ep_stats *st;
-	size_t n = pool_stats(r->pool, &st);
-
-	fprintf(f, "  %-32s %8s %8s %8s %8s %8s\n", "endpoint", "ok", "errors",
-		"p50 s", "p95 s", "p99 s");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "  %-32s %8ld %8ld %8.3f %8.3f %8.3f\n", st[i].url,
-			st[i].ok, st[i].errors, st[i].p50, st[i].p95,
-			st[i].p99);
 }
 
 /* A hash of every option that changes what an answer is. */
@@ -679,10 +668,26 @@ int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		struct prompts_counts *counts, FILE *summary,
 		struct hy_err *err)
 {
+	return prompts_run_fed(ctx, o, in, n, NULL, outdir, counts, summary,
+			       err);
+}
+
+int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
+		    const struct prompts_input *in, size_t n,
+		    const struct stage_link *link, const char *outdir,
+		    struct prompts_counts *counts, FILE *summary,
+		    struct hy_err *err)
+{
 	struct pool_callbacks cb = {on_request, on_response, on_done, NULL};
-	struct run r = {
-	    .ctx = ctx, .o = o, .outdir = outdir, .c = counts, .err = err};
+	struct run r = {.ctx = ctx,
+			.o = o,
+			.outdir = outdir,
+			.c = counts,
+			.err = err,
+			.link = link,
+			.base = in};
 	size_t next = 0;
+	int exhausted = 0;
 	double last_note = 0;
 	int ret = HY_OK;
 
@@ -707,16 +712,24 @@ int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 			break;
 		}
 		/* Load ahead while the pool could use more work. */
-		while (next < n && r.nactive < PROMPTS_MAX_ACTIVE &&
+		while (!exhausted && r.nactive < PROMPTS_MAX_ACTIVE &&
 		       (o->api_none || pool_pending(r.pool) < room)) {
-			ret = load(&r, &in[next++]);
+			size_t idx;
+			int k =
+			    feed_next_input(link, n, &next, !r.active, &idx);
+
+			if (k <= 0) {
+				exhausted = k < 0;
+				break;
+			}
+			ret = load(&r, &in[idx]);
 			if (ret)
 				goto out;
 			ret = reap(&r);
 			if (ret)
 				goto out;
 		}
-		if (!r.active && next >= n)
+		if (!r.active && exhausted)
 			break;
 		if (!o->api_none) {
 			ret = pool_step(r.pool, 0.25, err);
@@ -737,7 +750,7 @@ out:
 	if (r.pool) {
 		counts->retries = pool_retries(r.pool);
 		if (summary && !o->api_none)
-			print_endpoints(&r, summary);
+			pool_print_stats(r.pool, summary, "endpoint");
 	}
 	pool_free(r.pool); /* drops the jobs in flight; freed below */
 	while (r.active) {

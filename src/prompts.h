@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "feed.h"
 #include "llm.h"
 #include "pool.h"
 #include "stage.h"
@@ -62,6 +63,14 @@ int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		const struct prompts_input *in, size_t n, const char *outdir,
 		struct prompts_counts *counts, FILE *summary,
 		struct hy_err *err);
+
+/* The same, in a pipeline (`run`): the files come from link->in as
+ * indexes into in[], and link->done is told of each as it leaves. */
+int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
+		    const struct prompts_input *in, size_t n,
+		    const struct stage_link *link, const char *outdir,
+		    struct prompts_counts *counts, FILE *summary,
+		    struct hy_err *err);
 
 /* The seed used for a caption when none is fixed: FNV-1a (32 bits) of its
  * UTF-8 bytes, so identical captions get identical requests. */

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "edits.h"
+#include "fates.h"
 #include "outfile.h"
 #include "progress.h"
 #include "shard.h"
@@ -30,6 +31,8 @@ struct rs {
 	struct shard *sh;
 	struct tarw *w;
 	struct edits ed;
+	struct fates fates;	     /* generate's record: samples to drop */
+	int dropping;		     /* the current sample is dropped */
 	struct archive_entry *proto; /* first member of a sample with edits */
 	struct buf small;	     /* a small edit file's content */
 	size_t first, n;	     /* edits of the current sample */
@@ -239,10 +242,16 @@ static int copy_members(struct rs *r, struct hy_err *err)
 						  "out of memory");
 			/* Edits are files under EDITS_DIR/NAME/: a key
 			 * written as "./KEY" by `tar -cf x.tar .` is KEY. */
-			size_t skip = 0;
-			while (m.key_len - skip >= 2 && m.path[skip] == '.' &&
-			       m.path[skip + 1] == '/')
-				skip += 2;
+			size_t skip = shard_key_skip(m.path, m.key_len);
+			const struct fate_entry *fe = fates_find(
+			    &r->fates, m.path + skip, m.key_len - skip);
+
+			r->dropping = fe && fe->fate == FATE_DROPPED;
+			if (r->dropping) {
+				r->c.dropped++;
+				r->n = 0;
+				continue;
+			}
 			r->n = edits_find(&r->ed, m.path + skip,
 					  m.key_len - skip, &r->first);
 			if (r->n) {
@@ -255,6 +264,8 @@ static int copy_members(struct rs *r, struct hy_err *err)
 					r->ed.v[i].used = 1;
 			}
 		}
+		if (m.is_data && r->dropping)
+			continue; /* its body is skipped, never copied */
 		if (m.is_data && r->n) {
 			struct edit *hit = NULL;
 			for (size_t i = r->first; i < r->first + r->n; i++)
@@ -321,6 +332,8 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 		goto out;
 	if (o->edits_dir) {
 		ret = edits_load(&r.ed, o->edits_dir, name, err);
+		if (!ret)
+			ret = fates_load(&r.fates, o->edits_dir, name, err);
 		if (ret)
 			goto out;
 	}
@@ -358,6 +371,7 @@ out:
 	*counts = r.c;
 	archive_entry_free(r.proto);
 	edits_release(&r.ed);
+	fates_release(&r.fates);
 	buf_release(&r.small);
 	buf_release(&r.key);
 	shard_close(r.sh);

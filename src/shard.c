@@ -376,3 +376,13 @@ void shard_close(struct shard *s)
 	keyset_release(&s->seen);
 	free(s);
 }
+
+size_t shard_key_skip(const char *path, size_t key_len)
+{
+	size_t skip = 0;
+
+	while (key_len - skip >= 2 && path[skip] == '.' &&
+	       path[skip + 1] == '/')
+		skip += 2;
+	return skip;
+}

@@ -72,6 +72,10 @@ int64_t shard_file_offset(struct shard *s);
 /* The key of the current sample (of the last data member returned). */
 const char *shard_current_key(struct shard *s, size_t *len);
 
+/* Length of the "./" prefixes of a key written by `tar -cf x.tar .`: edits
+ * and records name the sample without them. */
+size_t shard_key_skip(const char *path, size_t key_len);
+
 /* Closes the reader; accepts NULL. */
 void shard_close(struct shard *s);
 

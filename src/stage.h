@@ -23,6 +23,7 @@ struct stage_counts {
 	int64_t faces;	       /* samples with >= min-faces boxes (scan) */
 	int64_t sample_errors; /* samples reported and skipped */
 	int64_t edited;	       /* members replaced or added (reshard) */
+	int64_t dropped;       /* samples left out by policy (reshard) */
 	int64_t bytes_out;     /* bytes written */
 };
 

@@ -6,12 +6,17 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 pass=0
 failn=0
+skipn=0
 failed_list=()
+skipped_list=()
 
 count() { # reads TAP lines on stdin, echoes them, tallies
 	local label=$1 line
 	while IFS= read -r line; do
 		case "$line" in
+		# A test that cannot run here (no root for SLURM, say) says
+		# "ok - ... # SKIP reason": counted apart, never as a pass.
+		"ok "*"# SKIP"*) skipn=$((skipn + 1)); skipped_list+=("$label: $line") ;;
 		"ok "*) pass=$((pass + 1)) ;;
 		"not ok "*) failn=$((failn + 1)); failed_list+=("$label: $line") ;;
 		esac
@@ -60,6 +65,10 @@ done
 if [ ${#failed_list[@]} -gt 0 ]; then
 	echo "## failures"
 	printf '  %s\n' "${failed_list[@]}"
+fi
+if [ ${#skipped_list[@]} -gt 0 ]; then
+	echo "## skipped ($skipn)"
+	printf '  %s\n' "${skipped_list[@]}"
 fi
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

@@ -15,8 +15,10 @@
 #include "../outfile.h"
 #include "../progress.h"
 #include "../prompts.h"
+#include "../spawn.h"
 #include "opts.h"
 #include "signals.h"
+#include "stagecli.h"
 
 static const char usage[] =
     "usage: hybridize prompts -i CAPTIONS_DIR -o PROMPTS_DIR [options]\n"
@@ -51,6 +53,21 @@ static const char usage[] =
     "                           caption, the FNV-1a hash of its text)\n"
     "      --decline-regex RE   answers counted as declined (POSIX ERE,\n"
     "                           case-insensitive; default: common refusals)\n"
+    "Servers started by us (instead of --ports / --endpoint):\n"
+    "      --spawn 'CMD ... {port} ...'\n"
+    "                           run CMD with /bin/sh once per server, {port}\n"
+    "                           a free port on 127.0.0.1, {gpu} its GPU (also\n"
+    "                           its CUDA_VISIBLE_DEVICES); wait until each\n"
+    "                           answers (/api/version; /v1/models with --api\n"
+    "                           openai), send the requests to them, stop them\n"
+    "                           at the end. Their output goes to\n"
+    "                           PROMPTS_DIR/.server-HOST-I.log. None started\n"
+    "                           when no caption file is left to do. E.g.\n"
+    "        --spawn 'OLLAMA_HOST=127.0.0.1:{port} ollama serve'\n"
+    "      --gpus N             servers to start (default: one per GPU in\n"
+    "                           CUDA_VISIBLE_DEVICES, else SLURM_STEP_GPUS,\n"
+    "                           SLURM_JOB_GPUS or SLURM_GPUS_ON_NODE; else 1)\n"
+    "      --spawn-timeout S    seconds for all of them to answer (600)\n"
     "Language filter (fastText lid.176, as DataComp):\n"
     "      --lang L1,L2         wanted languages (default en; 'any' = off)\n"
     "      --min-lang-score P   least probability of the top label (default\n"
@@ -63,7 +80,9 @@ static const char usage[] =
     "      --no-fsync  --progress-interval S  -q\n"
     "\n"
     "Exit status: 0 all done (declined samples are reported, not errors),\n"
-    "1 bad usage, 2 some samples or files failed, 130/143 on signals.\n";
+    "1 bad usage or configuration (servers refusing our key or model, a\n"
+    "--spawn server that does not start), 2 some samples or files failed,\n"
+    "130/143 on signals.\n";
 
 static const char default_system[] =
     "Rewrite the image caption you are given into a prompt for a "
@@ -194,27 +213,163 @@ static void report_line(void *arg, const char *line)
 	progress_print(arg, msg);
 }
 
+int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
+		     const char *cmd)
+{
+	struct prompts_opts *po = &pc->po;
+	struct hy_err err = {0};
+
+	memset(pc, 0, sizeof(*pc));
+	if (!strcmp(o->api, "none")) {
+		po->api_none = 1;
+	} else if (!strcmp(o->api, "ollama")) {
+		po->llm.api = o->chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
+	} else if (!strcmp(o->api, "openai")) {
+		po->llm.api = LLM_OPENAI;
+	} else {
+		fprintf(stderr,
+			"hybridize %s: --api: '%s' is not ollama, openai or "
+			"none\n",
+			cmd, o->api);
+		return -1;
+	}
+	if (o->system_prompt) {
+		pc->system = read_text(o->system_prompt);
+		if (!pc->system) {
+			fprintf(stderr,
+				"hybridize %s: cannot read --system-prompt "
+				"'%s': %s\n",
+				cmd, o->system_prompt, strerror(errno));
+			return -1;
+		}
+		po->llm.system = pc->system;
+	} else if (po->llm.api == LLM_OPENAI) {
+		po->llm.system = default_system;
+	}
+	po->llm.model = o->model_name;
+	po->llm.temperature = o->temperature;
+	po->llm.max_tokens = o->max_tokens;
+	po->seed = o->seed;
+	po->dedupe_cap = 1000000;
+	if (regcomp(&pc->decline,
+		    o->decline_regex ? o->decline_regex : llm_default_decline,
+		    REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
+		fprintf(stderr,
+			"hybridize %s: --decline-regex: invalid expression\n",
+			cmd);
+		return -1;
+	}
+	pc->have_re = 1;
+	po->decline = &pc->decline;
+	po->decline_src =
+	    o->decline_regex ? o->decline_regex : llm_default_decline;
+	po->pool.max_in_flight = (int)o->num_threads;
+	po->pool.timeout = o->timeout;
+	po->pool.retries = (int)o->retries;
+	po->pool.backoff_base = 0.5;
+	po->pool.backoff_max = 30;
+	po->pool.health_path =
+	    po->llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
+	if (o->api_key_env) {
+		po->pool.bearer = getenv(o->api_key_env);
+		if (!po->pool.bearer || !*po->pool.bearer) {
+			fprintf(stderr,
+				"hybridize %s: --api-key-env: $%s is not set\n",
+				cmd, o->api_key_env);
+			return -1;
+		}
+	}
+	if (strcmp(o->lang, "any") != 0) {
+		const char *model =
+		    o->lang_model ? o->lang_model : langid_default_model();
+		char *tok, *save = NULL;
+
+		pc->langs_buf = strdup(o->lang);
+		for (tok = pc->langs_buf ? strtok_r(pc->langs_buf, ",", &save)
+					 : NULL;
+		     tok && pc->nlangs < 64; tok = strtok_r(NULL, ",", &save))
+			pc->langs[pc->nlangs++] = tok;
+		if (!pc->nlangs) {
+			fprintf(stderr, "hybridize %s: --lang is empty\n", cmd);
+			return -1;
+		}
+		if (langid_open(&pc->lid, model, &err) != HY_OK) {
+			fprintf(stderr,
+				"hybridize %s: %s (run scripts/fetch-model.sh, "
+				"or pass --lang-model, or --lang any)\n",
+				cmd, err.msg);
+			return -1;
+		}
+		po->lid = pc->lid;
+		po->langs = pc->langs;
+		po->nlangs = pc->nlangs;
+		po->min_lang_score = (float)o->min_lang_score;
+	}
+	return 0;
+}
+
+int prompts_cli_servers(const struct cli_opts *o, struct prompts_cli *pc,
+			const char *spawn_cmd, const char *log_dir,
+			struct spawn **sp, const char *cmd)
+{
+	struct prompts_opts *po = &pc->po;
+
+	*sp = NULL;
+	if (po->api_none)
+		return 0;
+	if (spawn_cmd && (o->nendpoints || o->ports)) {
+		fprintf(stderr,
+			"hybridize %s: the LLM servers are either started by "
+			"us (--spawn, --llm-spawn) or given with --endpoint / "
+			"--ports, not both\n",
+			cmd);
+		return 1;
+	}
+	if (spawn_cmd)
+		return cli_spawn(o, spawn_cmd, po->pool.health_path, "LLM",
+				 log_dir, sp, &po->urls, &po->nurls, cmd);
+	if (endpoints(o, &pc->urls, &pc->nurls) < 0) {
+		fprintf(stderr,
+			"hybridize %s: no usable --ports / --endpoint\n", cmd);
+		return 1;
+	}
+	po->urls = (const char *const *)pc->urls;
+	po->nurls = pc->nurls;
+	return 0;
+}
+
+void prompts_cli_release(struct prompts_cli *pc)
+{
+	for (size_t i = 0; i < pc->nurls; i++)
+		free(pc->urls[i]);
+	free(pc->urls);
+	if (pc->have_re)
+		regfree(&pc->decline);
+	langid_close(pc->lid);
+	free(pc->system);
+	free(pc->langs_buf);
+	memset(pc, 0, sizeof(*pc));
+}
+
 int cmd_prompts(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct prompts_opts po = {0};
+	struct prompts_cli pc;
 	struct prompts_counts c = {0};
 	struct prompts_input *in = NULL;
 	struct progress prog;
 	struct stage_ctx ctx = {0};
 	struct hy_err err = {0};
-	struct langid *lid = NULL;
-	regex_t decline;
-	int have_re = 0, status = 1, r;
-	char **names = NULL, **urls = NULL, *system = NULL, *langs_buf = NULL;
-	const char *langs[64];
-	size_t nnames = 0, nurls = 0, nin = 0, nlangs = 0;
+	struct spawn *sp = NULL;
+	int have_pc = 0, have_curl = 0, status = 1, r;
+	char **names = NULL;
+	size_t nnames = 0, nin = 0;
 	int64_t bytes = 0;
 	long skipped = 0;
 
 	r = cli_parse(argc, argv,
 		      OPT_INPUT | OPT_OUTPUT | OPT_LLM | OPT_LANG | OPT_RANK |
-			  OPT_FSYNC | OPT_PROGRESS,
+			  OPT_FSYNC | OPT_PROGRESS | OPT_SPAWN,
 		      usage, &o);
 	if (r != 0) {
 		cli_free(&o);
@@ -229,99 +384,26 @@ int cmd_prompts(int argc, char **argv)
 			"--help)\n");
 		goto out;
 	}
-	if (!strcmp(o.api, "none")) {
-		po.api_none = 1;
-	} else if (!strcmp(o.api, "ollama")) {
-		po.llm.api = o.chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
-	} else if (!strcmp(o.api, "openai")) {
-		po.llm.api = LLM_OPENAI;
-	} else {
+	if (o.spawn && !strcmp(o.api, "none")) {
 		fprintf(stderr,
-			"hybridize prompts: --api: '%s' is not ollama, openai "
-			"or none\n",
-			o.api);
+			"hybridize prompts: --spawn starts LLM servers, "
+			"which --api none does not use\n");
 		goto out;
 	}
-	if (o.system_prompt) {
-		system = read_text(o.system_prompt);
-		if (!system) {
-			fprintf(
-			    stderr,
-			    "hybridize prompts: cannot read --system-prompt "
-			    "'%s': %s\n",
-			    o.system_prompt, strerror(errno));
-			goto out;
-		}
-		po.llm.system = system;
-	} else if (po.llm.api == LLM_OPENAI) {
-		po.llm.system = default_system;
-	}
-	po.llm.model = o.model_name;
-	po.llm.temperature = o.temperature;
-	po.llm.max_tokens = o.max_tokens;
-	po.seed = o.seed;
-	po.dedupe_cap = 1000000;
-	if (regcomp(&decline,
-		    o.decline_regex ? o.decline_regex : llm_default_decline,
-		    REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
-		fprintf(stderr, "hybridize prompts: --decline-regex: invalid "
-				"expression\n");
+	if (o.gpus && !o.spawn) {
+		fprintf(stderr, "hybridize prompts: --gpus counts the servers "
+				"of --spawn, which is missing\n");
 		goto out;
 	}
-	have_re = 1;
-	po.decline = &decline;
-	po.decline_src =
-	    o.decline_regex ? o.decline_regex : llm_default_decline;
-	if (!po.api_none && endpoints(&o, &urls, &nurls) < 0) {
-		fprintf(stderr, "hybridize prompts: no usable --ports / "
-				"--endpoint\n");
+	if (o.spawn && (o.nendpoints || o.ports)) {
+		fprintf(stderr,
+			"hybridize prompts: --spawn uses the servers it "
+			"starts: drop --endpoint / --ports\n");
 		goto out;
 	}
-	po.urls = (const char *const *)urls;
-	po.nurls = nurls;
-	po.pool.max_in_flight = (int)o.num_threads;
-	po.pool.timeout = o.timeout;
-	po.pool.retries = (int)o.retries;
-	po.pool.backoff_base = 0.5;
-	po.pool.backoff_max = 30;
-	po.pool.health_path =
-	    po.llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
-	if (o.api_key_env) {
-		po.pool.bearer = getenv(o.api_key_env);
-		if (!po.pool.bearer || !*po.pool.bearer) {
-			fprintf(stderr,
-				"hybridize prompts: --api-key-env: $%s is not "
-				"set\n",
-				o.api_key_env);
-			goto out;
-		}
-	}
-	if (strcmp(o.lang, "any") != 0) {
-		const char *model =
-		    o.lang_model ? o.lang_model : langid_default_model();
-		char *tok, *save = NULL;
-
-		langs_buf = strdup(o.lang);
-		for (tok = langs_buf ? strtok_r(langs_buf, ",", &save) : NULL;
-		     tok && nlangs < 64; tok = strtok_r(NULL, ",", &save))
-			langs[nlangs++] = tok;
-		if (!nlangs) {
-			fprintf(stderr, "hybridize prompts: --lang is empty\n");
-			goto out;
-		}
-		if (langid_open(&lid, model, &err) != HY_OK) {
-			fprintf(stderr,
-				"hybridize prompts: %s (run "
-				"scripts/fetch-model.sh, "
-				"or pass --lang-model, or --lang any)\n",
-				err.msg);
-			goto out;
-		}
-		po.lid = lid;
-		po.langs = langs;
-		po.nlangs = nlangs;
-		po.min_lang_score = (float)o.min_lang_score;
-	}
+	if (prompts_cli_opts(&o, &pc, "prompts") < 0)
+		goto out;
+	have_pc = 1;
 	if (list_captions(o.input, &names, &nnames) < 0) {
 		fprintf(stderr, "hybridize prompts: cannot read '%s': %s\n",
 			o.input, strerror(errno));
@@ -370,9 +452,16 @@ int cmd_prompts(int argc, char **argv)
 	ctx.fsync = !o.no_fsync;
 	cli_catch_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	have_curl = 1;
+	/* Servers take minutes to load a model: none when nothing is left. */
+	if (nin && (r = prompts_cli_servers(&o, &pc, o.spawn, o.output, &sp,
+					    "prompts"))) {
+		status = r;
+		goto out;
+	}
 	if (!o.quiet)
 		progress_start(&prog);
-	r = prompts_run(&ctx, &po, in, nin, o.output, &c, stdout, &err);
+	r = prompts_run(&ctx, &pc.po, in, nin, o.output, &c, stdout, &err);
 	progress_stop(&prog);
 	if (r != HY_OK && r != HY_ESTOP)
 		fprintf(stderr, "hybridize prompts: %s\n", err.msg);
@@ -401,7 +490,7 @@ int cmd_prompts(int argc, char **argv)
 		printf("  %-22s %lld\n", "  failed", (long long)c.failed);
 		printf("  %-22s %lld\n", "  from journal",
 		       (long long)c.resumed);
-		if (!po.api_none) {
+		if (!pc.po.api_none) {
 			printf("  %-22s %lld\n", "requests",
 			       (long long)c.requests);
 			printf("  %-22s %lld\n", "  saved (same caption)",
@@ -422,22 +511,19 @@ int cmd_prompts(int argc, char **argv)
 	else
 		status =
 		    cli_exit_status(r != HY_OK || c.failed || c.shards_failed);
-	curl_global_cleanup();
 out:
+	/* Every path, a signal's included, stops the servers we started. */
+	spawn_stop(sp);
+	if (have_curl)
+		curl_global_cleanup();
 	for (size_t i = 0; i < nin; i++)
 		free((char *)in[i].path);
 	free(in);
 	for (size_t i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
-	for (size_t i = 0; i < nurls; i++)
-		free(urls[i]);
-	free(urls);
-	if (have_re)
-		regfree(&decline);
-	langid_close(lid);
-	free(system);
-	free(langs_buf);
+	if (have_pc)
+		prompts_cli_release(&pc);
 	cli_free(&o);
 	return status;
 }

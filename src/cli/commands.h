@@ -6,5 +6,6 @@ int cmd_scan(int argc, char **argv);
 int cmd_reshard(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
 int cmd_prompts(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const struct {
     {"scan", cmd_scan, "captions of face samples (reads shards, no untar)"},
     {"prompts", cmd_prompts,
      "English filter and LLM rewrite of captions into prompts"},
+    {"generate", cmd_generate,
+     "synthetic images for the prompts; blur or drop the rest"},
     {"reshard", cmd_reshard, "write final shards with edits applied"},
     {"extract", cmd_extract, "unpack shards into folders (old step 1)"},
 };

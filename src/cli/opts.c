@@ -36,16 +36,43 @@ static const struct optdef defs[] = {
     {"timeout", 0, OPT_LLM, 1},
     {"api", 0, OPT_LLM, 1},
     {"chat", 0, OPT_LLM, 0},
-    {"api-key-env", 0, OPT_LLM, 1},
+    {"api-key-env", 0, OPT_LLM | OPT_IMAGE, 1},
     {"system-prompt", 0, OPT_LLM, 1},
     {"temperature", 0, OPT_LLM, 1},
-    {"seed", 0, OPT_LLM, 1},
+    {"seed", 0, OPT_LLM | OPT_IMAGE, 1},
     {"max-tokens", 0, OPT_LLM, 1},
-    {"retries", 0, OPT_LLM, 1},
+    {"retries", 0, OPT_LLM | OPT_IMAGE, 1},
     {"decline-regex", 0, OPT_LLM, 1},
     {"lang", 0, OPT_LANG, 1},
     {"min-lang-score", 0, OPT_LANG, 1},
     {"lang-model", 0, OPT_LANG, 1},
+    {"prompts", 'p', OPT_IMAGE, 1},
+    {"shard", 's', OPT_IMAGE, 1},
+    {"image-endpoint", 0, OPT_IMAGE, 1},
+    {"image-api", 0, OPT_IMAGE, 1},
+    {"image-model", 0, OPT_IMAGE, 1},
+    {"image-threads", 0, OPT_IMAGE, 1},
+    {"image-timeout", 0, OPT_IMAGE, 1},
+    {"steps", 0, OPT_IMAGE, 1},
+    {"cfg-scale", 0, OPT_IMAGE, 1},
+    {"sampler", 0, OPT_IMAGE, 1},
+    {"negative-prompt", 0, OPT_IMAGE, 1},
+    {"size", 0, OPT_IMAGE, 1},
+    {"max-side", 0, OPT_IMAGE, 1},
+    {"resize", 0, OPT_IMAGE, 0},
+    {"quality", 0, OPT_IMAGE, 1},
+    {"leftover", 0, OPT_IMAGE, 1},
+    {"llm-model", 0, OPT_IMAGE, 1},
+    {"spawn", 0, OPT_SPAWN, 1},
+    {"gpus", 0, OPT_SPAWN | OPT_RUN, 1},
+    {"spawn-timeout", 0, OPT_SPAWN | OPT_RUN, 1},
+    {"work", 'w', OPT_RUN, 1},
+    {"llm-spawn", 0, OPT_RUN, 1},
+    {"image-spawn", 0, OPT_RUN, 1},
+    {"json", 0, OPT_JSON, 1},
+    /* status prints its report: the same --json, without a file */
+    {"json", 0, OPT_STATUS, 0},
+    {"missing", 0, OPT_STATUS, 0},
 };
 
 static int parse_long(const char *name, const char *v, long min, long *out)
@@ -142,6 +169,58 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
 		return parse_double(n, v, 0, &o->min_lang_score);
 	else if (!strcmp(n, "lang-model"))
 		o->lang_model = v;
+	else if (!strcmp(n, "prompts"))
+		o->prompts = v;
+	else if (!strcmp(n, "shard"))
+		o->args[o->nargs++] = v; /* -s SHARD... is a list */
+	else if (!strcmp(n, "image-endpoint"))
+		o->image_endpoints[o->nimage_endpoints++] = v;
+	else if (!strcmp(n, "image-api"))
+		o->image_api = v;
+	else if (!strcmp(n, "image-model"))
+		o->image_model = v;
+	else if (!strcmp(n, "image-threads"))
+		return parse_long(n, v, 1, &o->image_threads);
+	else if (!strcmp(n, "image-timeout"))
+		return parse_double(n, v, 0.001, &o->image_timeout);
+	else if (!strcmp(n, "steps"))
+		return parse_long(n, v, 1, &o->steps);
+	else if (!strcmp(n, "cfg-scale"))
+		return parse_double(n, v, 0, &o->cfg_scale);
+	else if (!strcmp(n, "sampler"))
+		o->sampler = v;
+	else if (!strcmp(n, "negative-prompt"))
+		o->negative_prompt = v;
+	else if (!strcmp(n, "size"))
+		o->size = v;
+	else if (!strcmp(n, "max-side"))
+		return parse_long(n, v, 64, &o->max_side);
+	else if (!strcmp(n, "resize"))
+		o->resize = 1;
+	else if (!strcmp(n, "quality"))
+		return parse_long(n, v, 1, &o->quality) ||
+		       (o->quality > 100 &&
+			fprintf(stderr, "hybridize: --quality is 1..100\n"));
+	else if (!strcmp(n, "leftover"))
+		o->leftover = v;
+	else if (!strcmp(n, "llm-model"))
+		o->llm_model = v;
+	else if (!strcmp(n, "spawn"))
+		o->spawn = v;
+	else if (!strcmp(n, "gpus"))
+		return parse_long(n, v, 1, &o->gpus);
+	else if (!strcmp(n, "spawn-timeout"))
+		return parse_double(n, v, 1, &o->spawn_timeout);
+	else if (!strcmp(n, "work"))
+		o->workdir = v;
+	else if (!strcmp(n, "llm-spawn"))
+		o->llm_spawn = v;
+	else if (!strcmp(n, "image-spawn"))
+		o->image_spawn = v;
+	else if (!strcmp(n, "json"))
+		o->json = v ? v : "-";
+	else if (!strcmp(n, "missing"))
+		o->missing = 1;
 	return 0;
 }
 
@@ -164,9 +243,18 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 	o->seed = -1;
 	o->retries = 4;
 	o->lang = "en";
+	o->image_api = "a1111";
+	o->image_timeout = 300;
+	o->cfg_scale = -1;
+	o->size = "original";
+	o->max_side = 512;
+	o->quality = 90;
+	o->leftover = "blur";
+	o->spawn_timeout = 600;
 	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
 	o->endpoints = calloc((size_t)argc + 1, sizeof(*o->endpoints));
-	if (!o->args || !o->endpoints) {
+	o->image_endpoints = calloc((size_t)argc + 1, sizeof(*o->endpoints));
+	if (!o->args || !o->endpoints || !o->image_endpoints) {
 		fprintf(stderr, "hybridize: out of memory\n");
 		return -1;
 	}
@@ -195,7 +283,9 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 				val = eq + 1;
 			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs);
 			     k++)
-				if (!strcmp(defs[k].lng, name))
+				/* a name may have a row per meaning */
+				if (!strcmp(defs[k].lng, name) &&
+				    (!d || (defs[k].group & accepted)))
 					d = &defs[k];
 		} else {
 			snprintf(name, sizeof(name), "%c", a[1]);
@@ -264,14 +354,17 @@ int cli_resolve_rank(struct cli_opts *o)
 		if (a < 0 || b < 0)
 			return -1;
 		if (a > 0 && b > 0) {
-			/* --array=1-4 numbers tasks from 1, --array=0-9:3 in
-			 * steps: rank is the task's place in the array. */
 			if (env_long("SLURM_ARRAY_TASK_MIN", &min) < 0 ||
 			    env_long("SLURM_ARRAY_TASK_STEP", &step) < 0)
 				return -1;
 			if (step < 1)
 				step = 1;
-			if (r >= min && (r - min) % step == 0)
+			/* With --world given, the array indices are the ranks
+			 * themselves: what `status --missing` prints, to be
+			 * resubmitted as --array=0,2 --world 3. Otherwise
+			 * --array=1-4 numbers tasks from 1, --array=0-9:3
+			 * steps: the rank is the task's place in the array. */
+			if (o->world < 0 && r >= min && (r - min) % step == 0)
 				r = (r - min) / step;
 			src = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT";
 		} else {
@@ -315,6 +408,8 @@ void cli_free(struct cli_opts *o)
 {
 	free(o->args);
 	free(o->endpoints);
+	free(o->image_endpoints);
 	o->args = NULL;
 	o->endpoints = NULL;
+	o->image_endpoints = NULL;
 }

@@ -14,8 +14,14 @@ enum {
 	OPT_FSYNC = 1 << 5,
 	OPT_PROGRESS = 1 << 6, /* --progress-interval, --quiet */
 	OPT_INPUT = 1 << 7,
-	OPT_LLM = 1 << 8,  /* endpoints, model, API, retries... */
-	OPT_LANG = 1 << 9, /* --lang, --min-lang-score, --lang-model */
+	OPT_LLM = 1 << 8,    /* endpoints, model, API, retries... */
+	OPT_LANG = 1 << 9,   /* --lang, --min-lang-score, --lang-model */
+	OPT_IMAGE = 1 << 10, /* generate: image servers and image options */
+	OPT_SPAWN = 1 << 11, /* --spawn, --gpus, --spawn-timeout */
+	OPT_RUN = 1 << 12,   /* -w, --llm-spawn, --image-spawn (+ --gpus...) */
+	OPT_JSON = 1 << 13,  /* --json FILE: a report for scripts (verify) */
+	/* status: --json as a flag (the report on stdout), --missing */
+	OPT_STATUS = 1 << 14,
 };
 
 struct cli_opts {
@@ -51,6 +57,37 @@ struct cli_opts {
 	const char *lang;
 	double min_lang_score;
 	const char *lang_model;
+
+	/* generate */
+	const char *prompts;	      /* -p PROMPTS_DIR */
+	const char **image_endpoints; /* --image-endpoint, repeatable */
+	size_t nimage_endpoints;
+	const char *image_api;
+	const char *image_model;
+	long image_threads; /* 0: 2 per endpoint */
+	double image_timeout;
+	long steps;	  /* 0: the server's */
+	double cfg_scale; /* < 0: the server's */
+	const char *sampler;
+	const char *negative_prompt;
+	const char *size; /* "WxH" or "original" */
+	long max_side;
+	int resize; /* --resize: back to the original sample's size */
+	long quality;
+	const char *leftover; /* keep, blur, drop */
+	const char *llm_model;
+
+	/* servers started by us */
+	const char *spawn; /* command with {port} and {gpu} */
+	long gpus;	   /* 0: from the environment */
+	double spawn_timeout;
+
+	/* run */
+	const char *workdir;
+	const char *llm_spawn, *image_spawn;
+
+	const char *json; /* --json FILE; "-" for the --json flag (status) */
+	int missing;	  /* status --missing */
 };
 
 /* Parses argv[1..] (argv[0] is the command name). Prints the problem and

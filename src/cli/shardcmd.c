@@ -18,6 +18,7 @@ enum result { R_WAITING, R_DONE, R_SKIPPED, R_FAILED, R_STOPPED };
 
 struct run {
 	struct shardcmd *c;
+	struct shardcmd_ext x;
 	struct shardlist *list;
 	struct stage_ctx ctx;
 	struct progress prog;
@@ -51,6 +52,7 @@ static void one(void *arg, size_t k)
 	r->total.faces += counts.faces;
 	r->total.sample_errors += counts.sample_errors;
 	r->total.edited += counts.edited;
+	r->total.dropped += counts.dropped;
 	r->total.bytes_out += counts.bytes_out;
 	pthread_mutex_unlock(&r->lock);
 	if (rc == HY_OK) {
@@ -82,6 +84,18 @@ static void summary(struct run *r, double secs, int sig)
 		failed += r->res[i] == R_FAILED;
 		stopped += r->res[i] == R_STOPPED || r->res[i] == R_WAITING;
 	}
+	if (r->x.summary) {
+		struct shardcmd_tally t = {.shards = n,
+					   .done = done,
+					   .skipped = skipped,
+					   .failed = failed,
+					   .stopped = stopped,
+					   .secs = secs,
+					   .sig = sig,
+					   .total = &r->total};
+		r->x.summary(r->c, &t, o);
+		return;
+	}
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)r->total.samples / secs : 0);
 	fprintf(o, "hybridize %s: %s in %.2f s\n", r->c->name,
@@ -102,12 +116,20 @@ static void summary(struct run *r, double secs, int sig)
 	if (!strcmp(r->c->name, "reshard"))
 		fprintf(o, "  %-16s %lld\n", "edited members",
 			(long long)r->total.edited);
+	if (r->total.dropped)
+		fprintf(o, "  %-16s %lld\n", "dropped samples",
+			(long long)r->total.dropped);
 	fprintf(o, "  %-16s %lld\n", "bad samples",
 		(long long)r->total.sample_errors);
 	fprintf(o, "  %-16s %s/s\n", "speed", rate);
 }
 
 int shardcmd_main(struct shardcmd *c)
+{
+	return shardcmd_main_ext(c, NULL);
+}
+
+int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 {
 	const struct cli_opts *o = c->opts;
 	struct shardlist list = {0};
@@ -120,6 +142,8 @@ int shardcmd_main(struct shardcmd *c)
 	double secs;
 
 	pthread_mutex_init(&r.lock, NULL);
+	if (x)
+		r.x = *x;
 	progress_init(&r.prog, c->name, stderr, isatty(2),
 		      o->progress_interval);
 	if (!o->nargs) {
@@ -150,12 +174,20 @@ int shardcmd_main(struct shardcmd *c)
 			    c->name, o->rank, o->world, o->rank_source, list.n,
 			    all);
 	}
-	if (mkdirs(o->output, &err))
-		goto fail;
-	if (access(o->output, W_OK) < 0) {
-		hy_err_set(&err, HY_EFATAL, "cannot write to '%s': %s",
-			   o->output, strerror(errno));
-		goto fail;
+	if (r.x.flags & SHARDCMD_READ_OUTPUT) {
+		if (access(o->output, R_OK | X_OK) < 0) {
+			hy_err_set(&err, HY_EFATAL, "cannot read '%s': %s",
+				   o->output, strerror(errno));
+			goto fail;
+		}
+	} else {
+		if (mkdirs(o->output, &err))
+			goto fail;
+		if (access(o->output, W_OK) < 0) {
+			hy_err_set(&err, HY_EFATAL, "cannot write to '%s': %s",
+				   o->output, strerror(errno));
+			goto fail;
+		}
 	}
 	r.c = c;
 	r.list = &list;
@@ -165,7 +197,8 @@ int shardcmd_main(struct shardcmd *c)
 		hy_err_set(&err, HY_EFATAL, "out of memory");
 		goto fail;
 	}
-	/* An existing output is a finished unit of work: skip it. */
+	/* An existing output is a finished unit of work: skip it (unless
+	 * the command is there to read it). */
 	for (size_t i = 0; i < list.n; i++) {
 		size_t len = strlen(list.v[i].name) + strlen(c->out_suffix) + 1;
 		struct stat ist, ost;
@@ -191,7 +224,8 @@ int shardcmd_main(struct shardcmd *c)
 			goto fail;
 		}
 		free(opath);
-		if (outfile_exists(o->output, out)) {
+		if (!(r.x.flags & SHARDCMD_READ_OUTPUT) &&
+		    outfile_exists(o->output, out)) {
 			r.res[i] = R_SKIPPED;
 		} else {
 			r.queue[nqueue++] = i;

@@ -8,8 +8,31 @@ FIX=${FIXTURES:-$(cd "$ROOT/.." && pwd)/shared/fixtures}
 SHARDS=$FIX/datacomp-mini/shards
 T=$(mktemp -d "${TMPDIR:-/tmp}/hy-cli.XXXXXX")
 cd "$T" || exit 1
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 _fails=0
+
+# The fake LLM + image server (tests/servers/fake_llm.c). start_fake VAR
+# ARGS... starts one on a free port of 127.0.0.1 and sets VAR to the port;
+# stop_fakes stops them all, as the exit trap does.
+FAKE=${FAKE_LLM:-$ROOT/build/fake_llm}
+FAKE_MAX_SECONDS=${FAKE_MAX_SECONDS:-120}
+pids=()
+start_fake() {
+	local var=$1 pf
+	shift
+	pf=$(mktemp "$T/port.XXXXXX")
+	rm -f "$pf"
+	"$FAKE" --port 0 --port-file "$pf" --max-seconds "$FAKE_MAX_SECONDS" "$@" >/dev/null 2>>"$T/fake.err" &
+	pids+=($!)
+	for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
+	printf -v "$var" '%s' "$(cat "$pf")"
+}
+stop_fakes() {
+	[ ${#pids[@]} -eq 0 ] && return
+	kill "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+	pids=()
+}
+trap 'stop_fakes; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 
 ok() { echo "ok - $TEST_NAME: $*"; }
 fail() { echo "not ok - $TEST_NAME: $*"; _fails=$((_fails + 1)); }

@@ -6,22 +6,7 @@
 TEST_NAME=prompts
 . "$(dirname "$0")/lib.sh"
 
-FAKE=${FAKE_LLM:-$ROOT/build/fake_llm}
 [ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
-pids=()
-# start_fake NAME ARGS...: starts a server, sets the variable NAME to its port.
-start_fake() {
-	local var=$1 pf
-	shift
-	pf=$(mktemp "$T/port.XXXXXX")
-	rm -f "$pf"
-	"$FAKE" --port 0 --port-file "$pf" --max-seconds 120 "$@" >/dev/null 2>>"$T/fake.err" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "$pf" ] && break; sleep 0.05; done
-	printf -v "$var" '%s' "$(cat "$pf")"
-}
-stop_fakes() { kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; pids=(); }
-trap 'stop_fakes; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 
 # captions DIR NAME 'KEY=TEXT'...: writes a captions file.
 captions() {

@@ -1,11 +1,17 @@
-/* fake_llm: a fake LLM HTTP server (ollama and OpenAI-compatible APIs) that
- * the tests and benchmarks of `hybridize prompts` start on 127.0.0.1. It
- * validates request bodies against the documented APIs, answers with a
- * deterministic rewrite of the prompt, models a server with N processing
+/* fake_llm: a fake LLM HTTP server (ollama and OpenAI-compatible APIs) and
+ * a fake text-to-image server (AUTOMATIC1111 and OpenAI images APIs) that
+ * the tests and benchmarks of `hybridize prompts` and `hybridize generate`
+ * start on 127.0.0.1. It validates request bodies against the documented
+ * APIs, answers with a deterministic rewrite of the prompt or a
+ * deterministic picture drawn from it, models a server with N processing
  * slots, a FIFO queue and a per-request latency, and injects faults on
  * demand. One thread, epoll, non-blocking sockets, HTTP/1.1 keep-alive and
  * pipelining. Usage and behaviour: tests/servers/README.md and --help. */
 #include <cjson/cJSON.h>
+#include <png.h>
+#include <turbojpeg.h>
+#include <webp/encode.h>
+#include <zlib.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +20,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -279,12 +286,18 @@ enum fault {
 	F_REFUSE,
 	F_EMPTY,
 	F_SLOW,
+	/* image routes only; on the LLM routes they mean no fault */
+	F_B64CUT,
+	F_IMGCUT,
+	F_NOTIMG,
+	F_WRONGSIZE,
 	F_COUNT
 };
 
 static const char *const fault_names[F_COUNT] = {
-    "none", "429",   "500",    "503",	"hang",	     "garbage",
-    "half", "reset", "refuse", "empty", "slow-body",
+    "none",	 "429",	    "500",	 "503",	      "hang",
+    "garbage",	 "half",    "reset",	 "refuse",    "empty",
+    "slow-body", "b64-cut", "image-cut", "not-image", "wrong-size",
 };
 
 static int fault_parse(const char *s, size_t n)
@@ -296,9 +309,14 @@ static int fault_parse(const char *s, size_t n)
 }
 
 static const char REFUSAL[] = "I'm sorry, but I can't help with that.";
+/* The bytes of the not-image fault: plain text, no image signature. */
+static const char NOT_IMAGE[] =
+    "fake_llm fault not-image: this is not an image\n";
 
 /* ------------------------------------------------------------------ */
 /* Configuration                                                        */
+
+enum image_fmt { IMG_PNG, IMG_JPEG, IMG_WEBP };
 
 static struct config {
 	int port;
@@ -322,6 +340,7 @@ static struct config {
 	uint64_t die_after_ms;
 	bool lenient;
 	unsigned slow_ms;
+	int image_fmt; /* enum image_fmt */
 } cfg = {
     .max_seconds = 600,
     .seed = 1,
@@ -341,6 +360,11 @@ enum path_id {
 	P_MODELS,
 	P_HEALTH,
 	P_ROOT,
+	P_TXT2IMG,
+	P_IMAGES,
+	P_SD_MODELS,
+	P_PROGRESS,
+	P_PING,
 	P_STATS,
 	P_OTHER,
 	P_COUNT
@@ -351,10 +375,13 @@ static const int status_list[] = {200, 400, 401, 404, 405, 411, 413,
 #define NSTATUS (sizeof status_list / sizeof status_list[0])
 
 static struct stats {
-	uint64_t requests;     /* every parsed request except GET /stats */
-	uint64_t llm_requests; /* valid generation requests (numbered) */
+	uint64_t requests;	 /* every parsed request except GET /stats */
+	uint64_t llm_requests;	 /* valid LLM generation requests */
+	uint64_t image_requests; /* valid image generation requests */
 	uint64_t llm_answered; /* generation requests finished (--die-after) */
 	uint64_t ok;	       /* generation replies without fault */
+	uint64_t images_made;  /* pictures drawn and encoded */
+	uint64_t image_ns;     /* time spent drawing and encoding them */
 	uint64_t faults[F_COUNT];
 	uint64_t paths[P_COUNT];
 	uint64_t status[NSTATUS];
@@ -378,15 +405,24 @@ static void stats_json(struct buf *b)
 						    "/v1/models",
 						    "/health",
 						    "/",
+						    "/sdapi/v1/txt2img",
+						    "/v1/images/generations",
+						    "/sdapi/v1/sd-models",
+						    "/sdapi/v1/progress",
+						    "/internal/ping",
 						    "/stats",
 						    "other"};
 	buf_addf(
 	    b,
-	    "{\"requests\":%llu,\"llm_requests\":%llu,\"llm_answered\":%llu,"
-	    "\"ok\":%llu,\"faults\":{",
+	    "{\"requests\":%llu,\"llm_requests\":%llu,\"image_requests\":%llu,"
+	    "\"llm_answered\":%llu,\"ok\":%llu,\"images_made\":%llu,"
+	    "\"image_us\":%llu,\"faults\":{",
 	    (unsigned long long)st.requests,
 	    (unsigned long long)st.llm_requests,
-	    (unsigned long long)st.llm_answered, (unsigned long long)st.ok);
+	    (unsigned long long)st.image_requests,
+	    (unsigned long long)st.llm_answered, (unsigned long long)st.ok,
+	    (unsigned long long)st.images_made,
+	    (unsigned long long)(st.image_ns / 1000));
 	for (int k = 1; k < F_COUNT; k++)
 		buf_addf(b, "%s\"%s\":%llu", k > 1 ? "," : "", fault_names[k],
 			 (unsigned long long)st.faults[k]);
@@ -422,7 +458,13 @@ enum cstate {
 	C_CLOSED  /* closed, freed at the end of the event batch */
 };
 
-enum api { API_GENERATE, API_CHAT, API_OPENAI };
+enum api { API_GENERATE, API_CHAT, API_OPENAI, API_TXT2IMG, API_IMAGES };
+
+static bool api_image(enum api a)
+{
+	return a == API_TXT2IMG || a == API_IMAGES;
+}
+
 enum method { M_GET, M_HEAD, M_POST, M_OTHER };
 
 /* The request being parsed; offsets index c->in, whose first byte is the
@@ -459,10 +501,15 @@ struct conn {
 	long long max_words; /* num_predict / max_tokens; <= 0: no limit */
 	unsigned n_choices;
 	size_t prompt_words;
+	/* image requests: c->text holds the prompt without fault markers */
+	int img_w, img_h;
+	uint64_t img_seed; /* as asked, else drawn for this request number */
+	bool img_send;	   /* A1111 send_images */
+	struct buf extra;  /* the reply's JSON after the image, preformatted */
 	bool in_slot;
 	/* How to answer, copied from c->rq when the request is dispatched:
 	 * a delayed answer is sent after c->rq has moved on. */
-	bool head_only, keep_alive, http10, v1;
+	bool head_only, keep_alive, http10, v1, sdapi;
 	bool close_after; /* close once out is flushed */
 	bool write_err;
 	/* timer heap and queues */
@@ -617,12 +664,14 @@ static struct conn *conn_new(int fd)
 		if (!c)
 			die("out of memory");
 	}
-	struct buf in = c->in, out = c->out, text = c->text, model = c->model;
+	struct buf in = c->in, out = c->out, text = c->text, model = c->model,
+		   extra = c->extra;
 	memset(c, 0, sizeof *c);
 	c->in = in;
 	c->out = out;
 	c->text = text;
 	c->model = model;
+	c->extra = extra;
 	c->in.len = c->out.len = 0;
 	c->fd = fd;
 	c->st = C_READ;
@@ -684,6 +733,7 @@ static void bury_dead(void)
 		shrink(&c->out);
 		shrink(&c->text);
 		shrink(&c->model);
+		shrink(&c->extra);
 		if (n_free < MAX_FREE_CONNS) {
 			c->fnext = free_conns;
 			free_conns = c;
@@ -693,6 +743,7 @@ static void bury_dead(void)
 			buf_free(&c->out);
 			buf_free(&c->text);
 			buf_free(&c->model);
+			buf_free(&c->extra);
 			free(c);
 		}
 	}
@@ -862,8 +913,9 @@ static void respond_json(struct conn *c, int status, const struct buf *b,
 }
 
 /* An error in the flavour of the API the path belongs to: OpenAI's
- * {"error":{"message",...}} under /v1/, ollama's {"error":"..."} elsewhere.
- * PARAM names the offending field (OpenAI) or is NULL. */
+ * {"error":{"message",...}} under /v1/, ollama's {"error":"..."} elsewhere,
+ * with A1111's (FastAPI's) "detail" as well under /sdapi/. PARAM names the
+ * offending field (OpenAI) or is NULL. */
 static void reply_error(struct conn *c, int status, const char *param,
 			const char *msg, const char *extra)
 {
@@ -883,6 +935,10 @@ static void reply_error(struct conn *c, int status, const char *param,
 	} else {
 		buf_adds(&sbody, "{\"error\":");
 		json_strz(&sbody, msg);
+		if (c->sdapi) {
+			buf_adds(&sbody, ",\"detail\":");
+			json_strz(&sbody, msg);
+		}
 		buf_adds(&sbody, "}");
 	}
 	respond_json(c, status, &sbody, extra);
@@ -1615,6 +1671,199 @@ static bool check_openai(const cJSON *j, struct buf *out, struct verr *e)
 	return true;
 }
 
+/* What an image request asks for, as the two image APIs validate it. */
+struct img_req {
+	const char *prompt;
+	const char *model; /* NULL: the first --model name */
+	long long seed;	   /* -1: the server draws one */
+	int w, h;
+	bool send; /* A1111 send_images: false answers "images": [] */
+};
+
+/* An image side: what the SD-family servers accept (latent = 1/8). */
+static bool image_side(long long v, const char *name, struct verr *e)
+{
+	if (v < 64 || v > 2048 || v % 8)
+		return verr_set(e, name,
+				"%s must be 64..2048 and a multiple of 8, "
+				"not %lld",
+				name, v);
+	return true;
+}
+
+static bool image_seed(const cJSON *j, struct img_req *ir, struct verr *e)
+{
+	const cJSON *seed = get(j, "seed");
+	ir->seed = seed ? (long long)seed->valuedouble : -1;
+	if (ir->seed < -1)
+		return verr_set(e, "seed",
+				"seed must be >= 0, or -1 for a random one");
+	return true;
+}
+
+/* The prompt and the sampling extensions both image APIs share. */
+static bool image_common(const cJSON *j, struct img_req *ir, struct verr *e)
+{
+	const cJSON *p = get(j, "prompt");
+	if (!p || !p->valuestring[0])
+		return verr_set(e, "prompt", "prompt is required");
+	ir->prompt = p->valuestring;
+	ir->send = true;
+	return image_seed(j, ir, e) && in_range(j, "steps", 1, 150, "", e) &&
+	       in_range(j, "cfg_scale", 1, 30, "", e);
+}
+
+/* POST /sdapi/v1/txt2img (StableDiffusionTxt2ImgProcessingAPI). The
+ * fields of the real schema that change neither the size nor the number
+ * of images are accepted and ignored; hires fix and scripts are not. */
+static bool check_txt2img(const cJSON *j, struct img_req *ir, struct verr *e)
+{
+	static const struct field f[] = {
+	    {"prompt", T_STR},
+	    {"negative_prompt", T_STR},
+	    {"seed", T_INT},
+	    {"steps", T_INT},
+	    {"cfg_scale", T_NUM},
+	    {"width", T_INT},
+	    {"height", T_INT},
+	    {"sampler_name", T_STR},
+	    {"scheduler", T_STR},
+	    {"batch_size", T_INT},
+	    {"n_iter", T_INT},
+	    {"override_settings", T_OBJ},
+	    {"send_images", T_BOOL},
+	    {"save_images", T_BOOL},
+	    /* accepted, no effect on the fake */
+	    {"styles", T_ARR},
+	    {"subseed", T_INT},
+	    {"subseed_strength", T_NUM},
+	    {"seed_resize_from_h", T_INT},
+	    {"seed_resize_from_w", T_INT},
+	    {"sampler_index", T_STR},
+	    {"restore_faces", T_BOOL},
+	    {"tiling", T_BOOL},
+	    {"do_not_save_samples", T_BOOL},
+	    {"do_not_save_grid", T_BOOL},
+	    {"eta", T_NUM},
+	    {"denoising_strength", T_NUM},
+	    {"s_min_uncond", T_NUM},
+	    {"s_churn", T_NUM},
+	    {"s_tmax", T_NUM},
+	    {"s_tmin", T_NUM},
+	    {"s_noise", T_NUM},
+	    {"override_settings_restore_afterwards", T_BOOL},
+	    {"force_task_id", T_STR},
+	    {"enable_hr", T_BOOL},
+	};
+	if (!check_fields(j, f, sizeof f / sizeof f[0], "", e) ||
+	    !image_common(j, ir, e))
+		return false;
+	const cJSON *styles = get(j, "styles");
+	if (styles && !all_strings(styles, "styles", e))
+		return false;
+	const cJSON *w = get(j, "width"), *h = get(j, "height");
+	if ((w && !image_side((long long)w->valuedouble, "width", e)) ||
+	    (h && !image_side((long long)h->valuedouble, "height", e)))
+		return false;
+	ir->w = w ? (int)w->valuedouble : 512;
+	ir->h = h ? (int)h->valuedouble : 512;
+	static const char *const one[] = {"batch_size", "n_iter"};
+	for (int k = 0; k < 2; k++) {
+		const cJSON *n = get(j, one[k]);
+		if (n && n->valuedouble != 1)
+			return verr_set(e, one[k],
+					"this fake serves one image per "
+					"request: %s must be 1",
+					one[k]);
+	}
+	if (cJSON_IsTrue(get(j, "enable_hr")))
+		return verr_set(e, "enable_hr",
+				"this fake has no hires fix: enable_hr must "
+				"be false");
+	const cJSON *send = get(j, "send_images");
+	ir->send = !cJSON_IsFalse(send);
+	ir->model = NULL;
+	const cJSON *os = get(j, "override_settings");
+	const cJSON *ck = os ? get(os, "sd_model_checkpoint") : NULL;
+	if (ck && !cJSON_IsString(ck))
+		return verr_set(e, "sd_model_checkpoint",
+				"override_settings.sd_model_checkpoint must "
+				"be a string");
+	if (ck)
+		ir->model = ck->valuestring;
+	return true;
+}
+
+/* POST /v1/images/generations. seed, negative_prompt, steps and
+ * cfg_scale are not OpenAI's: they are the extensions that local
+ * OpenAI-compatible image servers accept. */
+static bool check_images(const cJSON *j, struct img_req *ir, struct verr *e)
+{
+	static const struct field f[] = {
+	    {"prompt", T_STR},
+	    {"model", T_STR},
+	    {"n", T_INT},
+	    {"size", T_STR},
+	    {"response_format", T_STR},
+	    {"quality", T_STR},
+	    {"style", T_STR},
+	    {"user", T_STR},
+	    {"seed", T_INT},
+	    {"negative_prompt", T_STR},
+	    {"steps", T_INT},
+	    {"cfg_scale", T_NUM},
+	};
+	if (!check_fields(j, f, sizeof f / sizeof f[0], "", e) ||
+	    !image_common(j, ir, e))
+		return false;
+	const cJSON *m = get(j, "model");
+	if (m && !m->valuestring[0])
+		return verr_set(e, "model", "model must not be empty");
+	ir->model = m ? m->valuestring : NULL;
+	const cJSON *n = get(j, "n");
+	if (n && n->valuedouble != 1)
+		return verr_set(e, "n",
+				"this fake serves one image per request: n "
+				"must be 1");
+	const cJSON *rf = get(j, "response_format");
+	if (rf && streq(rf->valuestring, "url"))
+		return verr_set(e, "response_format",
+				"this fake only serves response_format "
+				"b64_json, not url");
+	if (rf && !streq(rf->valuestring, "b64_json"))
+		return verr_set(e, "response_format",
+				"response_format must be b64_json (or url, "
+				"which this fake does not serve)");
+	ir->w = ir->h = 1024; /* OpenAI's default size */
+	const cJSON *size = get(j, "size");
+	if (size) {
+		const char *s = size->valuestring;
+		long long v[2] = {0, 0};
+		bool good = true;
+		for (int k = 0; k < 2 && good; k++) {
+			const char *d = s;
+			while (*s >= '0' && *s <= '9' && v[k] < 100000)
+				v[k] = v[k] * 10 + (*s++ - '0');
+			good = s > d && *s == (k ? '\0' : 'x');
+			s += !k; /* past the 'x' */
+		}
+		if (!good)
+			return verr_set(e, "size",
+					"size must be WIDTHxHEIGHT, like "
+					"\"1024x1024\", not \"%.40s\"",
+					size->valuestring);
+		if (!image_side(v[0], "width", e) ||
+		    !image_side(v[1], "height", e))
+			return verr_set(e, "size",
+					"size \"%.40s\": each side must be "
+					"64..2048 and a multiple of 8",
+					size->valuestring);
+		ir->w = (int)v[0];
+		ir->h = (int)v[1];
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reply text                                                           */
 
@@ -1690,23 +1939,29 @@ static bool mark_take(uint64_t key, unsigned times)
 	return false; /* table full: no more faults */
 }
 
-/* Builds the reply text for user text S into c->text: markers removed,
- * then echo or rewrite, then --reply-prefix and --reply-quotes. */
-static void make_text(struct conn *c, const char *s, size_t n)
+/* Copies S to OUT without its [[fault:...]] markers, so that they never
+ * leak into replies (or into the picture drawn from a prompt). */
+static void strip_markers(const char *s, size_t n, struct buf *out)
 {
-	/* Strip [[fault:...]] markers so they never leak into replies. */
-	stmp.len = 0;
+	out->len = 0;
 	for (size_t i = 0; i < n;) {
 		const char *m = memmem(s + i, n - i, "[[fault:", 8);
 		const char *e =
 		    m ? memmem(m, n - (size_t)(m - s), "]]", 2) : NULL;
 		if (!m || !e) {
-			buf_add(&stmp, s + i, n - i);
+			buf_add(out, s + i, n - i);
 			break;
 		}
-		buf_add(&stmp, s + i, (size_t)(m - (s + i)));
+		buf_add(out, s + i, (size_t)(m - (s + i)));
 		i = (size_t)(e + 2 - s);
 	}
+}
+
+/* Builds the reply text for user text S into c->text: markers removed,
+ * then echo or rewrite, then --reply-prefix and --reply-quotes. */
+static void make_text(struct conn *c, const char *s, size_t n)
+{
+	strip_markers(s, n, &stmp);
 	struct buf *t = &c->text;
 	t->len = 0;
 	buf_adds(t, cfg.reply_prefix);
@@ -1827,6 +2082,389 @@ static void build_reply(struct conn *c, struct buf *b)
 }
 
 /* ------------------------------------------------------------------ */
+/* Images                                                               */
+
+static struct buf simg;	   /* the encoded image */
+static unsigned char *spx; /* RGB pixels, reused */
+static size_t spx_cap;
+static tjhandle tj;
+static long long start_wall; /* "created" of the OpenAI images answers */
+
+static void model_names(const char ***names, int *n);
+
+/* floor(sqrt(v)) in integers: no libm, no float rounding across hosts. */
+static int isqrt(int v)
+{
+	int r = 0;
+	for (int bit = 1 << 30; bit; bit >>= 2) {
+		if (v >= r + bit) {
+			v -= r + bit;
+			r = (r >> 1) + bit;
+		} else {
+			r >>= 1;
+		}
+	}
+	return r;
+}
+
+/* The picture for KEY (prompt + seed): a four-corner colour gradient under
+ * 3 to 6 filled circles and rectangles, every colour and place drawn by
+ * splitmix64 from KEY. Places and sizes are fractions of the image, so a
+ * wrong-size answer shows the same picture smaller. Smooth areas keep the
+ * PNG small and quick to compress; the gradient is 16.16 fixed point. */
+static void draw(unsigned char *px, int w, int h, uint64_t key)
+{
+	uint64_t s = key;
+	int c[4][3];
+	for (int k = 0; k < 4; k++) {
+		uint64_t r = splitmix64(s += 0x9e3779b97f4a7c15ULL);
+		for (int ch = 0; ch < 3; ch++)
+			c[k][ch] = (int)((r >> (ch * 8)) & 255);
+	}
+	int hd = h > 1 ? h - 1 : 1, wd = w > 1 ? w - 1 : 1;
+	for (int y = 0; y < h; y++) {
+		unsigned char *row = px + (size_t)y * (size_t)w * 3;
+		int a[3], d[3];
+		for (int ch = 0; ch < 3; ch++) {
+			int64_t l =
+			    (int64_t)(c[0][ch] * (hd - y) + c[2][ch] * y) *
+			    65536 / hd;
+			int64_t r =
+			    (int64_t)(c[1][ch] * (hd - y) + c[3][ch] * y) *
+			    65536 / hd;
+			a[ch] = (int)l;
+			d[ch] = (int)((r - l) / wd);
+		}
+		for (int x = 0; x < w; x++) {
+			row[3 * x] = (unsigned char)(a[0] >> 16);
+			row[3 * x + 1] = (unsigned char)(a[1] >> 16);
+			row[3 * x + 2] = (unsigned char)(a[2] >> 16);
+			a[0] += d[0];
+			a[1] += d[1];
+			a[2] += d[2];
+		}
+	}
+	int m = w < h ? w : h;
+	int n = 3 + (int)(splitmix64(s += 0x9e3779b97f4a7c15ULL) % 4);
+	for (int k = 0; k < n; k++) {
+		uint64_t r = splitmix64(s += 0x9e3779b97f4a7c15ULL);
+		uint64_t col = splitmix64(s += 0x9e3779b97f4a7c15ULL);
+		int cx = (int)((r & 0xffff) * (uint64_t)w >> 16);
+		int cy = (int)((r >> 16 & 0xffff) * (uint64_t)h >> 16);
+		int ry = m * (6 + (int)(r >> 32 & 0xff) % 20) / 100;
+		int rx = m * (6 + (int)(r >> 40 & 0xff) % 20) / 100;
+		bool circle = r >> 63;
+		for (int y = cy - ry; y <= cy + ry; y++) {
+			if (y < 0 || y >= h)
+				continue;
+			int hw =
+			    circle ? isqrt(ry * ry - (y - cy) * (y - cy)) : rx;
+			int x0 = cx - hw < 0 ? 0 : cx - hw;
+			int x1 = cx + hw >= w ? w - 1 : cx + hw;
+			unsigned char *p =
+			    px + ((size_t)y * (size_t)w + (size_t)x0) * 3;
+			for (int x = x0; x <= x1; x++, p += 3) {
+				p[0] = (unsigned char)col;
+				p[1] = (unsigned char)(col >> 8);
+				p[2] = (unsigned char)(col >> 16);
+			}
+		}
+	}
+}
+
+static void png_write_cb(png_structp p, png_bytep d, size_t n)
+{
+	buf_add(png_get_io_ptr(p), d, n);
+}
+
+static void png_flush_cb(png_structp p)
+{
+	(void)p;
+}
+
+/* PNG at zlib level 1 with the Up filter and run-length matching: on these
+ * smooth pictures that is ~2 ms for 512x512 and ~70 KB, where libpng's
+ * defaults (adaptive filters) take twice the time for a bigger file. A
+ * libpng error longjmps here; it can only be out of memory. */
+static void encode_png(const unsigned char *px, int w, int h, struct buf *out)
+{
+	png_structp p =
+	    png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	png_infop info = p ? png_create_info_struct(p) : NULL;
+	if (!info || setjmp(png_jmpbuf(p)))
+		die("libpng: cannot encode a %dx%d image", w, h);
+	png_set_write_fn(p, out, png_write_cb, png_flush_cb);
+	png_set_compression_level(p, 1);
+	png_set_compression_strategy(p, Z_RLE);
+	png_set_compression_buffer_size(p, 64 * KIB);
+	png_set_filter(p, PNG_FILTER_TYPE_BASE, PNG_FILTER_UP);
+	png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8,
+		     PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+	png_write_info(p, info);
+	for (int y = 0; y < h; y++)
+		png_write_row(p, px + (size_t)y * (size_t)w * 3);
+	png_write_end(p, NULL);
+	png_destroy_write_struct(&p, &info);
+}
+
+static void encode_jpeg(const unsigned char *px, int w, int h, struct buf *out)
+{
+	if (!tj && !(tj = tjInitCompress()))
+		die("libturbojpeg: %s", tjGetErrorStr());
+	unsigned long size = tjBufSize(w, h, TJSAMP_420);
+	buf_reserve(out, size);
+	unsigned char *dst = (unsigned char *)out->p + out->len;
+	if (tjCompress2(tj, px, w, 0, h, TJPF_RGB, &dst, &size, TJSAMP_420, 90,
+			TJFLAG_NOREALLOC) != 0)
+		die("libturbojpeg: %s", tjGetErrorStr2(tj));
+	out->len += size;
+}
+
+static int webp_write_cb(const uint8_t *d, size_t n, const WebPPicture *pic)
+{
+	buf_add(pic->custom_ptr, d, n);
+	return 1;
+}
+
+/* Lossy q80 at method 0, the fastest (~2 ms for 512x512; the default
+ * method 4 takes 10 ms). */
+static void encode_webp(const unsigned char *px, int w, int h, struct buf *out)
+{
+	WebPConfig wc;
+	WebPPicture pic;
+	if (!WebPConfigInit(&wc) || !WebPPictureInit(&pic))
+		die("libwebp: version mismatch");
+	wc.quality = 80;
+	wc.method = 0;
+	pic.width = w;
+	pic.height = h;
+	pic.writer = webp_write_cb;
+	pic.custom_ptr = out;
+	if (!WebPPictureImportRGB(&pic, px, w * 3) || !WebPEncode(&wc, &pic))
+		die("libwebp: cannot encode a %dx%d image (error %d)", w, h,
+		    (int)pic.error_code);
+	WebPPictureFree(&pic);
+}
+
+/* Appends the standard base64 of D[0..N) to B (no line breaks). */
+static void base64(struct buf *b, const unsigned char *d, size_t n)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	buf_reserve(b, (n + 2) / 3 * 4);
+	char *o = b->p + b->len;
+	size_t i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v =
+		    (uint32_t)d[i] << 16 | (uint32_t)d[i + 1] << 8 | d[i + 2];
+		o[0] = t[v >> 18];
+		o[1] = t[v >> 12 & 63];
+		o[2] = t[v >> 6 & 63];
+		o[3] = t[v & 63];
+		o += 4;
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)d[i] << 16 |
+			     (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0);
+		o[0] = t[v >> 18];
+		o[1] = t[v >> 12 & 63];
+		o[2] = i + 1 < n ? t[v >> 6 & 63] : '=';
+		o[3] = '=';
+		o += 4;
+	}
+	b->len = (size_t)(o - b->p);
+}
+
+/* Appends the image of C, as a JSON string of base64, damaged as fault F
+ * says. The picture is a pure function of the prompt (markers stripped),
+ * the seed and the size, so a retried request gets the same bytes. */
+static void add_image(struct conn *c, int f, struct buf *b)
+{
+	uint64_t t0 = mono_ns();
+	int w = c->img_w, h = c->img_h;
+	if (f == F_WRONGSIZE) {
+		w = w / 2 > 0 ? w / 2 : 1;
+		h = h / 2 > 0 ? h / 2 : 1;
+	}
+	simg.len = 0;
+	if (f == F_NOTIMG) {
+		buf_adds(&simg, NOT_IMAGE);
+	} else {
+		size_t need = (size_t)w * (size_t)h * 3;
+		if (need > spx_cap) {
+			free(spx);
+			if (!(spx = malloc(need)))
+				die("out of memory");
+			spx_cap = need;
+		}
+		if (f == F_REFUSE) /* what a safety checker sends back */
+			memset(spx, 0, need);
+		else
+			draw(spx, w, h,
+			     splitmix64(fnv1a(c->text.p, c->text.len) ^
+					splitmix64(c->img_seed)));
+		if (cfg.image_fmt == IMG_JPEG)
+			encode_jpeg(spx, w, h, &simg);
+		else if (cfg.image_fmt == IMG_WEBP)
+			encode_webp(spx, w, h, &simg);
+		else
+			encode_png(spx, w, h, &simg);
+	}
+	size_t n = f == F_IMGCUT ? simg.len / 2 : simg.len;
+	buf_adds(b, "\"");
+	size_t at = b->len;
+	base64(b, (const unsigned char *)simg.p, n);
+	if (f == F_B64CUT) /* half way, and 2 past a multiple of 4 */
+		b->len = at + ((b->len - at) / 2 & ~(size_t)3) + 2;
+	buf_adds(b, "\"");
+	st.images_made += f != F_NOTIMG;
+	st.image_ns += mono_ns() - t0;
+}
+
+/* Appends V as JSON. Strings go through json_str, so invalid UTF-8 in a
+ * request comes back as U+FFFD like everywhere else. */
+static void json_emit(struct buf *b, const cJSON *v)
+{
+	if (cJSON_IsString(v)) {
+		json_strz(b, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		char s[32];
+		if (is_int(v)) {
+			snprintf(s, sizeof s, "%lld", (long long)d);
+		} else {
+			snprintf(s, sizeof s, "%.15g", d);
+			if (strtod(s, NULL) != d)
+				snprintf(s, sizeof s, "%.17g", d);
+		}
+		buf_adds(b, s);
+	} else if (cJSON_IsBool(v)) {
+		buf_adds(b, cJSON_IsTrue(v) ? "true" : "false");
+	} else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+		bool obj = cJSON_IsObject(v);
+		buf_adds(b, obj ? "{" : "[");
+		for (const cJSON *m = v->child; m; m = m->next) {
+			if (m != v->child)
+				buf_adds(b, ",");
+			if (obj) {
+				json_strz(b, m->string);
+				buf_adds(b, ":");
+			}
+			json_emit(b, m);
+		}
+		buf_adds(b, obj ? "}" : "]");
+	} else {
+		buf_adds(b, "null");
+	}
+}
+
+/* Prepares an image request that was admitted: the prompt without
+ * markers, the seed, the size, and in c->extra what the answer carries
+ * after the image: A1111's "parameters" (the request as sent, prompt
+ * without markers) and "info" (a JSON text, as A1111 sends it), or
+ * OpenAI's "revised_prompt". */
+static void setup_image(struct conn *c, const cJSON *j,
+			const struct img_req *ir)
+{
+	strip_markers(ir->prompt, strlen(ir->prompt), &c->text);
+	/* seed -1: A1111 draws a 32-bit seed; here it is drawn from --seed
+	 * and the request number, so a client that wants the same image on
+	 * a retry must send its own seed, as with a real server. */
+	c->img_seed = ir->seed >= 0
+			  ? (uint64_t)ir->seed
+			  : splitmix64(cfg.seed ^ splitmix64(c->seq * 4 + 2)) &
+				0xffffffffULL;
+	c->img_w = ir->w;
+	c->img_h = ir->h;
+	c->img_send = ir->send;
+	c->model.len = 0;
+	if (ir->model) {
+		buf_adds(&c->model, ir->model);
+	} else {
+		const char **names;
+		int nn;
+		model_names(&names, &nn);
+		buf_adds(&c->model, names[0]);
+	}
+	struct buf *x = &c->extra;
+	x->len = 0;
+	if (c->api == API_IMAGES) {
+		buf_adds(x, ",\"revised_prompt\":");
+		json_str(x, c->text.p, c->text.len);
+		return;
+	}
+	buf_adds(x, ",\"parameters\":{");
+	for (const cJSON *m = j->child; m; m = m->next) {
+		if (m != j->child)
+			buf_adds(x, ",");
+		json_strz(x, m->string);
+		buf_adds(x, ":");
+		if (streq(m->string, "prompt"))
+			json_str(x, c->text.p, c->text.len);
+		else
+			json_emit(x, m);
+	}
+	const cJSON *np = get(j, "negative_prompt"), *st_ = get(j, "steps"),
+		    *cfg_ = get(j, "cfg_scale"), *sn = get(j, "sampler_name"),
+		    *sc = get(j, "scheduler");
+	stmp.len = 0;
+	buf_adds(&stmp, "{\"prompt\":");
+	json_str(&stmp, c->text.p, c->text.len);
+	buf_adds(&stmp, ",\"all_prompts\":[");
+	json_str(&stmp, c->text.p, c->text.len);
+	buf_adds(&stmp, "],\"negative_prompt\":");
+	json_strz(&stmp, np ? np->valuestring : "");
+	buf_addf(&stmp,
+		 ",\"seed\":%llu,\"all_seeds\":[%llu],\"subseed\":-1,"
+		 "\"width\":%d,\"height\":%d,\"sampler_name\":",
+		 (unsigned long long)c->img_seed,
+		 (unsigned long long)c->img_seed, c->img_w, c->img_h);
+	json_strz(&stmp, sn ? sn->valuestring : "Euler a");
+	buf_adds(&stmp, ",\"scheduler\":");
+	json_strz(&stmp, sc ? sc->valuestring : "Automatic");
+	buf_adds(&stmp, ",\"cfg_scale\":");
+	if (cfg_)
+		json_emit(&stmp, cfg_);
+	else
+		buf_adds(&stmp, "7");
+	buf_addf(&stmp,
+		 ",\"steps\":%d,\"batch_size\":1,\"restore_faces\":false,"
+		 "\"sd_model_name\":",
+		 st_ ? (int)st_->valuedouble : 20);
+	json_str(&stmp, c->model.p, c->model.len);
+	buf_adds(&stmp, ",\"sd_model_hash\":\"0000000000\","
+			"\"version\":\"fake_llm\"}");
+	buf_adds(x, "},\"info\":");
+	json_str(x, stmp.p, stmp.len);
+}
+
+/* The body of a finished image request with fault F (none, or one that
+ * still answers 200 JSON). "empty" answers no image at all. */
+static void build_image_reply(struct conn *c, int f, struct buf *b)
+{
+	bool one = c->img_send && f != F_EMPTY;
+	b->len = 0;
+	if (c->api == API_TXT2IMG) {
+		buf_adds(b, "{\"images\":[");
+		if (one)
+			add_image(c, f, b);
+		buf_adds(b, "]");
+		buf_add(b, c->extra.p, c->extra.len);
+		buf_adds(b, "}");
+		return;
+	}
+	buf_addf(b, "{\"created\":%lld,\"data\":[", start_wall);
+	if (one) {
+		buf_adds(b, "{\"b64_json\":");
+		add_image(c, f, b);
+		buf_add(b, c->extra.p, c->extra.len);
+		buf_adds(b, "}");
+	}
+	buf_adds(b, "]}");
+}
+
+/* ------------------------------------------------------------------ */
 /* Generation requests: validation, faults, slots                       */
 
 /* Counts a generation request that got its final outcome; the N-th one
@@ -1895,15 +2533,20 @@ static void finish(struct conn *c, uint64_t t_done)
 			sizeof g - 1, SEND_ALL);
 		return;
 	}
-	case F_REFUSE:
-		c->text.len = 0;
-		buf_adds(&c->text, REFUSAL);
-		break;
-	case F_EMPTY: c->text.len = 0; break;
 	case F_NONE: st.ok++; break;
 	default: break;
 	}
-	build_reply(c, &sbody);
+	if (api_image(c->api)) {
+		build_image_reply(c, f, &sbody);
+	} else {
+		if (f == F_REFUSE) {
+			c->text.len = 0;
+			buf_adds(&c->text, REFUSAL);
+		} else if (f == F_EMPTY) {
+			c->text.len = 0;
+		}
+		build_reply(c, &sbody);
+	}
 	respond(c, 200, "application/json; charset=utf-8", NULL, sbody.p,
 		sbody.len,
 		f == F_HALF   ? SEND_HALF
@@ -1911,13 +2554,20 @@ static void finish(struct conn *c, uint64_t t_done)
 			      : SEND_ALL);
 }
 
-static void handle_llm(struct conn *c, enum api api)
+/* A generation request of any API: validation, model, fault, number,
+ * then the admission faults and the slot. */
+static void handle_gen(struct conn *c, enum api api)
 {
 	struct req *r = &c->rq;
 	const char *body = c->in.p + r->hdr_len;
 	struct verr e = {{0}, {0}};
-	bool openai = api == API_OPENAI;
-	if (openai && !cfg.lenient &&
+	bool openai = api == API_OPENAI || api == API_IMAGES;
+	bool image = api_image(api);
+	/* OpenAI wants application/json; A1111 (FastAPI) parses the body as
+	 * JSON when Content-Type is absent or JSON, and rejects other types
+	 * (curl -d sends a form type). */
+	bool ctype_needed = openai || (api == API_TXT2IMG && r->ctype_len);
+	if (ctype_needed && !cfg.lenient &&
 	    !iprefix(c->in.p + r->ctype_off, r->ctype_len,
 		     "application/json")) {
 		reply_error(c, 400, NULL,
@@ -1935,36 +2585,47 @@ static void handle_llm(struct conn *c, enum api api)
 		llm_done();
 		return;
 	}
-	const char *text = NULL;
+	const char *text = NULL, *model = NULL;
 	size_t text_len = 0;
+	struct img_req ir = {0};
 	bool good;
 	if (api == API_GENERATE)
 		good = check_generate(j, &text, &e);
 	else if (api == API_CHAT)
 		good = check_chat(j, &text, &e);
-	else
+	else if (api == API_OPENAI)
 		good = check_openai(j, &otext, &e);
-	if (good && openai) {
+	else if (api == API_TXT2IMG)
+		good = check_txt2img(j, &ir, &e);
+	else
+		good = check_images(j, &ir, &e);
+	if (good && api == API_OPENAI) {
 		text = otext.p;
 		text_len = otext.len;
 	} else if (good) {
+		if (image)
+			text = ir.prompt;
 		text_len = strlen(text);
 	}
-	const cJSON *model = get(j, "model");
-	if (good && cfg.nmodels) {
+	if (good)
+		model = image ? ir.model : get(j, "model")->valuestring;
+	if (good && cfg.nmodels && model) {
 		int k = 0;
-		while (k < cfg.nmodels &&
-		       !streq(cfg.models[k], model->valuestring))
+		while (k < cfg.nmodels && !streq(cfg.models[k], model))
 			k++;
 		if (k == cfg.nmodels) {
 			char msg[400];
-			snprintf(
-			    msg, sizeof msg,
-			    openai ? "The model `%.200s` does not exist."
-				   : "model \"%.200s\" not found, try pulling "
-				     "it first",
-			    model->valuestring);
-			reply_error(c, 404, "model", msg, NULL);
+			snprintf(msg, sizeof msg,
+				 openai	 ? "The model `%.200s` does not exist."
+				 : image ? "sd_model_checkpoint \"%.200s\" not "
+					   "found (GET /sdapi/v1/sd-models)"
+					 : "model \"%.200s\" not found, try "
+					   "pulling it first",
+				 model);
+			reply_error(c, 404,
+				    image && !openai ? "sd_model_checkpoint"
+						     : "model",
+				    msg, NULL);
 			cJSON_Delete(j);
 			llm_done();
 			return;
@@ -1996,7 +2657,13 @@ static void handle_llm(struct conn *c, enum api api)
 		llm_done();
 		return;
 	}
-	c->seq = ++st.llm_requests;
+	/* One request number for both kinds: in a run of one kind it is the
+	 * count of that kind, so seeded faults stay what they were. */
+	if (image)
+		st.image_requests++;
+	else
+		st.llm_requests++;
+	c->seq = st.llm_requests + st.image_requests;
 	c->arrival_ns = now_ns;
 	if (mk < 0 && !r->fault_len && cfg.nrules) {
 		double u = unit_rand(cfg.seed, c->seq, 0), acc = 0;
@@ -2008,12 +2675,20 @@ static void handle_llm(struct conn *c, enum api api)
 			}
 		}
 	}
+	if (!image && fault >= F_B64CUT)
+		fault = F_NONE; /* image faults do not apply to text */
 	c->api = api;
 	c->fault = fault;
-	c->model.len = 0;
-	buf_adds(&c->model, model->valuestring);
 	c->n_choices = 1;
 	c->max_words = 0;
+	if (image) {
+		setup_image(c, j, &ir);
+	} else {
+		c->model.len = 0;
+		buf_adds(&c->model, model);
+		c->prompt_words = count_words(text, text_len);
+		make_text(c, text, text_len);
+	}
 	if (api == API_OPENAI) {
 		const cJSON *n = get(j, "n");
 		const cJSON *mt = get(j, "max_completion_tokens");
@@ -2023,14 +2698,12 @@ static void handle_llm(struct conn *c, enum api api)
 			c->n_choices = (unsigned)n->valuedouble;
 		if (mt)
 			c->max_words = (long long)mt->valuedouble;
-	} else {
+	} else if (!image) {
 		const cJSON *o = get(j, "options");
 		const cJSON *np = o ? get(o, "num_predict") : NULL;
 		if (np)
 			c->max_words = (long long)np->valuedouble;
 	}
-	c->prompt_words = count_words(text, text_len);
-	make_text(c, text, text_len);
 	cJSON_Delete(j);
 
 	/* Admission faults answer at once, holding no slot: what a rate
@@ -2153,15 +2826,68 @@ static void h_stats(struct conn *c)
 
 static void h_generate(struct conn *c)
 {
-	handle_llm(c, API_GENERATE);
+	handle_gen(c, API_GENERATE);
 }
 static void h_chat(struct conn *c)
 {
-	handle_llm(c, API_CHAT);
+	handle_gen(c, API_CHAT);
 }
 static void h_openai(struct conn *c)
 {
-	handle_llm(c, API_OPENAI);
+	handle_gen(c, API_OPENAI);
+}
+static void h_txt2img(struct conn *c)
+{
+	handle_gen(c, API_TXT2IMG);
+}
+static void h_images(struct conn *c)
+{
+	handle_gen(c, API_IMAGES);
+}
+
+/* A1111 lists checkpoints as {title, model_name, hash, sha256, filename,
+ * config}; clients match sd_model_checkpoint against title. */
+static void h_sd_models(struct conn *c)
+{
+	const char **m;
+	int n;
+	model_names(&m, &n);
+	sbody.len = 0;
+	buf_adds(&sbody, "[");
+	for (int k = 0; k < n; k++) {
+		buf_adds(&sbody, k ? ",{\"title\":" : "{\"title\":");
+		json_strz(&sbody, m[k]);
+		buf_adds(&sbody, ",\"model_name\":");
+		json_strz(&sbody, m[k]);
+		buf_adds(&sbody, ",\"hash\":null,\"sha256\":null,"
+				 "\"filename\":");
+		stmp.len = 0;
+		buf_adds(&stmp, "/models/Stable-diffusion/");
+		buf_adds(&stmp, m[k]);
+		json_str(&sbody, stmp.p, stmp.len);
+		buf_adds(&sbody, ",\"config\":null}");
+	}
+	buf_adds(&sbody, "]");
+	respond_json(c, 200, &sbody, NULL);
+}
+
+/* A1111's progress of the current job; health probes poll it. */
+static void h_progress(struct conn *c)
+{
+	sbody.len = 0;
+	buf_addf(&sbody,
+		 "{\"progress\":0.0,\"eta_relative\":0.0,\"state\":{"
+		 "\"skipped\":false,\"interrupted\":false,\"job\":\"\","
+		 "\"job_count\":%u,\"job_timestamp\":\"0\",\"job_no\":0,"
+		 "\"sampling_step\":0,\"sampling_steps\":0},"
+		 "\"current_image\":null,\"textinfo\":null}",
+		 st.in_flight + st.queued);
+	respond_json(c, 200, &sbody, NULL);
+}
+
+static void h_ping(struct conn *c)
+{
+	respond(c, 200, "application/json", NULL, "{}", 2, SEND_ALL);
 }
 
 static const struct route {
@@ -2177,6 +2903,11 @@ static const struct route {
     {"/api/tags", M_GET, h_tags, P_TAGS, true},
     {"/api/version", M_GET, h_version, P_VERSION, true},
     {"/v1/models", M_GET, h_models, P_MODELS, true},
+    {"/sdapi/v1/txt2img", M_POST, h_txt2img, P_TXT2IMG, true},
+    {"/v1/images/generations", M_POST, h_images, P_IMAGES, true},
+    {"/sdapi/v1/sd-models", M_GET, h_sd_models, P_SD_MODELS, true},
+    {"/sdapi/v1/progress", M_GET, h_progress, P_PROGRESS, false},
+    {"/internal/ping", M_GET, h_ping, P_PING, false},
     {"/health", M_GET, h_health, P_HEALTH, false},
     {"/", M_GET, h_root, P_ROOT, false},
     {"/stats", M_GET, h_stats, P_STATS, false},
@@ -2196,6 +2927,7 @@ static void handle_request(struct conn *c)
 	c->keep_alive = r->keep_alive;
 	c->http10 = r->http10;
 	c->v1 = !strncmp(r->path, "/v1/", 4);
+	c->sdapi = !strncmp(r->path, "/sdapi/", 7);
 	if (!rt) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "no such endpoint: %s", r->path);
@@ -2272,6 +3004,7 @@ static void conn_drive(struct conn *c)
 				c->head_only = c->keep_alive = false;
 				c->http10 = c->rq.http10;
 				c->v1 = !strncmp(c->rq.path, "/v1/", 4);
+				c->sdapi = !strncmp(c->rq.path, "/sdapi/", 7);
 				reply_error(c, p, NULL, status_text(p), NULL);
 				continue;
 			}
@@ -2514,6 +3247,7 @@ static void shutdown_all(void)
 		buf_free(&c->out);
 		buf_free(&c->text);
 		buf_free(&c->model);
+		buf_free(&c->extra);
 		free(c);
 	}
 	free(heap);
@@ -2528,7 +3262,8 @@ static void usage(FILE *f)
 {
 	fputs(
 	    "usage: fake_llm [--port P] [options]\n"
-	    "A fake ollama / OpenAI-compatible LLM server on 127.0.0.1.\n"
+	    "A fake ollama / OpenAI-compatible LLM server and AUTOMATIC1111 /\n"
+	    "OpenAI-images text-to-image server on 127.0.0.1.\n"
 	    "  --port P              port, 0 = any free one (default 0)\n"
 	    "  --port-file F         also write the port to F (atomically)\n"
 	    "  --max-seconds N       exit after N s (default 600, 0 = never)\n"
@@ -2539,7 +3274,9 @@ static void usage(FILE *f)
 	    "  --fault KIND:RATE     fault with probability RATE (repeatable;\n"
 	    "                        KIND: 429 500 503 hang garbage half "
 	    "reset\n"
-	    "                        refuse empty slow-body)\n"
+	    "                        refuse empty slow-body; images only:\n"
+	    "                        b64-cut image-cut not-image "
+	    "wrong-size)\n"
 	    "  --reply-mode M        rewrite (default) or echo\n"
 	    "  --reply-prefix S      put S before every reply text\n"
 	    "  --reply-quotes        wrap the reply text in double quotes\n"
@@ -2550,8 +3287,11 @@ static void usage(FILE *f)
 	    "  --slow-interval-ms T  slow-body: one byte per T ms (default "
 	    "50)\n"
 	    "  --lenient             accept unknown request fields\n"
+	    "  --image-format F      png (default), jpeg (q90) or webp (q80):\n"
+	    "                        the bytes inside the base64 of images\n"
 	    "Per request: header 'X-Fault: KIND' or '[[fault:KIND]]' /\n"
-	    "'[[fault:KIND:N]]' (first N times only) in the user text.\n"
+	    "'[[fault:KIND:N]]' (first N times only) in the user text or\n"
+	    "the image prompt.\n"
 	    "GET /stats: counters; also printed to stderr on exit.\n",
 	    f);
 }
@@ -2586,6 +3326,7 @@ static void parse_args(int argc, char **argv)
 		O_DIE_AFTER_MS,
 		O_SLOW,
 		O_LENIENT,
+		O_IMAGE_FORMAT,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -2605,6 +3346,7 @@ static void parse_args(int argc, char **argv)
 	    {"die-after-ms", required_argument, NULL, O_DIE_AFTER_MS},
 	    {"slow-interval-ms", required_argument, NULL, O_SLOW},
 	    {"lenient", no_argument, NULL, O_LENIENT},
+	    {"image-format", required_argument, NULL, O_IMAGE_FORMAT},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -2696,6 +3438,18 @@ static void parse_args(int argc, char **argv)
 			    optarg, "--slow-interval-ms", 60000);
 			break;
 		case O_LENIENT: cfg.lenient = true; break;
+		case O_IMAGE_FORMAT:
+			if (streq(optarg, "png"))
+				cfg.image_fmt = IMG_PNG;
+			else if (streq(optarg, "jpeg"))
+				cfg.image_fmt = IMG_JPEG;
+			else if (streq(optarg, "webp"))
+				cfg.image_fmt = IMG_WEBP;
+			else
+				die("--image-format: png, jpeg or webp, not "
+				    "'%s'",
+				    optarg);
+			break;
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); exit(1);
 		}
@@ -2712,6 +3466,7 @@ int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
 	start_ns = now_ns = mono_ns();
+	start_wall = (long long)time(NULL);
 	setup();
 	run();
 	/* The counters as they stand when the run ends, before the shutdown
@@ -2725,5 +3480,9 @@ int main(int argc, char **argv)
 	buf_free(&otext);
 	buf_free(&sresp);
 	buf_free(&stmp);
+	buf_free(&simg);
+	free(spx);
+	if (tj)
+		tjDestroy(tj);
 	return 0;
 }

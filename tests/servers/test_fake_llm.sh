@@ -15,7 +15,8 @@ else
 	# shellcheck disable=SC2046 # pkg-config output is a word list
 	if ${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE \
 		"$ROOT/tests/servers/fake_llm.c" -o "$FL" \
-		$(pkg-config --cflags --libs libcjson) -lpthread 2>build.txt; then
+		$(pkg-config --cflags --libs libcjson libpng libturbojpeg libwebp) \
+		-lpthread 2>build.txt; then
 		ok "builds with -Wall -Wextra -Werror"
 	else
 		fail "build: $(head -c 600 build.txt)"

@@ -1,0 +1,398 @@
+/* hybridize generate: synthetic images for the prompts (step 4), and the
+ * leftover policy for face samples without one. */
+#include "commands.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../generate.h"
+#include "../outfile.h"
+#include "../progress.h"
+#include "../shardlist.h"
+#include "../spawn.h"
+#include "opts.h"
+#include "signals.h"
+#include "stagecli.h"
+
+static const char usage[] =
+    "usage: hybridize generate -p PROMPTS_DIR -s SHARD... -o EDITS_DIR "
+    "[options]\n"
+    "\n"
+    "For every prompt in PROMPTS_DIR/NAME.json ({\"KEY.json\": prompt})\n"
+    "asks a text-to-image server for an image and writes\n"
+    "EDITS_DIR/NAME/KEY.<ext> (the new image, in the format of the\n"
+    "sample's image member), KEY.txt (the prompt) and KEY.json (the\n"
+    "metadata: caption = prompt, face_bboxes = [], new width, height and\n"
+    "sha256, url/exif/original_* removed, a \"synthetic\" object added).\n"
+    "Face samples without a synthetic image (no prompt: not English or\n"
+    "declined; refused by the server) follow --leftover. EDITS_DIR/NAME\n"
+    "appears when the shard is complete, with .generate.json recording\n"
+    "each face sample's fate; until then the work is in .NAME.part and a\n"
+    "re-run continues it.\n"
+    "\n"
+    "Image servers:\n"
+    "      --image-api a1111|openai|none  a1111: POST /sdapi/v1/txt2img\n"
+    "                           (AUTOMATIC1111, Forge, SD.Next,\n"
+    "                           stable-diffusion.cpp); openai: POST\n"
+    "                           /v1/images/generations (b64_json); none: no\n"
+    "                           server, every face sample is a leftover\n"
+    "                           (default a1111)\n"
+    "      --image-endpoint URL base URL, repeatable (default\n"
+    "                           http://127.0.0.1:7860)\n"
+    "      --image-model M      checkpoint / model name (default: the\n"
+    "                           server's)\n"
+    "      --image-threads N    requests in flight over all servers\n"
+    "                           (default 2 per endpoint)\n"
+    "      --image-timeout S    seconds per request (300)\n"
+    "      --retries N          further tries of a failing request (4)\n"
+    "      --api-key-env NAME   send the bearer token in $NAME\n"
+    "Servers started by us:\n"
+    "      --spawn 'CMD ... {port} ...'  one server per GPU, told its GPU\n"
+    "                           by CUDA_VISIBLE_DEVICES ({gpu} in CMD too),\n"
+    "                           used as the endpoints, stopped at the end;\n"
+    "                           logs in EDITS_DIR/.server-HOST-N.log\n"
+    "      --gpus N             servers to start (default: the GPUs in\n"
+    "                           CUDA_VISIBLE_DEVICES / SLURM, else 1)\n"
+    "      --spawn-timeout S    seconds for them to get ready (600)\n"
+    "Images:\n"
+    "      --size WxH|original  asked size; original: the sample's aspect,\n"
+    "                           longer side --max-side, multiples of 64\n"
+    "                           (default original)\n"
+    "      --max-side N         (default 512)\n"
+    "      --resize             resample each image to the original's size\n"
+    "      --quality Q          JPEG / WebP quality (90)\n"
+    "      --steps N  --cfg-scale X  --sampler NAME  --negative-prompt T\n"
+    "                           (default: the server's)\n"
+    "      --seed N             same seed for every image (default: per\n"
+    "                           sample, FNV-1a of its key, so re-runs give\n"
+    "                           the same images)\n"
+    "      --llm-model M        the LLM that wrote the prompts, recorded in\n"
+    "                           the metadata\n"
+    "Leftovers:\n"
+    "      --leftover blur|drop|keep  blur: the photo with every face box\n"
+    "                           strongly blurred (offline; JPEG blurred in\n"
+    "                           the DCT domain, the rest of it bit-exact);\n"
+    "                           drop: reshard leaves the sample out; keep:\n"
+    "                           untouched (default blur)\n"
+    "      --min-faces N        face boxes that make a face sample (1)\n"
+    "Run:\n"
+    "      -j N                 worker threads for images (default: cores)\n"
+    "      --rank R --world W   shards i with i % W == R (default from "
+    "SLURM)\n"
+    "      --no-fsync  --progress-interval S  -q\n"
+    "\n"
+    "Exit status: 0 all done, 1 bad usage or configuration, 2 some samples\n"
+    "or shards failed (named on stderr; a re-run retries them), 130/143 on\n"
+    "signals.\n";
+
+static void report_line(void *arg, const char *line)
+{
+	char msg[1200];
+
+	snprintf(msg, sizeof(msg), "hybridize generate: %s", line);
+	progress_print(arg, msg);
+}
+
+static int parse_size(const char *s, int *w, int *h)
+{
+	char *end;
+	long a, b;
+
+	if (!strcmp(s, "original")) {
+		*w = *h = 0;
+		return 0;
+	}
+	a = strtol(s, &end, 10);
+	if (*end != 'x')
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (*end || a < 64 || b < 64 || a > 4096 || b > 4096 || a % 8 || b % 8)
+		return -1;
+	*w = (int)a;
+	*h = (int)b;
+	return 0;
+}
+
+int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
+		      const char *cmd)
+{
+	if (!strcmp(o->image_api, "none")) {
+		go->api_none = 1;
+	} else if (!strcmp(o->image_api, "a1111")) {
+		go->api.kind = IMGAPI_A1111;
+	} else if (!strcmp(o->image_api, "openai")) {
+		go->api.kind = IMGAPI_OPENAI;
+	} else {
+		fprintf(stderr,
+			"hybridize %s: --image-api: '%s' is not a1111, openai "
+			"or none\n",
+			cmd, o->image_api);
+		return -1;
+	}
+	go->generator = o->image_api;
+	if (parse_size(o->size, &go->size_w, &go->size_h) < 0) {
+		fprintf(stderr,
+			"hybridize %s: --size: '%s' is not WxH (multiples of "
+			"8, 64..4096) or 'original'\n",
+			cmd, o->size);
+		return -1;
+	}
+	if (!strcmp(o->leftover, "blur")) {
+		go->leftover = LEFTOVER_BLUR;
+	} else if (!strcmp(o->leftover, "drop")) {
+		go->leftover = LEFTOVER_DROP;
+	} else if (!strcmp(o->leftover, "keep")) {
+		go->leftover = LEFTOVER_KEEP;
+	} else {
+		fprintf(stderr,
+			"hybridize %s: --leftover: '%s' is not blur, drop or "
+			"keep\n",
+			cmd, o->leftover);
+		return -1;
+	}
+	go->api.model = o->image_model;
+	go->api.steps = o->steps;
+	go->api.cfg_scale = o->cfg_scale;
+	go->api.sampler = o->sampler;
+	go->api.negative = o->negative_prompt;
+	go->seed = o->seed;
+	go->max_side = (int)o->max_side;
+	go->resize = o->resize;
+	go->quality = (int)o->quality;
+	go->min_faces = o->min_faces;
+	go->llm_model = o->llm_model;
+	go->threads = cli_jobs(o);
+	go->pool.timeout = o->image_timeout;
+	go->pool.retries = (int)o->retries;
+	go->pool.backoff_base = 1;
+	go->pool.backoff_max = 60;
+	go->pool.health_path = imgapi_health_path(go->api.kind);
+	if (o->api_key_env) {
+		go->pool.bearer = getenv(o->api_key_env);
+		if (!go->pool.bearer || !*go->pool.bearer) {
+			fprintf(stderr,
+				"hybridize %s: --api-key-env: $%s is not set\n",
+				cmd, o->api_key_env);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
+			 const char *spawn_cmd, const char *log_dir,
+			 struct spawn **sp, const char *cmd)
+{
+	static const char *const default_url[] = {"http://127.0.0.1:7860"};
+	const char *const *urls = NULL;
+	size_t nurls = 0;
+
+	*sp = NULL;
+	if (go->api_none)
+		return 0;
+	if (spawn_cmd && o->nimage_endpoints) {
+		fprintf(stderr,
+			"hybridize %s: the image servers are either started by "
+			"us (--spawn, --image-spawn) or given with "
+			"--image-endpoint, not both\n",
+			cmd);
+		return 1;
+	}
+	if (spawn_cmd) {
+		int r = cli_spawn(o, spawn_cmd, go->pool.health_path, "image",
+				  log_dir, sp, &urls, &nurls, cmd);
+		if (r)
+			return r;
+	} else if (o->nimage_endpoints) {
+		urls = o->image_endpoints;
+		nurls = o->nimage_endpoints;
+	} else {
+		urls = default_url;
+		nurls = 1;
+	}
+	go->urls = urls;
+	go->nurls = nurls;
+	go->pool.max_in_flight =
+	    o->image_threads ? (int)o->image_threads : (int)(2 * nurls);
+	return 0;
+}
+
+static void print_summary(const struct generate_counts *c, size_t todo,
+			  long skipped, double secs, int r)
+{
+	char rate[32];
+
+	progress_fmt_count(rate, sizeof(rate),
+			   secs > 0 ? (double)c->images / secs : 0);
+	printf("hybridize generate: %s in %.2f s\n",
+	       r == HY_ESTOP			    ? "stopped"
+	       : r || c->failed || c->shards_failed ? "finished with failures"
+						    : "done",
+	       secs);
+	printf("  %-22s %zu\n", "shards", todo + (size_t)skipped);
+	printf("  %-22s %lld\n", "  done", (long long)c->shards_done);
+	printf("  %-22s %ld\n", "  already done", skipped);
+	printf("  %-22s %lld\n", "  failed", (long long)c->shards_failed);
+	printf("  %-22s %lld\n", "samples", (long long)c->samples);
+	printf("  %-22s %lld\n", "face samples", (long long)c->faces);
+	printf("  %-22s %lld\n", "  synthetic images", (long long)c->images);
+	printf("  %-22s %lld\n", "  from an earlier run",
+	       (long long)c->resumed);
+	printf("  %-22s %lld\n", "  blurred", (long long)c->blurred);
+	printf("  %-22s %lld\n", "  dropped", (long long)c->dropped);
+	printf("  %-22s %lld\n", "  kept as they were", (long long)c->kept);
+	printf("  %-22s %lld\n", "  refused by server", (long long)c->rejected);
+	printf("  %-22s %lld\n", "  failed (run again)", (long long)c->failed);
+	printf("  %-22s %ld\n", "retries", c->retries);
+	printf("  %-22s %s/s\n", "images", rate);
+}
+
+int cmd_generate(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct generate_opts go = {0};
+	struct generate_counts c = {0};
+	struct generate_input *in = NULL;
+	struct shardlist list = {0};
+	struct progress prog;
+	struct stage_ctx ctx = {0};
+	struct hy_err err = {0};
+	struct spawn *sp = NULL;
+	size_t nin = 0, total = 0;
+	long skipped = 0, missing = 0;
+	int status = 1, r, curl_up = 0;
+
+	r = cli_parse(argc, argv,
+		      OPT_IMAGE | OPT_OUTPUT | OPT_JOBS | OPT_MIN_FACES |
+			  OPT_RANK | OPT_FSYNC | OPT_PROGRESS | OPT_SPAWN,
+		      usage, &o);
+	if (r != 0) {
+		cli_free(&o);
+		return r > 0 ? 0 : 1;
+	}
+	if (cli_resolve_rank(&o) < 0)
+		goto out;
+	if (generate_cli_opts(&o, &go, "generate") < 0)
+		goto out;
+	if (o.spawn && (o.nimage_endpoints || go.api_none)) {
+		fprintf(stderr,
+			"hybridize generate: --spawn starts the image "
+			"servers: it goes with neither --image-endpoint "
+			"nor --image-api none\n");
+		goto out;
+	}
+	if (!o.output || !*o.output || !o.nargs ||
+	    (!o.prompts && !go.api_none)) {
+		fprintf(stderr, "hybridize generate: needs -p PROMPTS_DIR, -s "
+				"SHARD... and -o EDITS_DIR (see --help)\n");
+		goto out;
+	}
+	for (size_t i = 0; i < o.nargs; i++)
+		if (shardlist_add_arg(&list, o.args[i], &err) != HY_OK) {
+			fprintf(stderr, "hybridize generate: %s\n", err.msg);
+			goto out;
+		}
+	if (shardlist_finish(&list, &err) != HY_OK) {
+		fprintf(stderr, "hybridize generate: %s\n", err.msg);
+		goto out;
+	}
+	total = list.n;
+	shardlist_select(&list, o.rank, o.world);
+	if (mkdirs(o.output, &err) != HY_OK || access(o.output, W_OK) < 0) {
+		fprintf(stderr, "hybridize generate: %s\n",
+			err.msg[0] ? err.msg : "cannot write to the output");
+		goto out;
+	}
+
+	progress_init(&prog, "generate", stderr, isatty(2),
+		      o.progress_interval);
+	ctx.report.fn = report_line;
+	ctx.report.ctx = &prog;
+	ctx.progress = &prog;
+	ctx.stop = &cli_stop;
+	ctx.fsync = !o.no_fsync;
+
+	in = calloc(list.n + 1, sizeof(*in));
+	if (!in)
+		goto out;
+	for (size_t i = 0; i < list.n; i++) {
+		char *pp = NULL;
+
+		if (outfile_exists(o.output, list.v[i].name)) {
+			skipped++;
+			continue;
+		}
+		if (o.prompts) {
+			char *leaf = NULL;
+			if (asprintf(&leaf, "%s.json", list.v[i].name) < 0)
+				goto out;
+			pp = path_join(o.prompts, leaf);
+			free(leaf);
+			if (!pp)
+				goto out;
+			if (access(pp, F_OK) < 0 && !go.api_none) {
+				fprintf(stderr,
+					"hybridize generate: %s: no prompts "
+					"file '%s' (run prompts first)\n",
+					list.v[i].path, pp);
+				free(pp);
+				missing++;
+				continue;
+			}
+			if (access(pp, F_OK) < 0) {
+				free(pp);
+				pp = NULL;
+			}
+		}
+		in[nin].shard = list.v[i].path;
+		in[nin].name = list.v[i].name;
+		in[nin].prompts = pp;
+		nin++;
+	}
+	if (o.world > 1)
+		fprintf(stderr,
+			"hybridize generate: rank %ld of %ld (from %s): %zu of "
+			"%zu shards to do\n",
+			o.rank, o.world, o.rank_source, nin, total);
+	cli_catch_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_up = 1;
+	if (nin && (r = generate_cli_servers(&o, &go, o.spawn, o.output, &sp,
+					     "generate"))) {
+		status = r;
+		goto out;
+	}
+
+	prog.shards_total = (int64_t)nin;
+	prog.bytes_total = (int64_t)nin;
+	if (!o.quiet)
+		progress_start(&prog);
+	r = generate_run(&ctx, &go, in, nin, o.output, &c, stdout, &err);
+	progress_stop(&prog);
+	if (r != HY_OK && r != HY_ESTOP)
+		fprintf(stderr, "hybridize generate: %s\n", err.msg);
+	c.shards_failed += missing;
+	print_summary(&c, nin + (size_t)missing, skipped,
+		      progress_elapsed(&prog), r);
+	if (r == HY_ECONFIG)
+		status = 1;
+	else if (r == HY_ESTOP)
+		status = cli_exit_status(1);
+	else
+		status =
+		    cli_exit_status(r != HY_OK || c.failed || c.shards_failed);
+out:
+	spawn_stop(sp);
+	if (curl_up)
+		curl_global_cleanup();
+	for (size_t i = 0; in && i < nin; i++)
+		free((char *)in[i].prompts);
+	free(in);
+	shardlist_release(&list);
+	cli_free(&o);
+	return status;
+}

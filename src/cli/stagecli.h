@@ -1,0 +1,63 @@
+/* Stage options as the stage commands read them, shared with `run`, which
+ * takes every stage's options at once. Each function prints the problem,
+ * prefixed with "hybridize CMD: ", and returns -1 on bad usage. */
+#ifndef HY_CLI_STAGECLI_H
+#define HY_CLI_STAGECLI_H
+
+#include <regex.h>
+
+#include "../generate.h"
+#include "../langid.h"
+#include "../prompts.h"
+#include "../spawn.h"
+#include "opts.h"
+
+/* The prompts options and what they own. */
+struct prompts_cli {
+	struct prompts_opts po;
+	regex_t decline;
+	int have_re;
+	char *system;
+	char *langs_buf;
+	const char *langs[64];
+	size_t nlangs;
+	struct langid *lid;
+	char **urls;
+	size_t nurls;
+};
+
+/* Fills pc from the LLM and language options (everything but the
+ * endpoints); release with prompts_cli_release, also after a failure. */
+int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
+		     const char *cmd);
+
+/* Sets the LLM endpoints: servers started from spawn_cmd (*sp, to stop
+ * with spawn_stop), else --endpoint / --host and --ports. Returns 0, 1, or
+ * the exit status of a signal while waiting. */
+int prompts_cli_servers(const struct cli_opts *o, struct prompts_cli *pc,
+			const char *spawn_cmd, const char *log_dir,
+			struct spawn **sp, const char *cmd);
+
+void prompts_cli_release(struct prompts_cli *pc);
+
+/* Starts the --spawn servers (--gpus, --spawn-timeout), logs in log_dir,
+ * and points *urls at their base URLs. Returns 0, 1 (a server did not
+ * start: the message is printed), or the exit status of a signal. */
+int cli_spawn(const struct cli_opts *o, const char *spawn_cmd,
+	      const char *health_path, const char *what, const char *log_dir,
+	      struct spawn **sp, const char *const **urls, size_t *nurls,
+	      const char *cmd);
+
+/* Fills go from the image options (everything but the endpoints). */
+int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
+		      const char *cmd);
+
+/* Sets go's endpoints: servers started from spawn_cmd (then *sp must be
+ * stopped with spawn_stop), else --image-endpoint, else the default.
+ * Returns 0, 1 (bad usage or a server that did not start) or the exit
+ * status of a signal while waiting. */
+int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
+			 const char *spawn_cmd, const char *log_dir,
+			 struct spawn **sp, const char *cmd);
+
+#endif
