@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make demo: the main job on sample data made by the repo's generator
-# (deterministic DataComp-like shards with real JPEGs), offline: scan
-# (captions of face samples), prompts --api none (the English filter, no
-# LLM server), reshard (final shards). generate comes with its issue.
+# (deterministic DataComp-like shards with real JPEGs), offline: `run` does
+# scan (captions of face samples), prompts --api none (the English filter,
+# no LLM server), generate --image-api none --leftover blur (every face
+# blurred: the offline de-identification path) and reshard (final shards),
+# pipelined per shard; then status and verify check the result.
 set -eu
 cd "$(dirname "$0")/.."
 HY=build/hybridize
@@ -14,25 +16,28 @@ echo "== generating 4 sample shards x 500 samples into $D/src"
 build/gen_shards -o "$D/src" --shards 4 --samples 500
 
 echo
-echo "== hybridize scan $D/src -o $D/work/captions"
-$HY scan "$D/src" -o "$D/work/captions"
+echo "== hybridize run '$D/src/{00000000..00000003}.tar' -w $D/work --api none --image-api none --leftover blur"
+$HY run "$D/src/{00000000..00000003}.tar" -w "$D/work" --api none --image-api none --leftover blur
 
 echo
 echo "== first captions of $D/work/captions/00000000.json"
 head -n 4 "$D/work/captions/00000000.json"
 
 echo
-echo "== hybridize prompts -i $D/work/captions -o $D/work/prompts --api none"
-$HY prompts -i "$D/work/captions" -o "$D/work/prompts" --api none
+echo "== what generate decided for the first face samples ($D/work/edits/00000000/.generate.json)"
+head -n 4 "$D/work/edits/00000000/.generate.json"
 
 echo
-echo "== hybridize reshard '$D/src/{00000000..00000003}.tar' -e $D/work/edits -o $D/work/shards"
-mkdir -p "$D/work/edits"
-$HY reshard "$D/src/{00000000..00000003}.tar" -e "$D/work/edits" -o "$D/work/shards"
+echo "== hybridize status $D/work"
+$HY status "$D/work"
 
 echo
-echo "== re-running scan: finished shards are skipped"
-$HY scan "$D/src" -o "$D/work/captions" -q | head -n 5
+echo "== hybridize verify $D/src -e $D/work/edits -o $D/work/shards"
+$HY verify "$D/src" -e "$D/work/edits" -o "$D/work/shards" -q
+
+echo
+echo "== re-running: every shard is found done"
+$HY run "$D/src" -w "$D/work" --api none --image-api none --leftover blur -q | head -n 7
 
 echo
 echo "== output shards (members, bytes) checked by bsdtar"

@@ -10,9 +10,14 @@ set -eu
 # the old pipeline's baseline), libturbojpeg (the shard generator's JPEGs),
 # clang (fuzzers), GNU time (peak RSS). Images (generate, blur): libturbojpeg,
 # libjpeg (coefficient access), libpng, libwebp; libssl-dev for SHA-256.
+# SLURM (tests/cli/test_slurm.sh runs job arrays and srun for real on a
+# throw-away single-node cluster, scripts/slurm-local.sh): slurm-wlm
+# (slurmctld, slurmd, the clients) and munge (its authentication); without
+# /etc/slurm/slurm.conf their init scripts start no SLURM daemon.
 pkgs=(gcc g++ make pkg-config libarchive-dev libcjson-dev libcurl4-openssl-dev
 	libfasttext-dev libcmocka-dev libturbojpeg0-dev libjpeg62-turbo-dev
-	libpng-dev libwebp-dev libssl-dev libarchive-tools clang time)
+	libpng-dev libwebp-dev libssl-dev libarchive-tools clang time
+	slurm-wlm munge)
 
 missing=()
 for p in "${pkgs[@]}"; do

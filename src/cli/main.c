@@ -18,6 +18,9 @@ static const struct {
     {"generate", cmd_generate,
      "synthetic images for the prompts; blur or drop the rest"},
     {"reshard", cmd_reshard, "write final shards with edits applied"},
+    {"run", cmd_run, "every stage, pipelined per shard, resumable"},
+    {"status", cmd_status, "where a work dir stands; what is left to run"},
+    {"verify", cmd_verify, "check final shards, edits and privacy"},
     {"extract", cmd_extract, "unpack shards into folders (old step 1)"},
 };
 

@@ -1,0 +1,289 @@
+/* hybridize run: every stage, pipelined per shard, resumable. */
+#include "commands.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../jsonw.h"
+#include "../outfile.h"
+#include "../pipeline.h"
+#include "../progress.h"
+#include "../shardlist.h"
+#include "opts.h"
+#include "signals.h"
+#include "stagecli.h"
+
+static const char usage[] =
+    "usage: hybridize run SHARD... -w WORK_DIR [-o OUT_DIR] [options]\n"
+    "\n"
+    "The whole pipeline in one command: scan, prompts, generate and\n"
+    "reshard, pipelined per shard (shard k is resharded while k+1 is\n"
+    "generating and k+2 is being prompted). Stage files are those of the\n"
+    "separate commands: WORK_DIR/captions/NAME.json, prompts/NAME.json,\n"
+    "edits/NAME/; final shards in OUT_DIR/NAME.tar (default\n"
+    "WORK_DIR/shards). Each shard resumes at the first stage whose output\n"
+    "is missing, so a killed run is simply started again, and `run` mixes\n"
+    "with single stages. `hybridize status WORK_DIR` shows a run's\n"
+    "progress, also from another shell or node.\n"
+    "\n"
+    "Every option of scan, prompts and generate applies (see their\n"
+    "--help): --min-faces; --api, --ports/--host/--endpoint, --model_name,\n"
+    "--num_threads, --timeout, --lang...; --image-api, --image-endpoint,\n"
+    "--image-model, --size, --leftover...; --seed and --retries apply to\n"
+    "both servers.\n"
+    "Servers started by us (one per GPU, see prompts/generate --spawn):\n"
+    "      --llm-spawn 'CMD ... {port} ...'    LLM servers\n"
+    "      --image-spawn 'CMD ... {port} ...'  image servers\n"
+    "      --gpus N  --spawn-timeout S\n"
+    "Run:\n"
+    "      -j N                 worker threads (default: cores)\n"
+    "      --rank R --world W   shards i with i % W == R (default from "
+    "SLURM)\n"
+    "      --no-fsync  --progress-interval S  -q\n"
+    "\n"
+    "Offline (no servers): --api none --image-api none --leftover blur\n"
+    "keeps English captions as they are and blurs every face.\n"
+    "\n"
+    "Exit status: 0 all done, 1 bad usage or configuration, 2 some shards\n"
+    "or samples failed (named on stderr; run again to retry them),\n"
+    "130/143 on signals.\n";
+
+static void report_line(void *arg, const char *line)
+{
+	char msg[1200];
+
+	snprintf(msg, sizeof(msg), "hybridize run: %s", line);
+	progress_print(arg, msg);
+}
+
+/* WORK_DIR/.hybridize/shards.json: the whole shard list (every rank's)
+ * and the split, for `status --missing`. */
+static int write_shard_list(const struct shardlist *l, long world,
+			    const char *workdir)
+{
+	char *dir = path_join(workdir, PIPELINE_DIR_STATE);
+	struct buf b = {0};
+	struct hy_err err;
+	char num[64];
+	int bad = !dir;
+
+	snprintf(num, sizeof(num), "{\"world\": %ld, \"shards\": [", world);
+	bad |= buf_append(&b, num, strlen(num));
+	for (size_t i = 0; i < l->n; i++) {
+		bad |= buf_append(
+		    &b,
+		    i ? ",\n  {\"name\": " : "\n  {\"name\": ", i ? 13 : 12);
+		bad |= jsonw_string(&b, l->v[i].name, strlen(l->v[i].name));
+		bad |= buf_append(&b, ", \"path\": ", 10);
+		bad |= jsonw_string(&b, l->v[i].path, strlen(l->v[i].path));
+		bad |= buf_putc(&b, '}');
+	}
+	bad |= buf_append(&b, "\n]}\n", 4);
+	/* Every rank writes the same list: each under its own temporary
+	 * name, so that concurrent starts do not rename each other's. */
+	if (!bad && mkdirs(dir, &err) == HY_OK) {
+		char *tmp = NULL, *final = path_join(dir, "shards.json");
+		int fd = -1;
+
+		if (asprintf(&tmp, "%s/.shards.json.%ld.tmp", dir,
+			     (long)getpid()) < 0)
+			tmp = NULL;
+		if (!tmp || !final ||
+		    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			       0644)) < 0 ||
+		    write(fd, b.data, b.len) != (ssize_t)b.len ||
+		    close(fd) < 0 || (fd = -1, rename(tmp, final) < 0)) {
+			fprintf(stderr,
+				"hybridize run: cannot write '%s': %s\n",
+				final ? final : dir, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			if (tmp)
+				unlink(tmp);
+			bad = 1;
+		}
+		free(tmp);
+		free(final);
+	} else if (!bad) {
+		fprintf(stderr, "hybridize run: %s\n", err.msg);
+		bad = 1;
+	}
+	free(dir);
+	buf_release(&b);
+	return bad ? -1 : 0;
+}
+
+static void print_summary(const struct pipeline_counts *c, double secs, int r)
+{
+	char rate[32];
+
+	progress_fmt_count(rate, sizeof(rate),
+			   secs > 0 ? (double)c->samples / secs : 0);
+	printf("hybridize run: %s in %.2f s\n",
+	       r == HY_ESTOP ? "stopped"
+	       : r || c->failed[PL_SCAN] || c->failed[PL_PROMPTS] ||
+		       c->failed[PL_GENERATE] || c->failed[PL_RESHARD]
+		   ? "finished with failures"
+		   : "done",
+	       secs);
+	printf("  %-10s %8s %12s %8s\n", "stage", "done", "found done",
+	       "failed");
+	for (int s = 0; s < PL_N; s++)
+		printf("  %-10s %8lld %12lld %8lld\n",
+		       pipeline_stage_name((enum pipeline_stage)s),
+		       (long long)c->done[s], (long long)c->skipped[s],
+		       (long long)c->failed[s]);
+	printf("  %-22s %lld\n", "samples scanned", (long long)c->samples);
+	printf("  %-22s %lld\n", "  face samples", (long long)c->faces);
+	printf("  %-22s %lld\n", "  other language",
+	       (long long)c->prompts.other_lang);
+	printf("  %-22s %lld\n", "  prompts", (long long)c->prompts.ok);
+	printf("  %-22s %lld\n", "  declined", (long long)c->prompts.declined);
+	printf("  %-22s %lld\n", "  synthetic images",
+	       (long long)c->gen.images);
+	printf("  %-22s %lld\n", "  blurred", (long long)c->gen.blurred);
+	printf("  %-22s %lld\n", "  dropped", (long long)c->gen.dropped);
+	printf("  %-22s %lld\n", "  kept as they were", (long long)c->gen.kept);
+	printf("  %-22s %lld\n", "  failed (run again)",
+	       (long long)(c->prompts.failed + c->gen.failed));
+	printf("  %-22s %ld\n", "retries", c->prompts.retries + c->gen.retries);
+	printf("  %-22s %lld\n", "bytes written", (long long)c->bytes_out);
+	printf("  %-22s %s/s\n", "speed (scanned)", rate);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct prompts_cli pc;
+	struct generate_opts go = {0};
+	struct pipeline_opts po = {0};
+	struct pipeline_counts c;
+	struct pipeline_input *in = NULL;
+	struct shardlist list = {0};
+	struct progress prog;
+	struct stage_ctx ctx = {0};
+	struct hy_err err = {0};
+	struct spawn *llm = NULL, *img = NULL;
+	char *outdir = NULL;
+	int status = 1, r, curl_up = 0, have_pc = 0;
+	int64_t bytes = 0;
+
+	r = cli_parse(argc, argv,
+		      OPT_RUN | OPT_OUTPUT | OPT_JOBS | OPT_MIN_FACES |
+			  OPT_RANK | OPT_FSYNC | OPT_PROGRESS | OPT_LLM |
+			  OPT_LANG | OPT_IMAGE,
+		      usage, &o);
+	if (r != 0) {
+		cli_free(&o);
+		return r > 0 ? 0 : 1;
+	}
+	if (cli_resolve_rank(&o) < 0)
+		goto out;
+	if (!o.workdir || !*o.workdir || !o.nargs || o.prompts) {
+		fprintf(stderr, "hybridize run: needs SHARD... and -w WORK_DIR "
+				"(the stage folders are inside it: no -p; see "
+				"--help)\n");
+		goto out;
+	}
+	if (prompts_cli_opts(&o, &pc, "run") < 0)
+		goto out;
+	have_pc = 1;
+	if (generate_cli_opts(&o, &go, "run") < 0)
+		goto out;
+	outdir = o.output ? strdup(o.output)
+			  : path_join(o.workdir, PIPELINE_DIR_SHARDS);
+	if (!outdir)
+		goto out;
+	for (size_t i = 0; i < o.nargs; i++)
+		if (shardlist_add_arg(&list, o.args[i], &err) != HY_OK) {
+			fprintf(stderr, "hybridize run: %s\n", err.msg);
+			goto out;
+		}
+	if (shardlist_finish(&list, &err) != HY_OK) {
+		fprintf(stderr, "hybridize run: %s\n", err.msg);
+		goto out;
+	}
+	if (mkdirs(o.workdir, &err) != HY_OK || access(o.workdir, W_OK) < 0) {
+		fprintf(stderr, "hybridize run: %s\n",
+			err.msg[0] ? err.msg : "cannot write to WORK_DIR");
+		goto out;
+	}
+	if (write_shard_list(&list, o.world, o.workdir) < 0)
+		goto out;
+	shardlist_select(&list, o.rank, o.world);
+	if (o.world > 1)
+		fprintf(
+		    stderr,
+		    "hybridize run: rank %ld of %ld (from %s): %zu shards\n",
+		    o.rank, o.world, o.rank_source, list.n);
+	in = calloc(list.n + 1, sizeof(*in));
+	if (!in)
+		goto out;
+	for (size_t i = 0; i < list.n; i++) {
+		in[i].path = list.v[i].path;
+		in[i].name = list.v[i].name;
+		in[i].size = list.v[i].size;
+		bytes += list.v[i].size > 0 ? list.v[i].size : 0;
+	}
+
+	cli_catch_signals();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_up = 1;
+	if ((r = prompts_cli_servers(&o, &pc, o.llm_spawn, o.workdir, &llm,
+				     "run")) ||
+	    (r = generate_cli_servers(&o, &go, o.image_spawn, o.workdir, &img,
+				      "run"))) {
+		status = r;
+		goto out;
+	}
+	po.workdir = o.workdir;
+	po.outdir = outdir;
+	po.scan.min_faces = o.min_faces;
+	po.prompts = &pc.po;
+	po.gen = &go;
+	po.rank = o.rank;
+	po.world = o.world;
+	po.lookahead = 2;
+
+	progress_init(&prog, "run", stderr, isatty(2), o.progress_interval);
+	prog.shards_total = (int64_t)list.n;
+	prog.bytes_total = bytes;
+	ctx.report.fn = report_line;
+	ctx.report.ctx = &prog;
+	ctx.progress = &prog;
+	ctx.stop = &cli_stop;
+	ctx.fsync = !o.no_fsync;
+	if (!o.quiet)
+		progress_start(&prog);
+	r = pipeline_run(&ctx, &po, in, list.n, &c, stdout, &err);
+	progress_stop(&prog);
+	if (r != HY_OK && r != HY_ESTOP)
+		fprintf(stderr, "hybridize run: %s\n", err.msg);
+	print_summary(&c, progress_elapsed(&prog), r);
+	if (r == HY_ECONFIG)
+		status = 1;
+	else if (r == HY_ESTOP)
+		status = cli_exit_status(1);
+	else
+		status = cli_exit_status(
+		    r != HY_OK || c.failed[PL_SCAN] || c.failed[PL_PROMPTS] ||
+		    c.failed[PL_GENERATE] || c.failed[PL_RESHARD] ||
+		    c.prompts.failed || c.gen.failed);
+out:
+	spawn_stop(llm);
+	spawn_stop(img);
+	if (curl_up)
+		curl_global_cleanup();
+	if (have_pc)
+		prompts_cli_release(&pc);
+	free(in);
+	free(outdir);
+	shardlist_release(&list);
+	cli_free(&o);
+	return status;
+}
