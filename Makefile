@@ -1,6 +1,8 @@
-# hybridize: `make` builds build/hybridize. Targets: test, bench, demo,
-# fuzz, lint, asan (sanitizer build), clean. `make test` and `make demo`
-# first run scripts/setup.sh, which installs missing Debian packages.
+# hybridize: `make` builds build/hybridize. Targets: test, bench, soak
+# (bench/soak.sh: 1,000,000 samples through `run` against faulty fake
+# servers; fds, RSS, verify), demo, fuzz, lint, asan (sanitizer build),
+# clean. `make test` and `make demo` first run scripts/setup.sh, which
+# installs missing Debian packages.
 
 CC      ?= gcc
 CXX     ?= g++
@@ -36,7 +38,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 A_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
 
-.PHONY: all asan test unit replay bench demo fuzz lint clean setup format tools
+.PHONY: all asan test unit replay bench soak demo fuzz lint clean setup format tools
 all: $(B)/hybridize
 
 # The benchmark / demo data generator, the peak-RSS helper and the fake
@@ -166,15 +168,24 @@ setup:
 
 # The whole suite, normal and ASan+UBSan builds; ends with
 # "N passed, N failed".
+# In CI (CI=true) every fuzz target also runs for 60 s.
 test: setup
-	@$(MAKE) --no-print-directory all unit asan replay tools
-	@tests/run.sh
+	@$(MAKE) --no-print-directory all unit asan replay tools \
+		$(if $(filter true,$(CI)),$(FUZZ_BIN))
+	@$(if $(filter true,$(CI)),FUZZ_SECONDS=60) tests/run.sh
 
 bench: setup
 	@$(MAKE) --no-print-directory all tools
 	@bash bench/run.sh
 	@bash bench/prompts.sh
 	@bash bench/generate.sh
+
+# Long run, 100 shards x 10,000 samples (knobs SOAK_SHARDS, SOAK_SAMPLES,
+# SOAK_DIR, SOAK_KEEP=1: see bench/soak.sh); ~13 minutes on 2 cores and
+# ~15 GB of disk at the peak.
+soak: setup
+	@$(MAKE) --no-print-directory all tools
+	@bash bench/soak.sh
 
 demo: setup
 	@$(MAKE) --no-print-directory all tools

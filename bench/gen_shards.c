@@ -24,6 +24,10 @@
 #define POOL_SIZE 64
 #define JPEG_MIN (30 * 1024)
 #define JPEG_MAX (60 * 1024)
+/* --small: ~96x96 JPEGs of 2..5 KiB, for soak runs of a million samples
+ * (bench/soak.sh) where the images are not what is measured. */
+#define SMALL_JPEG_MIN (2 * 1024)
+#define SMALL_JPEG_MAX (5 * 1024)
 
 /* ---- PRNG: splitmix64. Every sample seeds its own stream from (seed, shard,
  * index), so a shard's bytes do not depend on which other shards were made
@@ -260,11 +264,14 @@ static void add_grain(unsigned char *rgb, const unsigned char *scene, int w, int
 	}
 }
 
-/* Builds POOL_SIZE distinct JPEGs of 30..60 KiB from the seed. Each image
- * bisects its grain amplitude towards a random target size; it stops as soon
- * as it lands in range, so most need only two or three encodes. */
-static int pool_build(struct pool_image *pool, uint64_t seed)
+/* Builds POOL_SIZE distinct JPEGs of 30..60 KiB from the seed (with
+ * `small`: 80..112 px a side, 2..5 KiB). Each image bisects its grain
+ * amplitude towards a random target size; it stops as soon as it lands in
+ * range, so most need only two or three encodes. */
+static int pool_build(struct pool_image *pool, uint64_t seed, int small)
 {
+	const long jmin = small ? SMALL_JPEG_MIN : JPEG_MIN, jmax = small ? SMALL_JPEG_MAX : JPEG_MAX;
+
 	tjhandle tj = tjInitCompress();
 	unsigned char *rgb = NULL, *scene = NULL;
 	int ret = -1;
@@ -283,11 +290,22 @@ static int pool_build(struct pool_image *pool, uint64_t seed)
 		struct pool_image *im = &pool[i];
 		struct rng r;
 		rng_seed(&r, seed, 0x900L, (uint64_t)i);
-		/* Multiples of 8 in 384..512, as img2dataset resizes to a few sizes. */
-		im->width = 384 + 8 * (int)rng_below(&r, 17);
-		im->height = 384 + 8 * (int)rng_below(&r, 17);
-		unsigned long target = 34 * 1024 + rng_below(&r, 22 * 1024);
+		/* Multiples of 8 (384..512, or 80..112 with --small), as img2dataset
+		 * resizes to a few sizes. */
+		unsigned long target;
 		double lo = 0, hi = 28, grain = 7; /* 7 lands most images at once */
+		long tol = 6 * 1024;
+		if (small) {
+			im->width = 80 + 8 * (int)rng_below(&r, 5);
+			im->height = 80 + 8 * (int)rng_below(&r, 5);
+			target = 2560 + rng_below(&r, 2048);
+			hi = 96;
+			tol = 768;
+		} else {
+			im->width = 384 + 8 * (int)rng_below(&r, 17);
+			im->height = 384 + 8 * (int)rng_below(&r, 17);
+			target = 34 * 1024 + rng_below(&r, 22 * 1024);
+		}
 		uint64_t img_seed = rng_next(&r);
 		paint_scene(scene, im->width, im->height, img_seed);
 		for (int tries = 0; tries < 12; tries++) {
@@ -301,7 +319,7 @@ static int pool_build(struct pool_image *pool, uint64_t seed)
 				goto out;
 			}
 			long diff = (long)im->size - (long)target;
-			if (im->size >= JPEG_MIN && im->size <= JPEG_MAX && labs(diff) < 6 * 1024)
+			if ((long)im->size >= jmin && (long)im->size <= jmax && labs(diff) < tol)
 				break;
 			if (diff > 0)
 				hi = grain;
@@ -309,9 +327,9 @@ static int pool_build(struct pool_image *pool, uint64_t seed)
 				lo = grain;
 			grain = (lo + hi) / 2;
 		}
-		if (im->size < JPEG_MIN || im->size > JPEG_MAX) {
-			fprintf(stderr, "gen_shards: pool image %d: %lu bytes, outside %d..%d\n", i,
-				im->size, JPEG_MIN, JPEG_MAX);
+		if ((long)im->size < jmin || (long)im->size > jmax) {
+			fprintf(stderr, "gen_shards: pool image %d: %lu bytes, outside %ld..%ld\n", i,
+				im->size, jmin, jmax);
 			goto out;
 		}
 		sha256_hex(im->jpeg, im->size, im->sha256);
@@ -624,6 +642,7 @@ struct opts {
 	unsigned shards, samples, first;
 	double face_ratio, edit_ratio;
 	uint64_t seed;
+	int small; /* --small: tiny JPEGs */
 };
 
 struct totals {
@@ -740,10 +759,12 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: gen_shards -o DIR [--shards N] [--samples N] [--first N] [--face-ratio F]\n"
-		   "                  [--edits EDITS_DIR [--edit-ratio F]] [--seed S]\n"
+		   "                  [--edits EDITS_DIR [--edit-ratio F]] [--seed S] [--small]\n"
 		   "Writes DIR/%%08d.tar shards of KEY.jpg/KEY.txt/KEY.json samples; the same\n"
 		   "arguments give byte-identical files. Defaults: --shards 1 --samples 10000\n"
-		   "--first 0 --face-ratio 0.3 --edit-ratio 0.3 --seed 1.\n");
+		   "--first 0 --face-ratio 0.3 --edit-ratio 0.3 --seed 1.\n"
+		   "Images are JPEGs of 384..512 px a side and 30..60 KB; --small makes them\n"
+		   "80..112 px and 2..5 KB (soak runs of millions of samples).\n");
 }
 
 static int parse_uint(const char *opt, const char *arg, unsigned long long max, unsigned long long *v)
@@ -779,7 +800,8 @@ int main(int argc, char **argv)
 		{ "samples", required_argument, NULL, 's' },	{ "first", required_argument, NULL, 'f' },
 		{ "face-ratio", required_argument, NULL, 'F' }, { "edits", required_argument, NULL, 'e' },
 		{ "edit-ratio", required_argument, NULL, 'E' }, { "seed", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },		{ NULL, 0, NULL, 0 },
+		{ "small", no_argument, NULL, 'm' },		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .shards = 1, .samples = 10000, .face_ratio = 0.3, .edit_ratio = 0.3, .seed = 1 };
 	struct pool_image pool[POOL_SIZE] = { 0 };
@@ -824,6 +846,7 @@ int main(int argc, char **argv)
 				return 1;
 			o.seed = v;
 			break;
+		case 'm': o.small = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 1;
 		}
@@ -839,7 +862,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (make_dirs(o.out_dir) != 0 || (o.edits_dir && make_dirs(o.edits_dir) != 0))
 		goto out;
-	if (pool_build(pool, o.seed) != 0)
+	if (pool_build(pool, o.seed, o.small) != 0)
 		goto out;
 	for (unsigned s = 0; s < o.shards; s++)
 		if (write_shard(&o, pool, o.first + s, &t) != 0)

@@ -14,10 +14,13 @@ set -eu
 # throw-away single-node cluster, scripts/slurm-local.sh): slurm-wlm
 # (slurmctld, slurmd, the clients) and munge (its authentication); without
 # /etc/slurm/slurm.conf their init scripts start no SLURM daemon.
+# Resource faults (tests/cli/test_res_*.sh): faketime (libfaketime: the wall
+# clock jumps under a run) and strace (holds one read of a shard while the
+# test replaces or truncates it, or takes its output folder away).
 pkgs=(gcc g++ make pkg-config libarchive-dev libcjson-dev libcurl4-openssl-dev
 	libfasttext-dev libcmocka-dev libturbojpeg0-dev libjpeg62-turbo-dev
 	libpng-dev libwebp-dev libssl-dev libarchive-tools clang time
-	slurm-wlm munge)
+	slurm-wlm munge faketime strace)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -62,7 +62,8 @@ int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
 
 	memset(in, 0, sizeof(*in));
 	if (!f)
-		return hy_err_set(err, HY_ESHARD, "cannot read '%s': %s", path,
+		return hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+				  "cannot read '%s': %s", path,
 				  strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_append(&raw, chunk, n)) {

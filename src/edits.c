@@ -65,8 +65,9 @@ static int walk(struct edits *e, size_t *cap, const char *rel,
 	if (!d) {
 		if (errno == ENOENT && !rel[0])
 			goto out; /* no edits for this shard */
-		ret = hy_err_set(err, HY_ESHARD, "cannot read edits '%s': %s",
-				 dir, strerror(errno));
+		ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+				 "cannot read edits '%s': %s", dir,
+				 strerror(errno));
 		goto out;
 	}
 	while ((errno = 0, de = readdir(d))) {

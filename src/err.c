@@ -1,6 +1,7 @@
 /* Error struct helpers shared by all modules. */
 #include "err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -15,6 +16,13 @@ int hy_err_set(struct hy_err *err, int code, const char *fmt, ...)
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+int hy_err_input(int errnum, int code)
+{
+	return errnum == EMFILE || errnum == ENFILE || errnum == ENOMEM
+		   ? HY_EFATAL
+		   : code;
 }
 
 void hy_report(const struct hy_reporter *r, const char *fmt, ...)

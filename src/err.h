@@ -30,6 +30,12 @@ struct hy_err {
 int hy_err_set(struct hy_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The code for an input that cannot be opened or read: `code` (the input
+ * is at fault), unless errnum says that this process is short of file
+ * descriptors or memory. Then every other input would fail the same way:
+ * HY_EFATAL stops the run instead of failing good shards one by one. */
+int hy_err_input(int errnum, int code);
+
 /* Sample-level problems inside a shard that the stage reports and survives:
  * fn is called with one complete line (no trailing newline). fn must be
  * thread-safe when several shards run at once. */

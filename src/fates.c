@@ -134,8 +134,9 @@ int fates_load(struct fates *f, const char *edits_dir, const char *name,
 	fp = fopen(path, "rb");
 	if (!fp) {
 		if (errno != ENOENT)
-			ret = hy_err_set(err, HY_ESHARD, "%s: cannot read: %s",
-					 path, strerror(errno));
+			ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+					 "%s: cannot read: %s", path,
+					 strerror(errno));
 		goto out;
 	}
 	for (;;) {

@@ -75,6 +75,7 @@ struct gshard {
 	size_t pending;
 	int64_t nfailed, samples, resumed;
 	int64_t blurred, dropped, kept; /* set by the finish task */
+	struct shard_id id;		/* the file the first pass read */
 	enum { S_LOADING, S_RUNNING, S_FINISHING } state;
 	struct gtask task;
 	int ret; /* of the last task */
@@ -439,6 +440,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 	ret = shard_open(&sh, s->in->shard, err);
 	if (ret)
 		return ret;
+	shard_get_id(sh, &s->id);
 	while ((more = shard_next(sh, &m, err)) == 1) {
 		if (!m.is_data)
 			continue;
@@ -738,6 +740,7 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 	struct shard *sh = NULL;
 	struct shard_member m;
 	struct buf body = {0}, out = {0}, meta = {0};
+	struct shard_id id;
 	size_t i = next_left(s, 0);
 	int ret, more = 1;
 
@@ -746,6 +749,18 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 	ret = shard_open(&sh, s->in->shard, err);
 	if (ret)
 		return ret;
+	/* Boxes from one file must not be applied to the photos of another
+	 * (a face outside them would ship): a shard replaced since the first
+	 * pass fails, and the next run reads the new one twice. */
+	shard_get_id(sh, &id);
+	if (!shard_id_equal(&id, &s->id)) {
+		ret = hy_err_set(err, HY_ESHARD,
+				 "%s: changed while being read (replaced or "
+				 "rewritten since its metadata was read): "
+				 "run again",
+				 s->in->shard);
+		goto out;
+	}
 	while (i < s->n && (more = shard_next(sh, &m, err)) == 1) {
 		struct gsample *g = &s->v[i];
 		struct image_box *boxes = NULL;

@@ -98,8 +98,9 @@ int journal_load(const char *dir, const char *name,
 	f = fopen(path, "rb");
 	if (!f) {
 		if (errno != ENOENT)
-			ret = hy_err_set(err, HY_ESHARD, "cannot read '%s': %s",
-					 path, strerror(errno));
+			ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+					 "cannot read '%s': %s", path,
+					 strerror(errno));
 		free(path);
 		return ret;
 	}

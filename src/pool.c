@@ -5,11 +5,13 @@
 #include "pool.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "progress.h"
@@ -48,7 +50,8 @@ struct transfer {
 	struct buf url, path, body, resp;
 	struct curl_slist *headers;
 	char err[CURL_ERROR_SIZE];
-	int truncated; /* body over POOL_MAX_BODY */
+	int truncated;	/* body over POOL_MAX_BODY */
+	int sock_errno; /* errno of a socket() that failed */
 	struct transfer *next_free;
 };
 
@@ -90,6 +93,19 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 		return 0; /* makes curl fail the transfer */
 	}
 	return len;
+}
+
+/* Opens a socket as curl would, keeping the errno that curl drops. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose,
+				 struct curl_sockaddr *a)
+{
+	struct transfer *t = arg;
+	curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+
+	(void)purpose;
+	if (fd == CURL_SOCKET_BAD)
+		t->sock_errno = errno;
+	return fd;
 }
 
 static size_t discard(char *data, size_t size, size_t n, void *arg)
@@ -160,6 +176,9 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
 		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->err);
+		curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION,
+				 open_socket);
+		curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
 		curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(t->easy, CURLOPT_TCP_NODELAY, 1L);
 		curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, p->headers);
@@ -256,6 +275,7 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now)
 	t->ep = ep;
 	t->t0 = now;
 	t->truncated = 0;
+	t->sock_errno = 0;
 	t->err[0] = '\0';
 	curl_easy_setopt(t->easy, CURLOPT_URL, t->url.data);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body.data);
@@ -338,10 +358,17 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
-		snprintf(j->why, sizeof(j->why), "%.100s: %.150s", e->url,
-			 t->truncated ? "answer over 32 MiB"
-			 : t->err[0]  ? t->err
-				      : curl_easy_strerror(rc));
+		const char *what = t->truncated ? "answer over 32 MiB"
+				   : t->err[0]	? t->err
+						: curl_easy_strerror(rc);
+		/* Out of file descriptors (ulimit -n), curl says only
+		 * "Couldn't connect": name the cause. */
+		if (t->sock_errno)
+			snprintf(j->why, sizeof(j->why), "%.100s: %.150s (%s)",
+				 e->url, what, strerror(t->sock_errno));
+		else
+			snprintf(j->why, sizeof(j->why), "%.100s: %.150s",
+				 e->url, what);
 		ep_failed(p, t->ep, now);
 		retry(p, j, now, 0);
 		return;

@@ -118,8 +118,9 @@ static int write_edit(struct rs *r, struct edit *e, const char *name,
 		return hy_err_set(err, HY_EFATAL, "out of memory");
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		ret = hy_err_set(err, HY_ESHARD, "cannot read edit '%s': %s",
-				 file, strerror(errno));
+		ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+				 "cannot read edit '%s': %s", file,
+				 strerror(errno));
 		goto out;
 	}
 	ent = archive_entry_clone(tmpl);

@@ -44,6 +44,7 @@ struct shard {
 	struct buf key; /* key of the current sample */
 	int have_key;
 	struct keyset seen; /* keys of finished samples */
+	struct shard_id id;
 };
 
 void shard_split_key(const char *path, size_t *key_len, const char **ext)
@@ -148,8 +149,8 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err)
 	s->path = path;
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0) {
-		ret = hy_err_set(err, HY_ESHARD, "%s: cannot open: %s", path,
-				 strerror(errno));
+		ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+				 "%s: cannot open: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -164,6 +165,11 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err)
 		goto fail;
 	}
 	s->size = st.st_size;
+	s->id.dev = (uint64_t)st.st_dev;
+	s->id.ino = (uint64_t)st.st_ino;
+	s->id.size = (int64_t)st.st_size;
+	s->id.mtime_ns =
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	s->plain = !is_compressed(s->fd);
 	s->block = s->plain ? SHARD_BLOCK_PLAIN : SHARD_BLOCK_COMPRESSED;
 	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -349,6 +355,17 @@ int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
 	*start = hdr;
 	*end = data + (size + 511) / 512 * 512;
 	return 1;
+}
+
+void shard_get_id(const struct shard *s, struct shard_id *id)
+{
+	*id = s->id;
+}
+
+int shard_id_equal(const struct shard_id *a, const struct shard_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns;
 }
 
 int64_t shard_file_offset(struct shard *s)

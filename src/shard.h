@@ -66,6 +66,20 @@ int shard_data_range(struct shard *s, int *fd, int64_t *off);
  * reader then skips the body. Else returns 0. */
 int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end);
 
+/* The file a reader was opened on: device, inode, size and modification
+ * time. A command that reads a shard twice (generate: metadata, then the
+ * photos to blur) compares the second reader's with the first's, so that a
+ * shard replaced or rewritten in between is noticed instead of mixed. */
+struct shard_id {
+	uint64_t dev, ino;
+	int64_t size, mtime_ns;
+};
+
+void shard_get_id(const struct shard *s, struct shard_id *id);
+
+/* 1 when a and b name the same, unchanged file. */
+int shard_id_equal(const struct shard_id *a, const struct shard_id *b);
+
 /* Bytes of the file consumed so far: for progress. */
 int64_t shard_file_offset(struct shard *s);
 

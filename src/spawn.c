@@ -368,6 +368,7 @@ static void guardian(const char *cmd, char **env, int devnull, int logfd,
 	if (sh == 0) {
 		signal(SIGTERM, SIG_DFL); /* SIG_IGN would survive exec */
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL); /* ignored by main.c */
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, env);
 		if (write(2, msg, sizeof(msg) - 1) < 0)

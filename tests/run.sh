@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs the whole suite: unit tests (cmocka, TAP output) and CLI tests, once
-# on the normal build and once on the ASan+UBSan build. Ends with the line
-# "N passed, N failed".
+# Runs the whole suite: unit tests (cmocka, TAP output), fuzz corpus
+# replays and CLI tests, once on the normal build with glibc's malloc
+# checking (MALLOC_CHECK_=3 through libc_malloc_debug, freed memory
+# perturbed) and once on the ASan+UBSan build, whose reports (leaks
+# included) are collected from every process and each counted as a
+# failure. With FUZZ_SECONDS set (make test does it when CI=true), each
+# libFuzzer target then runs that long. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
 pass=0
@@ -24,11 +28,37 @@ count() { # reads TAP lines on stdin, echoes them, tallies
 	done
 }
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Every sanitizer report goes to its own file here, whichever process (a
+# test's child, a server) wrote it, so none is lost in a test's output.
+SANDIR=$(mktemp -d "${TMPDIR:-/tmp}/hy-sanitizer.XXXXXX")
+trap 'rm -rf "$SANDIR"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}:log_path=$SANDIR/asan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}:log_path=$SANDIR/ubsan
 export CMOCKA_MESSAGE_OUTPUT=TAP
+MALLOC_DEBUG_LIB=$(ls /lib/*/libc_malloc_debug.so.0 /usr/lib/*/libc_malloc_debug.so.0 2>/dev/null | head -n 1)
+
+# sanitizer_reports LABEL: one failure per report file written since the
+# last call, with its first lines.
+sanitizer_reports() {
+	local f
+	for f in "$SANDIR"/*; do
+		[ -f "$f" ] || continue
+		failn=$((failn + 1))
+		failed_list+=("$1: sanitizer report $(basename "$f"): $(grep -m 3 -E 'ERROR|SUMMARY|runtime error' "$f" | tr '\n' ' ')")
+		echo "not ok - $1: sanitizer report:"
+		sed -n '1,30p' "$f" | sed 's/^/#   /'
+		rm -f "$f"
+	done
+}
 
 for flavour in build build/asan; do
+	if [ "$flavour" = build ] && [ -n "$MALLOC_DEBUG_LIB" ]; then
+		# glibc's heap consistency checks on the normal build: a
+		# double free or an overrun into the heap's metadata aborts.
+		export LD_PRELOAD=$MALLOC_DEBUG_LIB MALLOC_CHECK_=3 MALLOC_PERTURB_=165
+	else
+		unset LD_PRELOAD MALLOC_CHECK_ MALLOC_PERTURB_
+	fi
 	echo "## unit tests ($flavour)"
 	for t in "$flavour"/unit/test_*; do
 		[ -x "$t" ] || continue
@@ -59,8 +89,29 @@ for flavour in build build/asan; do
 		if [ $st -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
 			failn=$((failn + 1)); failed_list+=("$t ($flavour): exit $st")
 		fi
+		sanitizer_reports "$t ($flavour)"
 	done
+	sanitizer_reports "$flavour"
 done
+unset LD_PRELOAD MALLOC_CHECK_ MALLOC_PERTURB_
+
+if [ -n "${FUZZ_SECONDS:-}" ]; then
+	echo "## fuzzing (${FUZZ_SECONDS} s per target)"
+	for t in build/fuzz/fuzz_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		mkdir -p "build/fuzz/corpus-$name"
+		if out=$("$t" -max_total_time="$FUZZ_SECONDS" -artifact_prefix="build/fuzz/$name-" \
+			"build/fuzz/corpus-$name" "fuzz/corpus/${name#fuzz_}" 2>&1); then
+			echo "ok - $name: $(grep -m 1 '^Done' <<<"$out")"
+			pass=$((pass + 1))
+		else
+			echo "not ok - $name: crash; input kept as build/fuzz/$name-*"
+			grep -E '^==[0-9]+==|SUMMARY|Test unit written' <<<"$out" | head -n 10 | sed 's/^/#   /'
+			failn=$((failn + 1)); failed_list+=("$name: fuzzer found a crash")
+		fi
+	done
+fi
 
 if [ ${#failed_list[@]} -gt 0 ]; then
 	echo "## failures"

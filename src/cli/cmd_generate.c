@@ -237,6 +237,11 @@ static void print_summary(const struct generate_counts *c, size_t todo,
 	printf("  %-22s %lld\n", "  done", (long long)c->shards_done);
 	printf("  %-22s %ld\n", "  already done", skipped);
 	printf("  %-22s %lld\n", "  failed", (long long)c->shards_failed);
+	/* Stopped by a signal or a fatal error (disk full): the rest. */
+	if ((int64_t)todo > c->shards_done + c->shards_failed)
+		printf("  %-22s %lld\n", "  not finished",
+		       (long long)((int64_t)todo - c->shards_done -
+				   c->shards_failed));
 	printf("  %-22s %lld\n", "samples", (long long)c->samples);
 	printf("  %-22s %lld\n", "face samples", (long long)c->faces);
 	printf("  %-22s %lld\n", "  synthetic images", (long long)c->images);

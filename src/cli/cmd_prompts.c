@@ -482,6 +482,11 @@ int cmd_prompts(int argc, char **argv)
 		printf("  %-22s %ld\n", "  already done", skipped);
 		printf("  %-22s %lld\n", "  failed",
 		       (long long)c.shards_failed);
+		/* Stopped by a signal or a fatal error (disk full). */
+		if ((int64_t)nin > c.shards_done + c.shards_failed)
+			printf("  %-22s %lld\n", "  not finished",
+			       (long long)((int64_t)nin - c.shards_done -
+					   c.shards_failed));
 		printf("  %-22s %lld\n", "samples", (long long)c.samples);
 		printf("  %-22s %lld\n", "  other language",
 		       (long long)c.other_lang);

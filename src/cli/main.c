@@ -1,5 +1,6 @@
 /* hybridize: the command table and the process edge (locale, stdout). */
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,10 @@ int main(int argc, char **argv)
 	 * UTF-8 locale makes libarchive hand both over unchanged. */
 	if (!setlocale(LC_CTYPE, "C.UTF-8"))
 		setlocale(LC_CTYPE, "");
+	/* Past a file-size limit (ulimit -f) write(2) must fail with EFBIG,
+	 * which names the file, rather than SIGXFSZ kill us with temporaries
+	 * left behind. Servers we spawn get the default back (spawn.c). */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return 1;
