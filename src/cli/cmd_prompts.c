@@ -354,7 +354,7 @@ void prompts_cli_release(struct prompts_cli *pc)
 int cmd_prompts(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct prompts_cli pc;
+	struct prompts_cli pc = {0};
 	struct prompts_counts c = {0};
 	struct prompts_input *in = NULL;
 	struct progress prog;
@@ -401,9 +401,10 @@ int cmd_prompts(int argc, char **argv)
 			"starts: drop --endpoint / --ports\n");
 		goto out;
 	}
+	/* Released also when it fails half-way (the regex, the model). */
+	have_pc = 1;
 	if (prompts_cli_opts(&o, &pc, "prompts") < 0)
 		goto out;
-	have_pc = 1;
 	if (list_captions(o.input, &names, &nnames) < 0) {
 		fprintf(stderr, "hybridize prompts: cannot read '%s': %s\n",
 			o.input, strerror(errno));

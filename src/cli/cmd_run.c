@@ -159,7 +159,7 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 int cmd_run(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct prompts_cli pc;
+	struct prompts_cli pc = {0};
 	struct generate_opts go = {0};
 	struct pipeline_opts po = {0};
 	struct pipeline_counts c;
@@ -190,9 +190,9 @@ int cmd_run(int argc, char **argv)
 				"--help)\n");
 		goto out;
 	}
+	have_pc = 1; /* released also when it fails half-way */
 	if (prompts_cli_opts(&o, &pc, "run") < 0)
 		goto out;
-	have_pc = 1;
 	if (generate_cli_opts(&o, &go, "run") < 0)
 		goto out;
 	outdir = o.output ? strdup(o.output)

@@ -76,7 +76,7 @@ check "scan re-run equals a clean run" same_tree ref/captions f/captions
 run_fsize 16 generate -s "$SHARDS" -o f/edits "${GEN[@]}" -j 1 -q
 expect_rc 2 "generate past the file-size limit"
 expect_err "f/edits/\.0000000[0-2]\.part/[^ ]*'?: File too large" "generate: message names the edit file and the reason"
-check "generate: no shard's folder under its final name" test -z "$(ls f/edits | grep -v '^\.')"
+check "generate: no shard's folder under its final name" test -z "$(find f/edits -mindepth 1 -maxdepth 1 ! -name '.*')"
 check "generate: no temporary file left" no_temporaries f
 run_hy generate -s "$SHARDS" -o f/edits "${GEN[@]}" -j 1 -q
 expect_rc 0 "generate re-run without the limit"
