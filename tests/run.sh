@@ -41,7 +41,7 @@ MALLOC_DEBUG_LIB=$(ls /lib/*/libc_malloc_debug.so.0 /usr/lib/*/libc_malloc_debug
 # last call, with its first lines.
 sanitizer_reports() {
 	local f
-	for f in "$SANDIR"/*; do
+	for f in "$SANDIR"/asan.* "$SANDIR"/ubsan.*; do
 		[ -f "$f" ] || continue
 		failn=$((failn + 1))
 		failed_list+=("$1: sanitizer report $(basename "$f"): $(grep -m 3 -E 'ERROR|SUMMARY|runtime error' "$f" | tr '\n' ' ')")
