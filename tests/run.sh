@@ -51,30 +51,20 @@ sanitizer_reports() {
 	done
 }
 
-# glibc's heap consistency checks on the normal build (a double free or an
-# overrun into the heap's metadata aborts), for our programs only: the CLI
-# tests get a wrapper as $HY, so that daemons they start (SLURM's) run as
-# they always do.
-malloc_checked() { # PROGRAM ARGS...
-	LD_PRELOAD=$MALLOC_DEBUG_LIB MALLOC_CHECK_=3 MALLOC_PERTURB_=165 "$@"
-}
-if [ -n "$MALLOC_DEBUG_LIB" ]; then
-	printf '#!/bin/sh\nLD_PRELOAD=%s MALLOC_CHECK_=3 MALLOC_PERTURB_=165 exec %s "$@"\n' \
-		"$MALLOC_DEBUG_LIB" "$PWD/build/hybridize" >"$SANDIR/hybridize"
-	chmod +x "$SANDIR/hybridize"
-fi
-
 for flavour in build build/asan; do
-	run_as=
-	hy=$PWD/$flavour/hybridize
 	if [ "$flavour" = build ] && [ -n "$MALLOC_DEBUG_LIB" ]; then
-		run_as=malloc_checked
-		hy=$SANDIR/hybridize
+		# glibc's heap consistency checks on the normal build: a
+		# double free or an overrun into the heap's metadata aborts.
+		# (test_slurm.sh takes them off for SLURM's daemons, which
+		# deadlock under them.)
+		export LD_PRELOAD=$MALLOC_DEBUG_LIB MALLOC_CHECK_=3 MALLOC_PERTURB_=165
+	else
+		unset LD_PRELOAD MALLOC_CHECK_ MALLOC_PERTURB_
 	fi
 	echo "## unit tests ($flavour)"
 	for t in "$flavour"/unit/test_*; do
 		[ -x "$t" ] || continue
-		out=$($run_as "$t" 2>&1)
+		out=$("$t" 2>&1)
 		st=$?
 		count "$t" <<<"$out"
 		if [ $st -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
@@ -95,7 +85,7 @@ for flavour in build build/asan; do
 	done
 	echo "## CLI tests ($flavour)"
 	for t in tests/cli/test_*.sh tests/servers/test_*.sh; do
-		out=$(HY="$hy" bash "$t" 2>&1)
+		out=$(HY="$PWD/$flavour/hybridize" bash "$t" 2>&1)
 		st=$?
 		count "$t" <<<"$out"
 		if [ $st -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
@@ -105,6 +95,7 @@ for flavour in build build/asan; do
 	done
 	sanitizer_reports "$flavour"
 done
+unset LD_PRELOAD MALLOC_CHECK_ MALLOC_PERTURB_
 
 if [ -n "${FUZZ_SECONDS:-}" ]; then
 	echo "## fuzzing (${FUZZ_SECONDS} s per target)"
