@@ -4,7 +4,7 @@
 # checking (MALLOC_CHECK_=3 through libc_malloc_debug, freed memory
 # perturbed) and once on the ASan+UBSan build, whose reports (leaks
 # included) are collected from every process and each counted as a
-# failure. With FUZZ_SECONDS set (make test does it when CI=true), each
+# failure. With FUZZ_SECONDS set (make test TEST_FUZZ_SECONDS=N), each
 # libFuzzer target then runs that long. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
