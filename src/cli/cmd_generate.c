@@ -221,7 +221,7 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 	return 0;
 }
 
-static void print_summary(const struct generate_counts *c, size_t todo,
+static void print_summary(const struct generate_counts *c, size_t nshards,
 			  long skipped, double secs, int r)
 {
 	char rate[32];
@@ -233,14 +233,14 @@ static void print_summary(const struct generate_counts *c, size_t todo,
 	       : r || c->failed || c->shards_failed ? "finished with failures"
 						    : "done",
 	       secs);
-	printf("  %-22s %zu\n", "shards", todo + (size_t)skipped);
+	printf("  %-22s %zu\n", "shards", nshards + (size_t)skipped);
 	printf("  %-22s %lld\n", "  done", (long long)c->shards_done);
 	printf("  %-22s %ld\n", "  already done", skipped);
 	printf("  %-22s %lld\n", "  failed", (long long)c->shards_failed);
 	/* Stopped by a signal or a fatal error (disk full): the rest. */
-	if ((int64_t)todo > c->shards_done + c->shards_failed)
+	if ((int64_t)nshards > c->shards_done + c->shards_failed)
 		printf("  %-22s %lld\n", "  not finished",
-		       (long long)((int64_t)todo - c->shards_done -
+		       (long long)((int64_t)nshards - c->shards_done -
 				   c->shards_failed));
 	printf("  %-22s %lld\n", "samples", (long long)c->samples);
 	printf("  %-22s %lld\n", "face samples", (long long)c->faces);
