@@ -32,8 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rfd;
 		int64_t a, e;
 
+		/* Ranges a copy would take verbatim must lie inside the file:
+		 * a cut member is the reader's to report. */
 		if (shard_raw_member(s, &rfd, &a, &e) &&
-		    (a < 0 || e < a || e > (int64_t)size + 512))
+		    (a < 0 || e < a || e > (int64_t)size))
+			abort();
+		if (shard_data_range(s, &rfd, &a) &&
+		    (a < 0 || a + m.size > (int64_t)size))
 			abort();
 		if (!strcmp(m.ext, "json") || !strcmp(m.ext, "txt"))
 			shard_read_body(s, &b, 1 << 20, &err);

@@ -136,6 +136,22 @@ static int arerr(struct shard *s, struct hy_err *err, const char *what)
 			  msg ? ": " : "", msg ? msg : "");
 }
 
+/* A body that cannot be read is named by its member, whose header offset
+ * leads to it with `tar -tvR` or a hex editor. */
+static int body_err(struct shard *s, struct hy_err *err)
+{
+	const char *msg = archive_error_string(s->ar);
+	const char *name = archive_entry_pathname(s->entry);
+
+	return hy_err_set(err, HY_ESHARD,
+			  "%s: offset %lld: cannot read the body of member "
+			  "'%s' (header at offset %lld)%s%s",
+			  s->path, (long long)archive_filter_bytes(s->ar, 0),
+			  name ? name : "?",
+			  (long long)archive_read_header_position(s->ar),
+			  msg ? ": " : "", msg ? msg : "");
+}
+
 int shard_open(struct shard **out, const char *path, struct hy_err *err)
 {
 	struct shard *s;
@@ -279,7 +295,7 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 		la_ssize_t n = archive_read_data(s->ar, dst->data + dst->len,
 						 (size_t)size - dst->len);
 		if (n < 0)
-			return arerr(s, err, "cannot read member body");
+			return body_err(s, err);
 		if (n == 0)
 			break;
 		dst->len += (size_t)n;
@@ -304,7 +320,7 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 		return 0;
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-		return arerr(s, err, "cannot read member body");
+		return body_err(s, err);
 	*at = off;
 	return (int64_t)size;
 }
@@ -317,25 +333,31 @@ int shard_data_range(struct shard *s, int *fd, int64_t *off)
 	/* Right after a header the consumer position of the only filter is
 	 * the first byte of the body (checked against every dialect of
 	 * ../shared/fixtures/tar-variants by the reshard tests). */
-	*fd = s->fd;
 	*off = archive_filter_bytes(s->ar, 0);
+	/* A body cut by the end of the file is read the slow way, where
+	 * libarchive reports the truncation with its offset. */
+	if (*off + archive_entry_size(s->entry) > s->id.size)
+		return 0;
+	*fd = s->fd;
 	return 1;
 }
 
-int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
+/* The current member's header when it is one POSIX ustar header and its
+ * body (no pax, no GNU extension) lying whole inside a plain tar: fills h,
+ * *hdr (its offset) and *end (past its padding). */
+static int raw_header(struct shard *s, unsigned char h[512], int64_t *hdr,
+		      int64_t *end)
 {
-	int64_t hdr, data, size;
-	unsigned char h[512];
+	int64_t data, size;
 
 	if (!s->in_body || !s->plain || archive_filter_count(s->ar) != 1)
 		return 0;
-	hdr = archive_read_header_position(s->ar);
+	*hdr = archive_read_header_position(s->ar);
 	data = archive_filter_bytes(s->ar, 0);
 	size = archive_entry_size(s->entry);
-	if (data - hdr != 512 || size < 0)
+	if (data - *hdr != 512 || size < 0)
 		return 0;
-	if (!recent_bytes(s, hdr, h) &&
-	    pread(s->fd, h, sizeof(h), hdr) != (ssize_t)sizeof(h))
+	if (!recent_bytes(s, *hdr, h) && pread(s->fd, h, 512, *hdr) != 512)
 		return 0;
 	/* POSIX ustar magic and version; GNU tar's "ustar  " is not. */
 	if (memcmp(h + 257,
@@ -351,10 +373,27 @@ int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
 	case '5': break;
 	default: return 0;
 	}
-	*fd = s->fd;
-	*start = hdr;
+	/* A member cut by the end of the file (header, body or padding) is
+	 * left to the reader, which reports the truncation. */
 	*end = data + (size + 511) / 512 * 512;
+	return *end <= s->id.size;
+}
+
+int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
+{
+	unsigned char h[512];
+
+	if (!raw_header(s, h, start, end))
+		return 0;
+	*fd = s->fd;
 	return 1;
+}
+
+int shard_ustar_header(struct shard *s, unsigned char h[512])
+{
+	int64_t hdr, end;
+
+	return raw_header(s, h, &hdr, &end) && (h[156] == '0' || h[156] == 0);
 }
 
 void shard_get_id(const struct shard *s, struct shard_id *id)

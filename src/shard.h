@@ -55,8 +55,9 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 
 /* When the current member's body is the byte range [*off, *off + size) of
  * the file *fd (a plain, not compressed, tar and a member that is not
- * sparse), returns 1 so that the caller may copy it without reading it
- * (copy_file_range); the reader then skips the body. Else returns 0. */
+ * sparse), and lies whole inside the file, returns 1 so that the caller
+ * may copy it by range, not through libarchive; the reader then skips the
+ * body. Else returns 0. */
 int shard_data_range(struct shard *s, int *fd, int64_t *off);
 
 /* When the current member is, in a plain tar, one POSIX ustar header and
@@ -65,6 +66,12 @@ int shard_data_range(struct shard *s, int *fd, int64_t *off);
  * [*start, *end) of file *fd, so that a copy can take them verbatim; the
  * reader then skips the body. Else returns 0. */
 int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end);
+
+/* When the current member is a regular file that shard_raw_member would
+ * copy verbatim, copies its 512-byte ustar header into h and returns 1 (a
+ * replaced body can then keep the header, only the size changed). Else
+ * returns 0. */
+int shard_ustar_header(struct shard *s, unsigned char h[512]);
 
 /* The file a reader was opened on: device, inode, size and modification
  * time. A command that reads a shard twice (generate: metadata, then the
