@@ -3,9 +3,11 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "outfile.h"
 #include "shard.h"
@@ -124,10 +126,18 @@ int edits_load(struct edits *e, const char *edits_dir, const char *name,
 	int ret;
 
 	memset(e, 0, sizeof(*e));
+	e->dirfd = -1;
 	e->dir = path_join(edits_dir, name);
 	if (!e->dir)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
 	ret = walk(e, &cap, "", err);
+	if (!ret && e->n) {
+		e->dirfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (e->dirfd < 0)
+			ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+					 "cannot read edits '%s': %s", e->dir,
+					 strerror(errno));
+	}
 	if (ret) {
 		edits_release(e);
 		return ret;
@@ -135,6 +145,11 @@ int edits_load(struct edits *e, const char *edits_dir, const char *name,
 	if (e->n)
 		qsort(e->v, e->n, sizeof(*e->v), cmp_edit);
 	return HY_OK;
+}
+
+int edits_open(const struct edits *e, const struct edit *ed)
+{
+	return openat(e->dirfd, ed->relpath, O_RDONLY | O_CLOEXEC);
 }
 
 size_t edits_find(const struct edits *e, const char *key, size_t key_len,
@@ -162,7 +177,11 @@ void edits_release(struct edits *e)
 {
 	for (size_t i = 0; i < e->n; i++)
 		free(e->v[i].relpath);
+	/* A zeroed struct (never loaded) has no dir and owns no fd 0. */
+	if (e->dir && e->dirfd >= 0)
+		close(e->dirfd);
 	free(e->v);
 	free(e->dir);
 	memset(e, 0, sizeof(*e));
+	e->dirfd = -1;
 }

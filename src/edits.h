@@ -19,6 +19,7 @@ struct edit {
 
 struct edits {
 	char *dir;	/* EDITS_DIR/NAME */
+	int dirfd;	/* the folder listed, open when n > 0 */
 	struct edit *v; /* sorted by key, then ext */
 	size_t n;
 };
@@ -32,6 +33,11 @@ int edits_load(struct edits *e, const char *edits_dir, const char *name,
  * (consecutive in e->v, sorted by ext). */
 size_t edits_find(const struct edits *e, const char *key, size_t key_len,
 		  size_t *first);
+
+/* Opens edit `ed` for reading, relative to the folder that was listed (no
+ * path walk per file, and a folder renamed in the meantime cannot mix two
+ * listings). Returns the descriptor, or -1 with errno. */
+int edits_open(const struct edits *e, const struct edit *ed);
 
 void edits_release(struct edits *e);
 

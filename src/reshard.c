@@ -18,8 +18,10 @@
 #include "shard.h"
 #include "tarw.h"
 
-/* Bodies from this size up are copied with copy_file_range. */
-#define RESHARD_KERNEL_COPY_MIN ((int64_t)16 * 1024)
+/* Bodies from this size up are copied as a byte range of the input file;
+ * smaller ones are already in the reader's buffer and cost less than the
+ * system call. */
+#define RESHARD_RANGE_COPY_MIN ((int64_t)16 * 1024)
 /* A run of verbatim members is copied in pieces of this size, so that
  * progress moves and a stop request is seen within a fraction of a
  * second. */
@@ -33,8 +35,8 @@ struct rs {
 	struct edits ed;
 	struct fates fates;	     /* generate's record: samples to drop */
 	int dropping;		     /* the current sample is dropped */
-	struct archive_entry *proto; /* first member of a sample with edits */
-	struct buf small;	     /* a small edit file's content */
+	struct archive_entry *proto; /* shape of an added member (take_shape) */
+	struct buf file;	     /* the edit being written, for messages */
 	size_t first, n;	     /* edits of the current sample */
 	struct buf key; /* the current sample's key, as in the tar */
 	struct stage_counts c;
@@ -73,65 +75,49 @@ static int flush_run(struct rs *r, struct hy_err *err)
 	return HY_OK;
 }
 
-/* A small edit (.txt, .json) costs less read into memory than copied by
- * the kernel. */
-static int copy_small(struct rs *r, int fd, int64_t size, const char *file,
-		      struct hy_err *err)
+/* Writes edit `e` as a member with the header `ent`, reshaped in place:
+ * either the replaced member's own entry (name = NULL: the name stays) or
+ * the clone of the sample's first member (name: the added member's). Only
+ * name, times, owner and mode carry over; the size becomes the edit's. No
+ * copy of the entry is made: the reader's entry is rebuilt at the next
+ * header, and libarchive's tar reader keeps the body length it skips
+ * apart from the entry (bsdtar edits read entries in place the same way). */
+static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
+		      const char *name, struct hy_err *err)
 {
-	buf_clear(&r->small);
-	if (buf_reserve(&r->small, (size_t)size))
-		return hy_err_set(err, HY_EFATAL, "out of memory");
-	while (r->small.len < (size_t)size) {
-		ssize_t n =
-		    pread(fd, r->small.data + r->small.len,
-			  (size_t)size - r->small.len, (off_t)r->small.len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return hy_err_set(
-			    err, HY_ESHARD, "cannot read edit '%s': %s", file,
-			    n < 0 ? strerror(errno) : "file shrank while read");
-		r->small.len += (size_t)n;
-	}
-	return tarw_data(r->w, r->small.data, r->small.len, err);
-}
-
-/* Writes edit `e` as a member shaped like `tmpl` (name, times, owner). Its
- * body goes file to file in the kernel, like the members copied verbatim:
- * an edited sample must not cost a trip through memory. */
-/* Writes edit `e` as member `name`, shaped like `tmpl` (times, owner,
- * mode): the replaced member, or the sample's first one for an added
- * member. */
-static int write_edit(struct rs *r, struct edit *e, const char *name,
-		      struct archive_entry *tmpl, struct hy_err *err)
-{
-	struct archive_entry *ent = NULL;
-	char *file;
+	unsigned char h[512];
 	struct stat st;
 	int fd = -1;
 	int ret = flush_run(r, err);
 
 	if (ret)
 		return ret;
-	file = path_join(r->ed.dir, e->relpath);
-	if (!file)
+	/* The path names the edit in messages; the file itself is opened
+	 * relative to the listed folder. */
+	buf_clear(&r->file);
+	if (buf_append(&r->file, r->ed.dir, strlen(r->ed.dir)) ||
+	    buf_putc(&r->file, '/') ||
+	    buf_append(&r->file, e->relpath, strlen(e->relpath) + 1))
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	fd = edits_open(&r->ed, e);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
-				 "cannot read edit '%s': %s", file,
+				 "cannot read edit '%s': %s", r->file.data,
 				 strerror(errno));
 		goto out;
 	}
-	ent = archive_entry_clone(tmpl);
-	if (!ent) {
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
-		goto out;
+	/* The common case, a plain ustar member replaced: its header is
+	 * kept, only the size changes. */
+	if (!name && st.st_size <= TARW_USTAR_MAX_SIZE &&
+	    shard_ustar_header(r->sh, h)) {
+		ret = tarw_ustar_member(r->w, h, fd, 0, st.st_size,
+					r->file.data, err);
+		goto written;
 	}
-	/* Only name, times, owner and mode carry over: the clone's sparse
-	 * map, extended attributes, ACLs and link targets describe the
-	 * original body, not the edit. */
-	archive_entry_set_pathname(ent, name);
+	/* The sparse map, extended attributes, ACLs and link targets
+	 * describe the original body, not the edit. */
+	if (name)
+		archive_entry_set_pathname(ent, name);
 	archive_entry_set_filetype(ent, AE_IFREG);
 	archive_entry_set_hardlink(ent, NULL);
 	archive_entry_set_symlink(ent, NULL);
@@ -140,10 +126,10 @@ static int write_edit(struct rs *r, struct edit *e, const char *name,
 	archive_entry_acl_clear(ent);
 	archive_entry_set_size(ent, (la_int64_t)st.st_size);
 	ret = tarw_header(r->w, ent, err);
-	if (!ret && st.st_size >= RESHARD_KERNEL_COPY_MIN)
-		ret = tarw_data_from_fd(r->w, fd, 0, st.st_size, file, err);
-	else if (!ret && st.st_size > 0)
-		ret = copy_small(r, fd, st.st_size, file, err);
+	if (!ret)
+		ret = tarw_data_from_fd(r->w, fd, 0, st.st_size, r->file.data,
+					err);
+written:
 	if (!ret) {
 		e->applied = 1;
 		r->c.edited++;
@@ -151,9 +137,28 @@ static int write_edit(struct rs *r, struct edit *e, const char *name,
 out:
 	if (fd >= 0)
 		close(fd);
-	archive_entry_free(ent);
-	free(file);
 	return ret;
+}
+
+/* Keeps what an added member takes from the sample's first member (mode,
+ * owner, mtime) in r->proto, one entry reused for every sample: a clone
+ * per edited sample cost more than the rest of its header work. */
+static int take_shape(struct rs *r, struct archive_entry *first,
+		      struct hy_err *err)
+{
+	if (!r->proto && !(r->proto = archive_entry_new()))
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	archive_entry_clear(r->proto);
+	archive_entry_set_filetype(r->proto, AE_IFREG);
+	archive_entry_set_perm(r->proto, archive_entry_perm(first));
+	archive_entry_set_uid(r->proto, archive_entry_uid(first));
+	archive_entry_set_gid(r->proto, archive_entry_gid(first));
+	archive_entry_copy_uname(r->proto, archive_entry_uname(first));
+	archive_entry_copy_gname(r->proto, archive_entry_gname(first));
+	if (archive_entry_mtime_is_set(first))
+		archive_entry_set_mtime(r->proto, archive_entry_mtime(first),
+					archive_entry_mtime_nsec(first));
+	return HY_OK;
 }
 
 /* End of a sample: edits for member names it did not have are added. */
@@ -173,11 +178,9 @@ static int finish_sample(struct rs *r, struct hy_err *err)
 		    buf_append(&name, e->ext, strlen(e->ext)))
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		else
-			ret = write_edit(r, e, name.data, r->proto, err);
+			ret = write_edit(r, e, r->proto, name.data, err);
 	}
 	buf_release(&name);
-	archive_entry_free(r->proto);
-	r->proto = NULL;
 	r->n = 0;
 	return ret;
 }
@@ -189,10 +192,9 @@ static int copy_body(struct rs *r, const struct shard_member *m,
 	int64_t pos = 0, off;
 	int fd;
 
-	/* Plain tar: a large body (an image) goes file to file in the
-	 * kernel, never read. Small ones (.txt, .json) are already in the
-	 * reader's buffer and cost less than a system call each. */
-	if (m->size >= RESHARD_KERNEL_COPY_MIN &&
+	/* Plain tar: a large body (an image) is read by range straight into
+	 * the writer's buffer, never through libarchive's reader. */
+	if (m->size >= RESHARD_RANGE_COPY_MIN &&
 	    shard_data_range(r->sh, &fd, &off))
 		return tarw_data_from_fd(r->w, fd, off, m->size, r->path, err);
 
@@ -256,10 +258,9 @@ static int copy_members(struct rs *r, struct hy_err *err)
 			r->n = edits_find(&r->ed, m.path + skip,
 					  m.key_len - skip, &r->first);
 			if (r->n) {
-				r->proto = archive_entry_clone(m.entry);
-				if (!r->proto)
-					return hy_err_set(err, HY_EFATAL,
-							  "out of memory");
+				ret = take_shape(r, m.entry, err);
+				if (ret)
+					return ret;
 				for (size_t i = r->first; i < r->first + r->n;
 				     i++)
 					r->ed.v[i].used = 1;
@@ -273,7 +274,7 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				if (strcmp(r->ed.v[i].ext, m.ext) == 0)
 					hit = &r->ed.v[i];
 			if (hit) {
-				ret = write_edit(r, hit, m.path, m.entry, err);
+				ret = write_edit(r, hit, m.entry, NULL, err);
 				if (ret)
 					return ret;
 				continue; /* the original body is skipped */
@@ -373,7 +374,7 @@ out:
 	archive_entry_free(r.proto);
 	edits_release(&r.ed);
 	fates_release(&r.fates);
-	buf_release(&r.small);
+	buf_release(&r.file);
 	buf_release(&r.key);
 	shard_close(r.sh);
 	return ret;

@@ -21,6 +21,11 @@ tarfile, stdlib only) to build inputs and check the tool's outputs.
                                EDITS/NAME/KEY.EXT replaces member KEY.EXT or
                                is added at the end of sample KEY; all else
                                equal (names, order, types, bytes)
+  tartool.py same-headers IN OUT
+                               exit 0 when every regular member of OUT that
+                               IN has too keeps its mode, owner and mtime,
+                               and, where IN's header is POSIX ustar, its
+                               512-byte header but for size and checksum
   tartool.py poke FILE OFFSET TEXT   overwrite bytes at OFFSET with TEXT
   tartool.py captions TAR MINFACES   the {"KEY.json": caption} that scan
                                must produce, computed independently
@@ -121,6 +126,34 @@ def _key(name):
     d, _, base = name.rpartition("/")
     stem, _, ext = base.partition(".")
     return (d + "/" if d else "") + stem, ext
+
+
+def same_headers(src, out):
+    """See the usage: headers of members that were kept or replaced."""
+    def index(path):
+        with open(path, "rb") as f:
+            raw = f.read()
+        with tarfile.open(path) as t:
+            return {m.name: (m, raw[m.offset:m.offset + 512])
+                    for m in t if m.isreg()}
+    a, b = index(src), index(out)
+    bad = 0
+    for name, (mb, hb) in b.items():
+        if name not in a:
+            continue
+        ma, ha = a[name]
+        for f in ("mode", "uid", "gid", "uname", "gname", "mtime"):
+            if getattr(ma, f) != getattr(mb, f):
+                print(f"{name}: {f} {getattr(ma, f)!r} -> {getattr(mb, f)!r}",
+                      file=sys.stderr)
+                bad = 1
+        if ha[257:265] == b"ustar\x0000" and ha[156:157] in (b"0", b"\0"):
+            keep = lambda h: h[:124] + h[136:148] + h[156:]
+            if keep(ha) != keep(hb):
+                print(f"{name}: header changed beyond size and checksum",
+                      file=sys.stderr)
+                bad = 1
+    return bad
 
 
 def expect_reshard(src, edits_dir, out):
@@ -270,6 +303,8 @@ def main(argv):
         return eq(argv[2], argv[3])
     elif cmd == "expect-reshard":
         return expect_reshard(argv[2], argv[3], argv[4])
+    elif cmd == "same-headers":
+        return same_headers(argv[2], argv[3])
     elif cmd == "poke":
         with open(argv[2], "r+b") as f:
             f.seek(int(argv[3]))

@@ -61,7 +61,9 @@ judge() {
 	0) ok "$what, ulimit -n $n: finished anyway" ;;
 	2)
 		ok "$what, ulimit -n $n: stopped (exit 2)"
-		expect_err "('[^']+'|[^ ]+\.tar|http://127\.0\.0\.1:[0-9]+): .*Too many open files" \
+		# Which open fails first varies: a shard, an edit or stage
+		# file ('PATH' or PATH: first), a server.
+		expect_err "('[^']+'|[^ ]+\.tar|[^ ]+/[^ ]+\.json|http://127\.0\.0\.1:[0-9]+): .*Too many open files" \
 			"$what: message names what it was opening and says Too many open files"
 		;;
 	124) fail "$what, ulimit -n $n: hung (killed after 120 s)" ;;

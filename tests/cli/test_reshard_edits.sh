@@ -7,7 +7,8 @@ TEST_NAME=reshard_edits
 . "$(dirname "$0")/lib.sh"
 tt() { python3 "$ROOT/tests/cli/tartool.py" "$@"; }
 
-tt build s.tar <<'PY'
+tt_spec() {
+	cat <<'PY'
 [
  ("k1.jpg", {"random": 3000, "seed": 1}), ("k1.txt", "cap 1"), ("k1.json", '{"caption": "cap 1"}'),
  ("k2.jpg", {"random": 2000, "seed": 2}), ("k2.txt", "cap 2"), ("k2.json", '{"caption": "cap 2"}'),
@@ -18,6 +19,8 @@ tt build s.tar <<'PY'
  ("k6.jpg", "six"), ("k6.json", "{}"),
 ]
 PY
+}
+tt build s.tar < <(tt_spec)
 mkdir -p edits/s/sub
 head -c 5000 /dev/urandom >edits/s/k1.jpg            # replace, larger
 echo '{"caption": "new 1", "synthetic": {}}' >edits/s/k1.json
@@ -33,6 +36,17 @@ expect_rc 0 "reshard with edits"
 check "output = input with exactly the edits applied (Python tarfile)" \
 	tt expect-reshard s.tar edits/s out/s.tar
 check "summary counts 7 edited members" grep -Eq "edited members +7\$" out.txt
+check "replaced members keep their ustar header but for size and checksum" \
+	tt same-headers s.tar out/s.tar
+for fmt in gnu pax; do
+	tt build "s_$fmt.tar" "$fmt" < <(tt_spec)
+	mkdir -p "edits_$fmt" && cp -r edits/s "edits_$fmt/s_$fmt"
+	run_hy reshard "s_$fmt.tar" -e "edits_$fmt" -o "out_$fmt" -q
+	check "$fmt input: exactly the edits applied" \
+		tt expect-reshard "s_$fmt.tar" "edits_$fmt/s_$fmt" "out_$fmt/s_$fmt.tar"
+	check "$fmt input: replaced members keep mode, owner and mtime" \
+		tt same-headers "s_$fmt.tar" "out_$fmt/s_$fmt.tar"
+done
 cat >order.txt <<'L'
 k1.jpg
 k1.txt
