@@ -204,3 +204,14 @@ void progress_print(struct progress *p, const char *line)
 	fflush(p->out);
 	pthread_mutex_unlock(&p->lock);
 }
+
+void progress_report(void *arg, const char *line)
+{
+	struct progress *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	clear_bar(p);
+	fprintf(p->out, "hybridize %s: %s\n", p->what, line);
+	fflush(p->out);
+	pthread_mutex_unlock(&p->lock);
+}

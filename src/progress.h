@@ -49,6 +49,9 @@ void progress_stop(struct progress *p);
 /* Prints one line (a failure, say) with the bar cleared first, so the two
  * do not mix; safe from any thread. */
 void progress_print(struct progress *p, const char *line);
+/* progress_print of "hybridize WHAT: line": the report callback of every
+ * command (arg is the struct progress). */
+void progress_report(void *arg, const char *line);
 /* Sets a short text shown after the counters (per-endpoint figures, say);
  * copied; safe from any thread. */
 void progress_set_note(struct progress *p, const char *note);

@@ -208,6 +208,15 @@ static void settle(struct run *r, struct shardst *s, size_t idx, enum res v,
 		r->fatal = hy_err_set(r->err, err.code, "%s", err.msg);
 }
 
+/* Only white space (ASCII, as langid's cleaning sees it) or nothing. */
+static int blank(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\n\r\f\v", t[i]) || t[i] == '\0')
+			return 0;
+	return 1;
+}
+
 /* pool callbacks */
 
 static int on_request(void *ctx, struct pool_job *job, struct buf *path,
@@ -531,7 +540,13 @@ static int load(struct run *r, const struct prompts_input *in)
 
 		if (s->res[i] != R_PENDING)
 			continue;
-		if (o->lid) {
+		/* A caption with no text has nothing to rewrite and no
+		 * language: the filter leaves it out, and with --lang any it
+		 * is left out the same way rather than sent (a server answers
+		 * it with a 400 or with a prompt made up from nothing). */
+		if (blank(e->text, e->text_len))
+			yes = 0;
+		else if (o->lid) {
 			struct hy_err lerr;
 			if (langid_is(o->lid, e->text, e->text_len, o->langs,
 				      o->nlangs, o->min_lang_score, &yes,

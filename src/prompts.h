@@ -44,7 +44,7 @@ struct prompts_input {
 struct prompts_counts {
 	int64_t shards_done, shards_failed;
 	int64_t samples;    /* captions read */
-	int64_t other_lang; /* left out by the language filter */
+	int64_t other_lang; /* left out by the language filter, or empty */
 	int64_t requests;   /* distinct captions sent to the LLM */
 	int64_t reused;	    /* answers reused for identical captions */
 	int64_t resumed;    /* answers taken from a journal */

@@ -89,14 +89,6 @@ static const char usage[] =
     "or shards failed (named on stderr; a re-run retries them), 130/143 on\n"
     "signals.\n";
 
-static void report_line(void *arg, const char *line)
-{
-	char msg[1200];
-
-	snprintf(msg, sizeof(msg), "hybridize generate: %s", line);
-	progress_print(arg, msg);
-}
-
 static int parse_size(const char *s, int *w, int *h)
 {
 	char *end;
@@ -315,7 +307,7 @@ int cmd_generate(int argc, char **argv)
 
 	progress_init(&prog, "generate", stderr, isatty(2),
 		      o.progress_interval);
-	ctx.report.fn = report_line;
+	ctx.report.fn = progress_report;
 	ctx.report.ctx = &prog;
 	ctx.progress = &prog;
 	ctx.stop = &cli_stop;

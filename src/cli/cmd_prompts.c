@@ -205,14 +205,6 @@ static int endpoints(const struct cli_opts *o, char ***urls, size_t *n)
 	return *n ? 0 : -1;
 }
 
-static void report_line(void *arg, const char *line)
-{
-	char msg[1200];
-
-	snprintf(msg, sizeof(msg), "hybridize prompts: %s", line);
-	progress_print(arg, msg);
-}
-
 int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 		     const char *cmd)
 {
@@ -446,7 +438,7 @@ int cmd_prompts(int argc, char **argv)
 	progress_init(&prog, "prompts", stderr, isatty(2), o.progress_interval);
 	prog.shards_total = (int64_t)nin;
 	prog.bytes_total = bytes;
-	ctx.report.fn = report_line;
+	ctx.report.fn = progress_report;
 	ctx.report.ctx = &prog;
 	ctx.progress = &prog;
 	ctx.stop = &cli_stop;
@@ -489,7 +481,7 @@ int cmd_prompts(int argc, char **argv)
 			       (long long)((int64_t)nin - c.shards_done -
 					   c.shards_failed));
 		printf("  %-22s %lld\n", "samples", (long long)c.samples);
-		printf("  %-22s %lld\n", "  other language",
+		printf("  %-22s %lld\n", "  other lang/empty",
 		       (long long)c.other_lang);
 		printf("  %-22s %lld\n", "  prompts", (long long)c.ok);
 		printf("  %-22s %lld\n", "  declined", (long long)c.declined);

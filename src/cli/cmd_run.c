@@ -53,14 +53,6 @@ static const char usage[] =
     "or samples failed (named on stderr; run again to retry them),\n"
     "130/143 on signals.\n";
 
-static void report_line(void *arg, const char *line)
-{
-	char msg[1200];
-
-	snprintf(msg, sizeof(msg), "hybridize run: %s", line);
-	progress_print(arg, msg);
-}
-
 /* WORK_DIR/.hybridize/shards.json: the whole shard list (every rank's)
  * and the split, for `status --missing`. */
 static int write_shard_list(const struct shardlist *l, long world,
@@ -140,7 +132,7 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 		       (long long)c->failed[s]);
 	printf("  %-22s %lld\n", "samples scanned", (long long)c->samples);
 	printf("  %-22s %lld\n", "  face samples", (long long)c->faces);
-	printf("  %-22s %lld\n", "  other language",
+	printf("  %-22s %lld\n", "  other lang/empty",
 	       (long long)c->prompts.other_lang);
 	printf("  %-22s %lld\n", "  prompts", (long long)c->prompts.ok);
 	printf("  %-22s %lld\n", "  declined", (long long)c->prompts.declined);
@@ -253,7 +245,7 @@ int cmd_run(int argc, char **argv)
 	progress_init(&prog, "run", stderr, isatty(2), o.progress_interval);
 	prog.shards_total = (int64_t)list.n;
 	prog.bytes_total = bytes;
-	ctx.report.fn = report_line;
+	ctx.report.fn = progress_report;
 	ctx.report.ctx = &prog;
 	ctx.progress = &prog;
 	ctx.stop = &cli_stop;

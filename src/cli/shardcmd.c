@@ -28,15 +28,6 @@ struct run {
 	struct stage_counts total;
 };
 
-static void report_line(void *arg, const char *line)
-{
-	struct run *r = arg;
-	char msg[1200];
-
-	snprintf(msg, sizeof(msg), "hybridize %s: %s", r->c->name, line);
-	progress_print(&r->prog, msg);
-}
-
 static void one(void *arg, size_t k)
 {
 	struct run *r = arg;
@@ -65,7 +56,7 @@ static void one(void *arg, size_t k)
 		return;
 	}
 	r->res[i] = R_FAILED;
-	report_line(r, err.msg);
+	progress_report(&r->prog, err.msg);
 	if (rc == HY_EFATAL) {
 		int zero = 0;
 		atomic_compare_exchange_strong(&cli_stop, &zero, -1);
@@ -237,8 +228,8 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 	}
 	r.prog.shards_total = (int64_t)nqueue;
 	r.prog.bytes_total = bytes;
-	r.ctx.report.fn = report_line;
-	r.ctx.report.ctx = &r;
+	r.ctx.report.fn = progress_report;
+	r.ctx.report.ctx = &r.prog;
 	r.ctx.progress = &r.prog;
 	r.ctx.stop = &cli_stop;
 	r.ctx.fsync = !o->no_fsync;

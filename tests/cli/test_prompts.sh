@@ -35,7 +35,9 @@ check "French caption left out" bash -c '! grep -q "Photo de famille" none/*.jso
 check "Japanese caption left out" bash -c '! grep -q "夏の海" none/*.json'
 check "English caption kept as the prompt" grep -q '"000000000024.json": "A young woman smiling at the camera on a sunny beach"' none/00000000.json
 run_hy prompts -i cap -o any --api none --lang any -q
-check "--lang any keeps every caption" json_eq any/00000001.json cap/00000001.json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); json.dump({k: v for k, v in d.items() if v.strip()}, open(sys.argv[2], "w"))' cap/00000001.json cap1_text.json
+check "--lang any keeps every caption that has text" json_eq any/00000001.json cap1_text.json
+check "--lang any: the fixture's empty captions are left out" test "$(summary_value "other lang/empty")" = 5
 run_hy prompts -i cap -o de --api none --lang de -q
 check "--lang de keeps the German caption only" bash -c 'grep -q "Familie beim Picknick" de/*.json && ! grep -q "A young woman" de/*.json'
 run_hy prompts -i cap -o x --api none --lang-model /nonexistent/lid.ftz -q
@@ -103,7 +105,8 @@ check "labels and quotes stripped from answers" json_eq f_out/s1.json <(printf '
 
 # --- per-sample refusals and cut answers are declines, not failures --------
 rm -rf f_in f_out
-captions f_in s1 "k1=" "k2=A woman walking"
+# A malformed fault marker is the fake server's way to answer 400.
+captions f_in s1 "k1=A man [[fault:bogus]]" "k2=A woman walking"
 run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any -q
 expect_rc 0 "a request the server rejects (HTTP 400) does not block the shard"
 check "400: the rejected sample is left out, the other kept" test "$(keys f_out/s1.json)" = "k2.json"
@@ -111,6 +114,16 @@ expect_err "sample 'k1.json': LLM declined: rejected by the server: .*HTTP 400" 
 rm -rf f_out
 run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any --max-tokens 2 -q
 expect_err "sample 'k2.json': LLM declined: cut at --max-tokens" "an answer cut at --max-tokens is declined"
+
+# --- captions with no text are never sent, also with --lang any -----------
+rm -rf f_in f_out
+captions f_in s1 "k1=" "k2=A woman walking" "k3= 	 " "k4=A man reading"
+run_hy prompts -i f_in -o f_out --endpoint "http://127.0.0.1:$PF" --lang any -q
+expect_rc 0 "empty captions: exit 0"
+check "empty captions: left out of the output" test "$(keys f_out/s1.json)" = "k2.json k4.json"
+check "empty captions: no request for them (2 sent)" test "$(summary_value requests)" = 2
+check "empty captions: counted with the other languages" test "$(summary_value "other lang/empty")" = 2
+check "empty captions: not reported as declined" test "$(summary_value declined)" = 0
 
 # --- a sample that keeps failing is left for the next run -------------------
 rm -rf f_in f_out
