@@ -31,6 +31,21 @@ void feed_put(struct feed *f, size_t idx)
 	pthread_mutex_unlock(&f->lock);
 }
 
+int feed_wait_below(struct feed *f, size_t n, double max_wait)
+{
+	struct timespec ts;
+	int ok;
+
+	pthread_mutex_lock(&f->lock);
+	progress_abstime(&ts, max_wait);
+	while (f->len >= n && !f->closed &&
+	       pthread_cond_timedwait(&f->cond, &f->lock, &ts) != ETIMEDOUT)
+		;
+	ok = f->len < n || f->closed;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
+}
+
 int feed_take(struct feed *f, size_t *idx, double max_wait)
 {
 	int got;
@@ -50,6 +65,8 @@ int feed_take(struct feed *f, size_t *idx, double max_wait)
 		f->head = (f->head + 1) % f->cap;
 		f->len--;
 		got = 1;
+		/* An upstream stage may wait for room (feed_wait_below). */
+		pthread_cond_broadcast(&f->cond);
 	} else {
 		got = f->closed ? -1 : 0;
 	}

@@ -26,6 +26,11 @@ void feed_put(struct feed *f, size_t idx);
  * seconds; -1 when the feed is closed and empty (no more will come). */
 int feed_take(struct feed *f, size_t *idx, double max_wait);
 
+/* Waits until fewer than n items wait or the feed is closed: 1; 0 when
+ * max_wait seconds passed first. For an upstream stage that keeps only a
+ * few items ahead of its consumer. */
+int feed_wait_below(struct feed *f, size_t n, double max_wait);
+
 /* No more items will be put. */
 void feed_close(struct feed *f);
 

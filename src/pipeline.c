@@ -187,11 +187,13 @@ static void *router(void *arg)
 			feed_put(&p->fp, i);
 			continue;
 		}
-		/* Stay a few shards ahead of the LLM, no more. */
+		/* Stay a few shards ahead of the LLM, no more. The timeout
+		 * only bounds how late a halt without a closed feed is seen. */
 		while (!halted(p) &&
-		       feed_len(&p->fp) >=
-			   (size_t)(o->lookahead > 0 ? o->lookahead : 1))
-			usleep(20000);
+		       !feed_wait_below(
+			   &p->fp,
+			   (size_t)(o->lookahead > 0 ? o->lookahead : 1), 0.2))
+			;
 		if (halted(p))
 			break;
 		ret = scan_shard(&p->ctx, &o->scan, in->path, in->name,
