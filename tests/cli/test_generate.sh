@@ -6,22 +6,7 @@
 # reshard: test_generate_leftover.sh.
 TEST_NAME=generate
 . "$(dirname "$0")/lib.sh"
-for v in $(env | grep -o '^SLURM_[A-Z_]*'); do unset "$v"; done
-unset CUDA_VISIBLE_DEVICES
-
-[ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
-IMGTOOL=$ROOT/build/imgtool
-if [ ! -x "$IMGTOOL" ]; then
-	IMGTOOL=$T/imgtool
-	# shellcheck disable=SC2046 # pkg-config output is a word list
-	gcc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$ROOT/src" \
-		$(pkg-config --cflags libpng) "$ROOT/tests/tools/imgtool.c" \
-		"$ROOT/build/libhy.a" -o "$IMGTOOL" \
-		$(pkg-config --libs libarchive libcjson libcurl libturbojpeg libjpeg libpng libwebp libcrypto) \
-		-lfasttext -lstdc++ -lpthread -lm 2>imgtool.err ||
-		{ fail "build/imgtool missing and cannot be built (make tools): $(head -c 600 imgtool.err)"; finish; }
-fi
-export IMGTOOL
+. "$ROOT/tests/cli/generate_lib.sh"
 
 
 summary_value() { awk -v k="$1" '$0 ~ "^ *"k" " { print $NF; exit }' out.txt; }
