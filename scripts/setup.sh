@@ -17,10 +17,11 @@ set -eu
 # Resource faults (tests/cli/test_res_*.sh): faketime (libfaketime: the wall
 # clock jumps under a run) and strace (holds one read of a shard while the
 # test replaces or truncates it, or takes its output folder away).
+# make lint (in make test): cppcheck, clang-tidy, clang-format.
 pkgs=(gcc g++ make pkg-config libarchive-dev libcjson-dev libcurl4-openssl-dev
 	libfasttext-dev libcmocka-dev libturbojpeg0-dev libjpeg62-turbo-dev
 	libpng-dev libwebp-dev libssl-dev libarchive-tools clang time
-	slurm-wlm munge faketime strace)
+	slurm-wlm munge faketime strace cppcheck clang-tidy clang-format)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -183,6 +183,8 @@ int fates_load(struct fates *f, const char *edits_dir, const char *name,
 					 path, f->n);
 			goto out;
 		}
+		const char *key = k->valuestring;
+		size_t key_len = strlen(key);
 		if (cJSON_IsString(hx)) {
 			size_t hl = strlen(hx->valuestring), ki;
 			for (ki = 0; ki < hl / 2 && ki + 1 < sizeof(raw);
@@ -200,11 +202,10 @@ int fates_load(struct fates *f, const char *edits_dir, const char *name,
 				goto out;
 			}
 			raw[ki] = '\0';
+			key = raw;
+			key_len = ki;
 		}
-		if (fates_add(f, cJSON_IsString(hx) ? raw : k->valuestring,
-			      cJSON_IsString(hx) ? strlen(raw)
-						 : strlen(k->valuestring),
-			      (enum fate)fi,
+		if (fates_add(f, key, key_len, (enum fate)fi,
 			      cJSON_IsString(r) ? r->valuestring : NULL)) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;

@@ -147,6 +147,8 @@ void generate_size(int ow, int oh, int max_side, int *w, int *h)
 		*h = max_side / 64 * 64 < 64 ? 64 : max_side / 64 * 64;
 }
 
+/* Frees what g owns and leaves it empty, so that freeing it again (the
+ * cleanup path after keep_sample) is harmless. */
 static void sample_free(struct gsample *g)
 {
 	free(g->key);
@@ -158,6 +160,11 @@ static void sample_free(struct gsample *g)
 		buf_release(&g->job->resp);
 		free(g->job);
 	}
+	memset(g, 0, sizeof(*g));
+	/* Said again for clang's analyzer, which does not see memset
+	 * clear the pointers. */
+	g->key = g->ext = g->json = g->prompt = g->reason = NULL;
+	g->job = NULL;
 }
 
 static void shard_free(struct gshard *s)
@@ -321,7 +328,8 @@ static int open_part(struct gshard *s, struct hy_err *err)
 
 	if (!opt)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	if (read_file(opt, &b) == 0 && strcmp(b.data ? b.data : "", r->tag)) {
+	if (read_file(opt, &b) == 0 &&
+	    strcmp(b.data ? b.data : "", r->tag) != 0) {
 		hy_report(&r->ctx->report,
 			  "%s: edits in progress were made with other options "
 			  "(model, seed, size...): starting the shard afresh",
@@ -404,7 +412,6 @@ static int keep_sample(struct gshard *s, struct cur *c, struct hy_err *err)
 	s->samples++;
 	if (!c->g.prompt && !(o->min_faces > 0 && c->faces >= o->min_faces)) {
 		sample_free(&c->g);
-		memset(&c->g, 0, sizeof(c->g));
 		return HY_OK;
 	}
 	if (s->n == s->cap) {
@@ -412,7 +419,6 @@ static int keep_sample(struct gshard *s, struct cur *c, struct hy_err *err)
 		struct gsample *v = realloc(s->v, nc * sizeof(*v));
 		if (!v) {
 			sample_free(&c->g);
-			memset(&c->g, 0, sizeof(c->g));
 			return hy_err_set(err, HY_EFATAL, "out of memory");
 		}
 		s->v = v;
@@ -496,7 +502,8 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 						  s->in->shard, c.g.key,
 						  e2.msg);
 			}
-			ret = HY_OK;
+			/* HY_ESAMPLE (an oversized .json) leaves the
+			 * sample without metadata: a leftover. */
 		} else if (is_image_ext(m.ext) && !c.g.ext) {
 			c.g.ext = strdup(m.ext);
 			if (!c.g.ext) {
@@ -675,7 +682,7 @@ static void run_post(struct task *t)
 		out = &enc;
 	}
 	if (digest_sha256_hex(out->data, out->len, sha)) {
-		ret = hy_err_set(&err, HY_EFATAL, "sha256 failed");
+		hy_err_set(&err, HY_EFATAL, "sha256 failed");
 		goto fatal;
 	}
 	{
@@ -810,7 +817,6 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 				    hy_err_set(err, HY_EFATAL, "out of memory");
 				goto out;
 			}
-			ret = HY_OK;
 			continue;
 		}
 		if (digest_sha256_hex(out.data, out.len, sha)) {

@@ -340,7 +340,7 @@ static void write_status(struct pl *p, int finished)
 	    (long long)c.prompts.declined, (long long)c.prompts.other_lang,
 	    (long long)c.gen.images, (long long)c.gen.blurred,
 	    (long long)c.gen.dropped, (long long)c.gen.kept,
-	    (long long)(c.prompts.failed + c.gen.failed),
+	    (long long)c.prompts.failed + (long long)c.gen.failed,
 	    (long long)c.bytes_out);
 	buf_append(&b, num, strlen(num));
 	for (size_t i = 0; i < p->nfail; i++) {
@@ -366,9 +366,11 @@ static void progress_note(struct pl *p)
 	pthread_mutex_lock(&p->lock);
 	snprintf(note, sizeof(note),
 		 "scan %lld prompts %lld generate %lld reshard %lld",
-		 (long long)(c->done[PL_SCAN] + c->skipped[PL_SCAN]),
-		 (long long)(c->done[PL_PROMPTS] + c->skipped[PL_PROMPTS]),
-		 (long long)(c->done[PL_GENERATE] + c->skipped[PL_GENERATE]),
+		 (long long)c->done[PL_SCAN] + (long long)c->skipped[PL_SCAN],
+		 (long long)c->done[PL_PROMPTS] +
+		     (long long)c->skipped[PL_PROMPTS],
+		 (long long)c->done[PL_GENERATE] +
+		     (long long)c->skipped[PL_GENERATE],
 		 (long long)c->done[PL_RESHARD]);
 	pthread_mutex_unlock(&p->lock);
 	progress_set_note(p->rctx.progress, note);

@@ -4,8 +4,9 @@
 # checking (MALLOC_CHECK_=3 through libc_malloc_debug, freed memory
 # perturbed) and once on the ASan+UBSan build, whose reports (leaks
 # included) are collected from every process and each counted as a
-# failure. With FUZZ_SECONDS set (make test TEST_FUZZ_SECONDS=N), each
-# libFuzzer target then runs that long. Ends with "N passed, N failed".
+# failure. Then `make lint`. With FUZZ_SECONDS set (make test
+# TEST_FUZZ_SECONDS=N; 60 in CI), each libFuzzer target then runs that
+# long. Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
 pass=0
@@ -96,6 +97,24 @@ for flavour in build build/asan; do
 	sanitizer_reports "$flavour"
 done
 unset LD_PRELOAD MALLOC_CHECK_ MALLOC_PERTURB_
+
+# Static checks (cppcheck, clang-tidy with warnings as errors, formatting):
+# in the suite so that they cannot rot unseen.
+echo "## lint"
+if command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null &&
+	command -v clang-format >/dev/null; then
+	if out=$(make --no-print-directory lint 2>&1); then
+		echo "ok - make lint (cppcheck, clang-tidy, clang-format)"
+		pass=$((pass + 1))
+	else
+		echo "not ok - make lint"
+		grep -E 'error|warning|^[^ ]+:[0-9]+:' <<<"$out" | head -n 20 | sed 's/^/#   /'
+		failn=$((failn + 1)); failed_list+=("make lint")
+	fi
+else
+	echo "ok - make lint # SKIP cppcheck, clang-tidy or clang-format not installed"
+	skipn=$((skipn + 1)); skipped_list+=("lint: cppcheck, clang-tidy or clang-format not installed")
+fi
 
 if [ -n "${FUZZ_SECONDS:-}" ]; then
 	echo "## fuzzing (${FUZZ_SECONDS} s per target)"

@@ -142,7 +142,7 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 	printf("  %-22s %lld\n", "  dropped", (long long)c->gen.dropped);
 	printf("  %-22s %lld\n", "  kept as they were", (long long)c->gen.kept);
 	printf("  %-22s %lld\n", "  failed (run again)",
-	       (long long)(c->prompts.failed + c->gen.failed));
+	       (long long)c->prompts.failed + (long long)c->gen.failed);
 	printf("  %-22s %ld\n", "retries", c->prompts.retries + c->gen.retries);
 	printf("  %-22s %lld\n", "bytes written", (long long)c->bytes_out);
 	printf("  %-22s %s/s\n", "speed (scanned)", rate);
