@@ -134,17 +134,29 @@ $(B)/asan/replay/%: fuzz/%.c fuzz/replay.c $(B)/asan/libhy.a
 	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< fuzz/replay.c -o $@ \
 		$(B)/asan/libhy.a $(LIBS)
 
-FUZZ_CXX_OBJ := $(LIB_CXX:src/%.cc=$(B)/fuzz/obj/%.o)
+# The library is compiled once for all targets (instrumented for coverage
+# and the sanitizers), each target links its own entry point against it.
+FUZZ_OBJ := $(LIB_SRC:src/%.c=$(B)/fuzz/obj/%.o) \
+	    $(LIB_CXX:src/%.cc=$(B)/fuzz/obj/%.o)
+
+$(B)/fuzz/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(DEFS) \
+		$(PKG_CFLAGS) -c $< -o $@
 
 $(B)/fuzz/obj/%.o: src/%.cc $(HDRS)
 	@mkdir -p $(dir $@)
 	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr \
 		$(DEFS) -c $< -o $@
 
-$(B)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HDRS) $(FUZZ_CXX_OBJ)
+$(B)/fuzz/libhy.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/fuzz/%: fuzz/%.c $(B)/fuzz/libhy.a
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) $(PKG_CFLAGS) \
-		$< $(LIB_SRC) $(FUZZ_CXX_OBJ) -o $@ $(LIBS)
+		$< $(B)/fuzz/libhy.a -o $@ $(LIBS)
 
 replay: $(REPLAY_BIN)
 
@@ -172,7 +184,7 @@ setup:
 # none by default on a developer's machine (`make test TEST_FUZZ_SECONDS=60`).
 TEST_FUZZ_SECONDS ?= $(if $(filter true 1 yes,$(CI)),60,)
 test: setup
-	@$(MAKE) --no-print-directory all unit asan replay tools \
+	@$(MAKE) --no-print-directory -j$(shell nproc) all unit asan replay tools \
 		$(if $(TEST_FUZZ_SECONDS),$(FUZZ_BIN))
 	@$(if $(TEST_FUZZ_SECONDS),FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)) tests/run.sh
 

@@ -29,6 +29,15 @@ count() { # reads TAP lines on stdin, echoes them, tallies
 	done
 }
 
+# passed TEXT / failed TEXT ENTRY [DETAIL]: one result line of a check that
+# is not a TAP test of its own, tallied; DETAIL lines follow as comments.
+passed() { echo "ok - $1"; pass=$((pass + 1)); }
+failed() {
+	echo "not ok - $1"
+	[ -z "${3:-}" ] || sed 's/^/#   /' <<<"$3"
+	failn=$((failn + 1)); failed_list+=("$2")
+}
+
 # Every sanitizer report goes to its own file here, whichever process (a
 # test's child, a server) wrote it, so none is lost in a test's output.
 SANDIR=$(mktemp -d "${TMPDIR:-/tmp}/hy-sanitizer.XXXXXX")
@@ -77,11 +86,9 @@ for flavour in build build/asan; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		if out=$("$t" "fuzz/corpus/${name#fuzz_}" 2>&1); then
-			echo "ok - $name: $out"
-			pass=$((pass + 1))
+			passed "$name: $out"
 		else
-			echo "not ok - $name: $out"
-			failn=$((failn + 1)); failed_list+=("$t: $out")
+			failed "$name: $out" "$t: $out"
 		fi
 	done
 	echo "## CLI tests ($flavour)"
@@ -104,12 +111,10 @@ echo "## lint"
 if command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null &&
 	command -v clang-format >/dev/null; then
 	if out=$(make --no-print-directory lint 2>&1); then
-		echo "ok - make lint (cppcheck, clang-tidy, clang-format)"
-		pass=$((pass + 1))
+		passed "make lint (cppcheck, clang-tidy, clang-format)"
 	else
-		echo "not ok - make lint"
-		grep -E 'error|warning|^[^ ]+:[0-9]+:' <<<"$out" | head -n 20 | sed 's/^/#   /'
-		failn=$((failn + 1)); failed_list+=("make lint")
+		failed "make lint" "make lint" \
+			"$(grep -E 'error|warning|^[^ ]+:[0-9]+:' <<<"$out" | head -n 20)"
 	fi
 else
 	echo "ok - make lint # SKIP cppcheck, clang-tidy or clang-format not installed"
@@ -124,12 +129,11 @@ if [ -n "${FUZZ_SECONDS:-}" ]; then
 		mkdir -p "build/fuzz/corpus-$name"
 		if out=$("$t" -max_total_time="$FUZZ_SECONDS" -artifact_prefix="build/fuzz/$name-" \
 			"build/fuzz/corpus-$name" "fuzz/corpus/${name#fuzz_}" 2>&1); then
-			echo "ok - $name: $(grep -m 1 '^Done' <<<"$out")"
-			pass=$((pass + 1))
+			passed "$name: $(grep -m 1 '^Done' <<<"$out")"
 		else
-			echo "not ok - $name: crash; input kept as build/fuzz/$name-*"
-			grep -E '^==[0-9]+==|SUMMARY|Test unit written' <<<"$out" | head -n 10 | sed 's/^/#   /'
-			failn=$((failn + 1)); failed_list+=("$name: fuzzer found a crash")
+			failed "$name: crash; input kept as build/fuzz/$name-*" \
+				"$name: fuzzer found a crash" \
+				"$(grep -E '^==[0-9]+==|SUMMARY|Test unit written' <<<"$out" | head -n 10)"
 		fi
 	done
 fi
