@@ -7,63 +7,12 @@
 # ones on image routes, slots + latency and the /stats counters.
 TEST_NAME=fake_image
 . "$(dirname "$0")/../cli/lib.sh"
+. "$ROOT/tests/servers/fake_lib.sh"
 
-if [ -n "${FAKE_LLM:-}" ]; then
-	FL=$FAKE_LLM
-	check "use \$FAKE_LLM" test -x "$FL"
-else
-	FL=$T/fake_llm
-	# shellcheck disable=SC2046 # pkg-config output is a word list
-	if ${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE \
-		"$ROOT/tests/servers/fake_llm.c" -o "$FL" \
-		$(pkg-config --cflags --libs libcjson libpng libturbojpeg libwebp) \
-		-lpthread 2>build.txt; then
-		ok "builds with -Wall -Wextra -Werror"
-	else
-		fail "build: $(head -c 600 build.txt)"
-		finish
-	fi
-fi
-
-n_start=0
-# start_fake ARGS...: starts the server on a free port; sets FLPID, PORT,
-# B (base URL) and LOG (stderr file).
-start_fake() {
-	n_start=$((n_start + 1))
-	LOG=fl$n_start.err
-	rm -f port.txt
-	"$FL" --port 0 --port-file port.txt --max-seconds 60 "$@" \
-		>"fl$n_start.out" 2>"$LOG" &
-	FLPID=$!
-	local k=0
-	while [ ! -s port.txt ] && [ $k -lt 500 ]; do
-		sleep 0.01
-		k=$((k + 1))
-	done
-	PORT=$(cat port.txt 2>/dev/null)
-	B=http://127.0.0.1:$PORT
-}
-stop_fake() {
-	kill -TERM "$FLPID" 2>/dev/null
-	wait "$FLPID"
-	rc=$?
-}
-# req PATH [CURL ARGS...]: body -> body.txt, headers -> head.txt, status
-# -> $code, curl exit -> $cerr.
-req() {
-	local p=$1
-	shift
-	code=$(curl -s -o body.txt -D head.txt -w '%{http_code}' --max-time 5 \
-		"$@" "$B$p")
-	cerr=$?
-}
 J=(-H 'Content-Type: application/json')
 # a1111 JSON [CURL ARGS...] / oai JSON [CURL ARGS...]: an image request.
 a1111() { req /sdapi/v1/txt2img "${J[@]}" -d "$@"; }
 oai() { req /v1/images/generations "${J[@]}" -d "$@"; }
-jv() { # jv FILE EXPR: the Python expression EXPR over the JSON value d
-	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
-}
 # b64 EXPR: the base64 string at EXPR of body.txt -> b64.txt; decoded
 # with base64 -d -> img.bin; $dec = base64's exit status.
 b64() {
