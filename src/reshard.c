@@ -77,11 +77,12 @@ static int flush_run(struct rs *r, struct hy_err *err)
 
 /* Writes edit `e` as a member with the header `ent`, reshaped in place:
  * either the replaced member's own entry (name = NULL: the name stays) or
- * the clone of the sample's first member (name: the added member's). Only
- * name, times, owner and mode carry over; the size becomes the edit's. No
- * copy of the entry is made: the reader's entry is rebuilt at the next
- * header, and libarchive's tar reader keeps the body length it skips
- * apart from the entry (bsdtar edits read entries in place the same way). */
+ * r->proto, the shape taken from the sample's first member (name: the
+ * added member's). Only name, times, owner and mode carry over; the size
+ * becomes the edit's. No copy of the reader's entry is made: it is rebuilt
+ * at the next header, and libarchive's tar reader keeps the body length it
+ * skips apart from the entry (bsdtar edits read entries in place the same
+ * way). */
 static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
 		      const char *name, struct hy_err *err)
 {
