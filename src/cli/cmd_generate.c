@@ -375,13 +375,7 @@ int cmd_generate(int argc, char **argv)
 	c.shards_failed += missing;
 	print_summary(&c, nin + (size_t)missing, skipped,
 		      progress_elapsed(&prog), r);
-	if (r == HY_ECONFIG)
-		status = 1;
-	else if (r == HY_ESTOP)
-		status = cli_exit_status(1);
-	else
-		status =
-		    cli_exit_status(r != HY_OK || c.failed || c.shards_failed);
+	status = cli_stage_status(r, c.failed || c.shards_failed);
 out:
 	spawn_stop(sp);
 	if (curl_up)

@@ -501,14 +501,7 @@ int cmd_prompts(int argc, char **argv)
 		}
 		printf("  %-22s %s/s\n", "speed", rate);
 	}
-	/* A server refusing our key or model is a configuration error. */
-	if (r == HY_ECONFIG)
-		status = 1;
-	else if (r == HY_ESTOP)
-		status = cli_exit_status(1);
-	else
-		status =
-		    cli_exit_status(r != HY_OK || c.failed || c.shards_failed);
+	status = cli_stage_status(r, c.failed || c.shards_failed);
 out:
 	/* Every path, a signal's included, stops the servers we started. */
 	spawn_stop(sp);

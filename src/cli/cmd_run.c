@@ -257,15 +257,10 @@ int cmd_run(int argc, char **argv)
 	if (r != HY_OK && r != HY_ESTOP)
 		fprintf(stderr, "hybridize run: %s\n", err.msg);
 	print_summary(&c, progress_elapsed(&prog), r);
-	if (r == HY_ECONFIG)
-		status = 1;
-	else if (r == HY_ESTOP)
-		status = cli_exit_status(1);
-	else
-		status = cli_exit_status(
-		    r != HY_OK || c.failed[PL_SCAN] || c.failed[PL_PROMPTS] ||
-		    c.failed[PL_GENERATE] || c.failed[PL_RESHARD] ||
-		    c.prompts.failed || c.gen.failed);
+	status = cli_stage_status(
+	    r, c.failed[PL_SCAN] || c.failed[PL_PROMPTS] ||
+		   c.failed[PL_GENERATE] || c.failed[PL_RESHARD] ||
+		   c.prompts.failed || c.gen.failed);
 out:
 	spawn_stop(llm);
 	spawn_stop(img);

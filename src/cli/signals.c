@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "../err.h"
+
 atomic_int cli_stop;
 
 static void on_signal(int sig)
@@ -29,4 +31,13 @@ int cli_exit_status(int failed)
 	if (sig > 0)
 		return 128 + sig;
 	return failed || sig < 0 ? 2 : 0;
+}
+
+int cli_stage_status(int r, int failed)
+{
+	if (r == HY_ECONFIG)
+		return 1;
+	if (r == HY_ESTOP)
+		return cli_exit_status(1);
+	return cli_exit_status(r != HY_OK || failed);
 }

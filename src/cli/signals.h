@@ -16,4 +16,10 @@ void cli_catch_signals(void);
  * `failed` ? 2 : 0. */
 int cli_exit_status(int failed);
 
+/* Exit status for a stage command that ended with r: 1 for a
+ * configuration error found at run time (a server refusing our key or
+ * model), the signal's after a stop, else cli_exit_status(r != HY_OK ||
+ * failed). */
+int cli_stage_status(int r, int failed);
+
 #endif
