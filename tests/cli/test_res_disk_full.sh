@@ -9,6 +9,7 @@
 # outputs equal to the clean run's.
 TEST_NAME=res_disk_full
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/cli/res_lib.sh"
 for v in $(env | grep -o '^SLURM_[A-Z_]*'); do unset "$v"; done
 shopt -s nullglob dotglob
 
@@ -27,25 +28,6 @@ run_fsize() {
 	{ (ulimit -f "$kib" && exec "$HY" "$@" 2>&3) | cat >out.txt; echo "${PIPESTATUS[0]}" >rc.txt; } 3>&1 | cat >err.txt
 	rc=$(cat rc.txt)
 }
-# no_temporaries DIR: no temporary file (.NAME.part) under DIR. generate's
-# .NAME.part/ folders are its documented resume state; files in them are
-# checked too.
-no_temporaries() {
-	[ -z "$(find "$1" -type f -name '.*.part' 2>/dev/null)" ]
-}
-# complete_outputs REF DIR: every output in DIR equals REF's.
-complete_outputs() {
-	local f
-	for f in "$2"/*; do
-		case "$(basename "$f")" in .*) continue ;; esac
-		if [ -d "$f" ]; then
-			diff -r "$f" "$1/$(basename "$f")" >/dev/null || return 1
-		else
-			cmp -s "$f" "$1/$(basename "$f")" || return 1
-		fi
-	done
-}
-same_tree() { diff -r -x '.hybridize' "$1" "$2" >/dev/null; }
 
 # Clean runs to compare with: the separate stages and run.
 "$HY" scan "$SHARDS" -o ref/captions -q >/dev/null

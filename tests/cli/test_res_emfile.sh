@@ -8,6 +8,7 @@
 # with outputs equal to a clean run's.
 TEST_NAME=res_emfile
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/cli/res_lib.sh"
 for v in $(env | grep -o '^SLURM_[A-Z_]*'); do unset "$v"; done
 shopt -s nullglob dotglob
 [ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
@@ -22,18 +23,7 @@ for i in $(seq 20); do
 	IEP+=(--image-endpoint "http://127.0.0.1:$port")
 done
 
-no_temporaries() { [ -z "$(find "$1" -type f -name '.*.part' 2>/dev/null)" ]; }
-complete_outputs() { # REF DIR: every final output in DIR equals REF's
-	local f
-	for f in "$2"/*; do
-		case "$(basename "$f")" in .*) continue ;; esac
-		if [ -d "$f" ]; then
-			diff -r "$f" "$1/$(basename "$f")" >/dev/null || return 1
-		else
-			cmp -s "$f" "$1/$(basename "$f")" || return 1
-		fi
-	done
-}
+# Every dot file aside here, not only .hybridize.
 same_tree() { diff -r -x '.*' "$1" "$2" >/dev/null; }
 
 # Clean runs with the normal limit.

@@ -12,6 +12,7 @@
 # neither works, those cases are skipped (visibly).
 TEST_NAME=res_output_dir
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/cli/res_lib.sh"
 for v in $(env | grep -o '^SLURM_[A-Z_]*'); do unset "$v"; done
 shopt -s nullglob dotglob
 [ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
@@ -49,19 +50,6 @@ undo_all_ro() {
 }
 ro_reason() { [ "$RO_HOW" = bind ] && echo 'Read-only file system' || echo 'Operation not permitted'; }
 
-no_temporaries() { [ -z "$(find "$1" -type f -name '.*.part' 2>/dev/null)" ]; }
-complete_outputs() { # REF DIR: every final output in DIR equals REF's
-	local f
-	for f in "$2"/*; do
-		case "$(basename "$f")" in .*) continue ;; esac
-		if [ -d "$f" ]; then
-			diff -r "$f" "$1/$(basename "$f")" >/dev/null || return 1
-		else
-			cmp -s "$f" "$1/$(basename "$f")" || return 1
-		fi
-	done
-}
-same_tree() { diff -r -x '.hybridize' "$1" "$2" >/dev/null; }
 
 # --- run: the edits folder goes away while images are being made -----------
 # 48 images over 2 slots of 100 ms: generate takes ~2.5 s.

@@ -15,6 +15,7 @@
 #   verify's privacy check.
 TEST_NAME=res_shard_replaced
 . "$(dirname "$0")/lib.sh"
+. "$ROOT/tests/cli/res_lib.sh"
 for v in $(env | grep -o '^SLURM_[A-Z_]*'); do unset "$v"; done
 shopt -s nullglob dotglob
 GEN_SHARDS=$ROOT/build/gen_shards
@@ -43,7 +44,6 @@ for v in old new; do
 	"$HY" run $v -w ref_$v/w "${OFF[@]}" -q >/dev/null
 done
 
-no_temporaries() { [ -z "$(find "$1" -type f -name '.*.part' 2>/dev/null)" ]; }
 same() { # A B: same file or same tree
 	if [ -d "$1" ]; then diff -r "$1" "$2" >/dev/null; else cmp -s "$1" "$2"; fi
 }
