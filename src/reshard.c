@@ -328,6 +328,7 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 {
 	struct rs r = {.ctx = ctx, .path = path, .run_fd = -1};
 	struct outfile of = {.fd = -1};
+	struct shard_id id;
 	int ret;
 
 	ret = shard_open(&r.sh, path, err);
@@ -346,6 +347,8 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 	ret = tarw_open(&r.w, of.fd, of.tmp_path, err);
 	if (ret)
 		goto out;
+	shard_get_id(r.sh, &id);
+	tarw_expect(r.w, id.size);
 	ret = copy_members(&r, err);
 	if (ret)
 		goto out;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
  * ones 1 MiB writes get are the cold ones: 3 runs in 10 took 3x longer
  * (issue #3). 256 KiB measured best of 64 KiB - 1 MiB and steady. */
 #define TARW_BUF (256 << 10)
+/* Past the expected size, disk space is reserved this much at a time. */
+#define TARW_RESERVE_STEP ((int64_t)32 << 20)
 
 struct tarw {
 	struct archive *ar;
@@ -31,15 +34,46 @@ struct tarw {
 	int64_t total;
 	int werrno;   /* errno of the first failed write(2) */
 	int64_t drop; /* zero bytes from libarchive to discard (see top) */
+	/* Disk space reserved ahead of the writes (tarw_expect): up to
+	 * reserved_end; reserving stops at the first refusal. `reserved`:
+	 * fallocate was called (a refused one may have reserved part). */
+	int reserve, reserved;
+	int64_t expect, reserved_end;
 };
 
 /* Output is padded to whole 10 KiB records, as GNU tar and Python do. */
 #define TAR_RECORD 10240
 
+/* Reserves the output's blocks before the writes reach them. On ext4 a
+ * write into reserved (unwritten) blocks skips delayed allocation's
+ * per-block bookkeeping: a 495 MB copy took 76 ms of CPU instead of
+ * 108 ms, and finished sooner with fsync too (issue #3). It also keeps
+ * the file in few extents. A file system that refuses (no support, no
+ * space) just gets plain writes, which report any real error. */
+static void reserve_ahead(struct tarw *w, int64_t need)
+{
+	int64_t end = w->expect;
+
+	if (end < need) { /* past the expected size: step by step */
+		end = w->reserved_end + TARW_RESERVE_STEP;
+		if (end < need)
+			end = need;
+	}
+	w->reserved = 1;
+	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, w->reserved_end,
+		      end - w->reserved_end) < 0) {
+		w->reserve = 0;
+		return;
+	}
+	w->reserved_end = end;
+}
+
 static int flush_buf(struct tarw *w)
 {
 	size_t off = 0;
 
+	if (w->reserve && w->total + (int64_t)w->len > w->reserved_end)
+		reserve_ahead(w, w->total + (int64_t)w->len);
 	while (off < w->len) {
 		ssize_t n = write(w->fd, w->buf + off, w->len - off);
 		if (n < 0 && errno == EINTR)
@@ -120,6 +154,12 @@ int tarw_open(struct tarw **out, int fd, const char *label, struct hy_err *err)
 fail:
 	tarw_free(w);
 	return ret;
+}
+
+void tarw_expect(struct tarw *w, int64_t size)
+{
+	w->reserve = 1;
+	w->expect = size;
 }
 
 int tarw_header(struct tarw *w, struct archive_entry *e, struct hy_err *err)
@@ -298,6 +338,12 @@ int tarw_finish(struct tarw *w, struct hy_err *err)
 	w->len += (size_t)pad;
 	if (flush_buf(w) < 0)
 		return werr(w, err, "cannot finish archive");
+	/* Blocks reserved past the end are given back: a truncate to the
+	 * same size frees them. */
+	if (w->reserved && ftruncate(w->fd, w->total) < 0) {
+		w->werrno = errno;
+		return werr(w, err, "cannot finish archive");
+	}
 	return HY_OK;
 }
 

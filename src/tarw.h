@@ -15,6 +15,10 @@ struct tarw;
 /* Starts an archive on fd (not owned: the caller closes it). `label` names
  * the output in messages and must outlive the writer. */
 int tarw_open(struct tarw **out, int fd, const char *label, struct hy_err *err);
+/* The archive will be about `size` bytes (reshard: the input's size):
+ * disk space is reserved ahead of the writes, and what is left over given
+ * back by tarw_finish. Without this call nothing is reserved. */
+void tarw_expect(struct tarw *w, int64_t size);
 /* Writes a member header. The entry's size is what must follow. */
 int tarw_header(struct tarw *w, struct archive_entry *e, struct hy_err *err);
 int tarw_data(struct tarw *w, const void *p, size_t n, struct hy_err *err);
