@@ -29,15 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (shard_open(&s, path, &err) != HY_OK)
 		goto out;
 	while ((r = shard_next(s, &m, &err)) > 0) {
-		int rfd;
+		struct infile *rin;
 		int64_t a, e;
 
 		/* Ranges a copy would take verbatim must lie inside the file:
 		 * a cut member is the reader's to report. */
-		if (shard_raw_member(s, &rfd, &a, &e) &&
+		if (shard_raw_member(s, &rin, &a, &e) &&
 		    (a < 0 || e < a || e > (int64_t)size))
 			abort();
-		if (shard_data_range(s, &rfd, &a) &&
+		if (shard_data_range(s, &rin, &a) &&
 		    (a < 0 || a + m.size > (int64_t)size))
 			abort();
 		if (!strcmp(m.ext, "json") || !strcmp(m.ext, "txt"))

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "edits.h"
 #include "fates.h"
+#include "infile.h"
 #include "outfile.h"
 #include "progress.h"
 #include "shard.h"
@@ -42,8 +43,8 @@ struct rs {
 	struct stage_counts c;
 	int64_t done_off; /* input bytes written out so far, for progress */
 	/* Members copied verbatim are gathered into one run of input bytes
-	 * [run_start, run_end) and copied in one go; run_fd < 0: no run. */
-	int run_fd;
+	 * [run_start, run_end) and copied in one go; run_in NULL: no run. */
+	struct infile *run_in;
 	int64_t run_start, run_end;
 };
 
@@ -55,13 +56,13 @@ static void advance(struct rs *r, int64_t upto)
 
 static int flush_run(struct rs *r, struct hy_err *err)
 {
-	while (r->run_fd >= 0 && r->run_end > r->run_start) {
+	while (r->run_in && r->run_end > r->run_start) {
 		int64_t len = r->run_end - r->run_start;
 		int ret;
 
 		if (len > RESHARD_RUN_PIECE)
 			len = RESHARD_RUN_PIECE;
-		ret = tarw_copy_raw(r->w, r->run_fd, r->run_start, len, r->path,
+		ret = tarw_copy_raw(r->w, r->run_in, r->run_start, len, r->path,
 				    err);
 		if (ret)
 			return ret;
@@ -71,7 +72,7 @@ static int flush_run(struct rs *r, struct hy_err *err)
 			return hy_err_set(err, HY_ESTOP, "%s: stopped",
 					  r->path);
 	}
-	r->run_fd = -1;
+	r->run_in = NULL;
 	return HY_OK;
 }
 
@@ -88,6 +89,7 @@ static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
 {
 	unsigned char h[512];
 	struct stat st;
+	struct infile in;
 	int fd = -1;
 	int ret = flush_run(r, err);
 
@@ -107,11 +109,12 @@ static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
 				 strerror(errno));
 		goto out;
 	}
+	infile_init(&in, fd, st.st_size);
 	/* The common case, a plain ustar member replaced: its header is
 	 * kept, only the size changes. */
 	if (!name && st.st_size <= TARW_USTAR_MAX_SIZE &&
 	    shard_ustar_header(r->sh, h)) {
-		ret = tarw_ustar_member(r->w, h, fd, 0, st.st_size,
+		ret = tarw_ustar_member(r->w, h, &in, 0, st.st_size,
 					r->file.data, err);
 		goto written;
 	}
@@ -128,8 +131,8 @@ static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
 	archive_entry_set_size(ent, (la_int64_t)st.st_size);
 	ret = tarw_header(r->w, ent, err);
 	if (!ret)
-		ret = tarw_data_from_fd(r->w, fd, 0, st.st_size, r->file.data,
-					err);
+		ret =
+		    tarw_data_from(r->w, &in, 0, st.st_size, r->file.data, err);
 written:
 	if (!ret) {
 		e->applied = 1;
@@ -191,13 +194,13 @@ static int copy_body(struct rs *r, const struct shard_member *m,
 {
 	static const char zeros[4096];
 	int64_t pos = 0, off;
-	int fd;
+	struct infile *in;
 
 	/* Plain tar: a large body (an image) is read by range straight into
 	 * the writer's buffer, never through libarchive's reader. */
 	if (m->size >= RESHARD_RANGE_COPY_MIN &&
-	    shard_data_range(r->sh, &fd, &off))
-		return tarw_data_from_fd(r->w, fd, off, m->size, r->path, err);
+	    shard_data_range(r->sh, &in, &off))
+		return tarw_data_from(r->w, in, off, m->size, r->path, err);
 
 	for (;;) {
 		const void *blk;
@@ -281,14 +284,14 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				continue; /* the original body is skipped */
 			}
 		}
-		int fd;
+		struct infile *in;
 		int64_t start, end;
-		if (shard_raw_member(r->sh, &fd, &start, &end)) {
-			if (r->run_fd >= 0 && r->run_end != start &&
+		if (shard_raw_member(r->sh, &in, &start, &end)) {
+			if (r->run_in && r->run_end != start &&
 			    (ret = flush_run(r, err)))
 				return ret;
-			if (r->run_fd < 0) {
-				r->run_fd = fd;
+			if (!r->run_in) {
+				r->run_in = in;
 				r->run_start = start;
 			}
 			r->run_end = end;
@@ -326,7 +329,7 @@ int reshard_shard(const struct stage_ctx *ctx, const struct reshard_opts *o,
 		  const char *path, const char *name, const char *outdir,
 		  struct stage_counts *counts, struct hy_err *err)
 {
-	struct rs r = {.ctx = ctx, .path = path, .run_fd = -1};
+	struct rs r = {.ctx = ctx, .path = path};
 	struct outfile of = {.fd = -1};
 	struct shard_id id;
 	int ret;

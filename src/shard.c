@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "infile.h"
 #include "keyset.h"
 
 /* A plain tar is read 4 KiB at a time, so that skipping a body moves an
@@ -27,8 +28,9 @@ struct shard {
 	struct archive_entry *entry;
 	const char *path;
 	int fd;
-	int plain;   /* not compressed: bodies are byte ranges of fd */
-	int in_body; /* 1 while the current member's body may be read */
+	struct infile in; /* reads of fd */
+	int plain;	  /* not compressed: bodies are byte ranges of fd */
+	int in_body;	  /* 1 while the current member's body may be read */
 	/* Our read callback's state: pread at pos into two alternating
 	 * blocks (libarchive may still look at the previous one), whose file
 	 * offsets and lengths are kept so that a member's header can be
@@ -83,7 +85,7 @@ static la_ssize_t on_read(struct archive *a, void *ctx, const void **out)
 	ssize_t n;
 
 	do
-		n = pread(s->fd, s->blk[s->cur], s->block, s->pos);
+		n = infile_pread(&s->in, s->blk[s->cur], s->block, s->pos);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		archive_set_error(a, errno, "read failed");
@@ -186,6 +188,7 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err)
 	s->id.size = (int64_t)st.st_size;
 	s->id.mtime_ns =
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	infile_init(&s->in, s->fd, st.st_size);
 	s->plain = !is_compressed(s->fd);
 	s->block = s->plain ? SHARD_BLOCK_PLAIN : SHARD_BLOCK_COMPRESSED;
 	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -325,7 +328,7 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 	return (int64_t)size;
 }
 
-int shard_data_range(struct shard *s, int *fd, int64_t *off)
+int shard_data_range(struct shard *s, struct infile **in, int64_t *off)
 {
 	if (!s->in_body || !s->plain || archive_filter_count(s->ar) != 1 ||
 	    archive_entry_sparse_count(s->entry) > 0)
@@ -338,7 +341,7 @@ int shard_data_range(struct shard *s, int *fd, int64_t *off)
 	 * libarchive reports the truncation with its offset. */
 	if (*off + archive_entry_size(s->entry) > s->id.size)
 		return 0;
-	*fd = s->fd;
+	*in = &s->in;
 	return 1;
 }
 
@@ -357,7 +360,8 @@ static int raw_header(struct shard *s, unsigned char h[512], int64_t *hdr,
 	size = archive_entry_size(s->entry);
 	if (data - *hdr != 512 || size < 0)
 		return 0;
-	if (!recent_bytes(s, *hdr, h) && pread(s->fd, h, 512, *hdr) != 512)
+	if (!recent_bytes(s, *hdr, h) &&
+	    infile_pread(&s->in, h, 512, *hdr) != 512)
 		return 0;
 	/* POSIX ustar magic and version; GNU tar's "ustar  " is not. */
 	if (memcmp(h + 257,
@@ -379,13 +383,14 @@ static int raw_header(struct shard *s, unsigned char h[512], int64_t *hdr,
 	return *end <= s->id.size;
 }
 
-int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end)
+int shard_raw_member(struct shard *s, struct infile **in, int64_t *start,
+		     int64_t *end)
 {
 	unsigned char h[512];
 
 	if (!raw_header(s, h, start, end))
 		return 0;
-	*fd = s->fd;
+	*in = &s->in;
 	return 1;
 }
 

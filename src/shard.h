@@ -13,6 +13,7 @@
 
 struct archive;
 struct archive_entry;
+struct infile;
 struct shard;
 
 struct shard_member {
@@ -54,18 +55,19 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 			 struct hy_err *err);
 
 /* When the current member's body is the byte range [*off, *off + size) of
- * the file *fd (a plain, not compressed, tar and a member that is not
+ * the file *in (a plain, not compressed, tar and a member that is not
  * sparse), and lies whole inside the file, returns 1 so that the caller
  * may copy it by range, not through libarchive; the reader then skips the
  * body. Else returns 0. */
-int shard_data_range(struct shard *s, int *fd, int64_t *off);
+int shard_data_range(struct shard *s, struct infile **in, int64_t *off);
 
 /* When the current member is, in a plain tar, one POSIX ustar header and
  * its body (no pax, no GNU extension: already what our writer would emit
  * for it), returns 1 with the member's bytes, header to padding, at
- * [*start, *end) of file *fd, so that a copy can take them verbatim; the
+ * [*start, *end) of file *in, so that a copy can take them verbatim; the
  * reader then skips the body. Else returns 0. */
-int shard_raw_member(struct shard *s, int *fd, int64_t *start, int64_t *end);
+int shard_raw_member(struct shard *s, struct infile **in, int64_t *start,
+		     int64_t *end);
 
 /* When the current member is a regular file that shard_raw_member would
  * copy verbatim, copies its 512-byte ustar header into h and returns 1 (a

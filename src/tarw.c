@@ -1,7 +1,7 @@
 /* Tar writer: libarchive's pax_restricted format through a 256 KiB buffer of
  * ours. libarchive runs unblocked (bytes_per_block 0) so that every byte it
  * produces reaches on_write at once and in order; that lets member bodies
- * bypass it: tarw_data_from_fd reads a byte range of a file straight into
+ * bypass it: tarw_data_from reads a byte range of a file straight into
  * the buffer, and on_write then drops the zeros libarchive writes in place
  * of the body it never saw. */
 #include "tarw.h"
@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "infile.h"
 
 /* Every write(2) is one full buffer. 256 KiB, not more: the page cache
  * sizes its folios by the write, and on VMs whose free memory the host
@@ -202,7 +204,7 @@ enum { COPY_OK = 0, COPY_SHORT = -2, COPY_EREAD = -3, COPY_EWRITE = -4 };
  * ranges of an edited shard, whose copies land at offsets that are not
  * page aligned: the output only ever sees full, aligned buffer writes.
  * Sets *at to the input offset reached; errno on errors. */
-static int copy_range(struct tarw *w, int in, int64_t off, int64_t n,
+static int copy_range(struct tarw *w, struct infile *in, int64_t off, int64_t n,
 		      int64_t *at)
 {
 	while (n > 0) {
@@ -211,7 +213,7 @@ static int copy_range(struct tarw *w, int in, int64_t off, int64_t n,
 		ssize_t k;
 
 		*at = off;
-		k = pread(in, w->buf + w->len, want, off);
+		k = infile_pread(in, w->buf + w->len, want, off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -247,13 +249,13 @@ static int copy_error(struct tarw *w, int r, int64_t at, int64_t want,
 	return werr(w, err, "cannot write member data");
 }
 
-int tarw_data_from_fd(struct tarw *w, int fd, int64_t off, int64_t size,
-		      const char *src, struct hy_err *err)
+int tarw_data_from(struct tarw *w, struct infile *in, int64_t off, int64_t size,
+		   const char *src, struct hy_err *err)
 {
 	int64_t at;
 	int r;
 
-	r = copy_range(w, fd, off, size, &at);
+	r = copy_range(w, in, off, size, &at);
 	if (r != COPY_OK)
 		return copy_error(w, r, at, size - (at - off), src, err);
 	w->drop = size;
@@ -271,7 +273,7 @@ int tarw_data_from_fd(struct tarw *w, int fd, int64_t off, int64_t size,
 	return HY_OK;
 }
 
-int tarw_copy_raw(struct tarw *w, int fd, int64_t off, int64_t len,
+int tarw_copy_raw(struct tarw *w, struct infile *in, int64_t off, int64_t len,
 		  const char *src, struct hy_err *err)
 {
 	int64_t at;
@@ -281,15 +283,15 @@ int tarw_copy_raw(struct tarw *w, int fd, int64_t off, int64_t len,
 	 * before the raw bytes. */
 	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK || w->werrno)
 		return werr(w, err, "cannot write member data");
-	r = copy_range(w, fd, off, len, &at);
+	r = copy_range(w, in, off, len, &at);
 	if (r != COPY_OK)
 		return copy_error(w, r, at, len - (at - off), src, err);
 	return HY_OK;
 }
 
-int tarw_ustar_member(struct tarw *w, const unsigned char hdr[512], int fd,
-		      int64_t off, int64_t size, const char *src,
-		      struct hy_err *err)
+int tarw_ustar_member(struct tarw *w, const unsigned char hdr[512],
+		      struct infile *in, int64_t off, int64_t size,
+		      const char *src, struct hy_err *err)
 {
 	static const char zeros[512];
 	unsigned char h[512];
@@ -316,7 +318,7 @@ int tarw_ustar_member(struct tarw *w, const unsigned char hdr[512], int fd,
 	if (archive_write_finish_entry(w->ar) != ARCHIVE_OK || w->werrno ||
 	    on_write(w->ar, w, h, sizeof(h)) < 0)
 		return werr(w, err, "cannot write header");
-	r = copy_range(w, fd, off, size, &at);
+	r = copy_range(w, in, off, size, &at);
 	if (r != COPY_OK)
 		return copy_error(w, r, at, size - (at - off), src, err);
 	pad = (size_t)((512 - size % 512) % 512);

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "edits.h"
 #include "image.h"
+#include "infile.h"
 #include "meta.h"
 #include "outfile.h"
 #include "progress.h"
@@ -48,7 +49,8 @@ enum src_kind { SRC_RANGE, SRC_BLOCKS, SRC_FILE, SRC_MEM };
 struct src {
 	enum src_kind kind;
 	const char *label; /* the file, for read errors */
-	int fd;
+	int fd;		   /* FILE */
+	struct infile *in; /* RANGE */
 	int64_t off, left; /* RANGE: next offset; RANGE, FILE: bytes left */
 	struct shard *sh;  /* BLOCKS */
 	int64_t pos, size;
@@ -286,7 +288,7 @@ static int64_t src_next(struct src *s, const void **p, struct hy_err *err)
 			return 0;
 		do
 			k = s->kind == SRC_RANGE
-				? pread(s->fd, s->buf, want, (off_t)s->off)
+				? infile_pread(s->in, s->buf, want, s->off)
 				: read(s->fd, s->buf, want);
 		while (k < 0 && errno == EINTR);
 		if (k < 0)
@@ -464,15 +466,15 @@ static void md_end(struct sink *k, char out[65])
 static void body_src(struct src *s, struct shard *sh, const char *label,
 		     int64_t size, char *buf)
 {
-	int fd;
+	struct infile *in;
 	int64_t off;
 
 	memset(s, 0, sizeof(*s));
 	s->label = label;
 	s->buf = buf;
-	if (shard_data_range(sh, &fd, &off)) {
+	if (shard_data_range(sh, &in, &off)) {
 		s->kind = SRC_RANGE;
-		s->fd = fd;
+		s->in = in;
 		s->off = off;
 		s->left = size;
 	} else {

@@ -110,23 +110,23 @@ if ! command -v strace >/dev/null; then
 	echo "ok - $TEST_NAME: reshard mid-shard # SKIP strace not installed"
 	finish
 fi
-if ! strace -qq -o /dev/null -e trace=none -e inject=pread64:delay_enter=1:when=1 true 2>strace.err; then
+if ! strace -qq -o /dev/null -e trace=none -e inject=pread64,preadv2:delay_enter=1:when=1 true 2>strace.err; then
 	echo "ok - $TEST_NAME: reshard mid-shard # SKIP strace cannot inject delays here: $(head -c 200 strace.err)"
 	finish
 fi
 "$HY" reshard "$SHARDS" -o rs_ref -j 1 -q >/dev/null
 # during_read N ACTION ARGS...: runs the binary under strace, which holds
-# its Nth pread64 for 2 s; ACTION runs meanwhile. Sets rc. (LeakSanitizer
+# its Nth read (pread64 or preadv2) for 2 s; ACTION runs meanwhile. Sets rc. (LeakSanitizer
 # cannot work under ptrace.)
 during_read() {
 	local n=$1 act=$2 pid k seen
 	shift 2
 	rm -f st.log
-	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 strace -f -qq -o st.log -e trace=pread64 \
-		-e inject=pread64:delay_enter=2s:when="$n" "$HY" "$@" >out.txt 2>err.txt &
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 strace -f -qq -o st.log -e trace=pread64,preadv2 \
+		-e inject=pread64,preadv2:delay_enter=2s:when="$n" "$HY" "$@" >out.txt 2>err.txt &
 	pid=$!
 	for k in $(seq 1000); do
-		seen=$(grep -c pread64 st.log 2>/dev/null)
+		seen=$(grep -cE 'pread(64|v2)' st.log 2>/dev/null)
 		[ "${seen:-0}" -ge $((n - 1)) ] && break
 		sleep 0.01
 	done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # An input shard replaced or truncated while it is being read. strace holds
-# the reader's 300th pread64 for 1 s (shard 0 of 2000 samples is then
-# partly read) while the test either writes another shard to a temporary
-# name and renames it over the input, or truncates the input in place.
+# the reader's 300th read (pread64 or preadv2) for 1 s (shard 0 of 2000
+# samples is then partly read) while the test either writes another shard
+# to a temporary name and renames it over the input, or truncates the input
+# in place.
 # - Replaced: what a command writes is consistent with the old file or the
 #   new one, never a mix. generate reads a shard twice (metadata, then the
 #   photos to blur): a shard replaced in between must fail, not have one
@@ -24,7 +25,7 @@ if ! command -v strace >/dev/null; then
 	echo "ok - $TEST_NAME: all cases # SKIP strace not installed (needed to hold a read)"
 	finish
 fi
-if ! strace -qq -o /dev/null -e trace=none -e inject=pread64:delay_enter=1:when=1 true 2>strace.err; then
+if ! strace -qq -o /dev/null -e trace=none -e inject=pread64,preadv2:delay_enter=1:when=1 true 2>strace.err; then
 	echo "ok - $TEST_NAME: all cases # SKIP strace cannot inject delays here: $(head -c 200 strace.err)"
 	finish
 fi
@@ -48,17 +49,17 @@ same() { # A B: same file or same tree
 	if [ -d "$1" ]; then diff -r "$1" "$2" >/dev/null; else cmp -s "$1" "$2"; fi
 }
 # during_read ACTION ARGS...: runs the binary under strace, which holds its
-# 300th pread64 (in each thread) for 1 s; ACTION runs meanwhile. Sets
+# 300th read (in each thread) for 1 s; ACTION runs meanwhile. Sets
 # rc. (LeakSanitizer cannot work under ptrace.)
 during_read() {
 	local act=$1 n=300 pid k seen
 	shift
 	rm -f st.log
-	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 strace -f --seccomp-bpf -qq -o st.log -e trace=pread64 \
-		-e inject=pread64:delay_enter=1s:when=$n "$HY" "$@" >out.txt 2>err.txt &
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 strace -f --seccomp-bpf -qq -o st.log -e trace=pread64,preadv2 \
+		-e inject=pread64,preadv2:delay_enter=1s:when=$n "$HY" "$@" >out.txt 2>err.txt &
 	pid=$!
 	for k in $(seq 1000); do
-		seen=$(grep -c pread64 st.log 2>/dev/null)
+		seen=$(grep -cE 'pread(64|v2)' st.log 2>/dev/null)
 		[ "${seen:-0}" -ge $((n - 1)) ] && break
 		sleep 0.01
 	done
