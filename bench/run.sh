@@ -2,6 +2,8 @@
 # bench/run.sh: measures the scan and reshard figures of SPEC.md in one run,
 # interleaving hybridize with the old pipeline and plain tools on the same
 # shards and cores, and prints medians, ratios and PASS/FAIL (`make bench`).
+# As root it also times scan and reshard on shards dropped from the page
+# cache (what a cluster run reads), against bsdtar -tf and cp.
 #
 # Knobs (environment): BENCH_SHARDS (4), BENCH_SAMPLES (10000 per shard),
 # BENCH_DIR (build/bench/data), BENCH_REPEAT (7), JOBS (nproc),
@@ -106,10 +108,14 @@ EDITS=$MAIN/edits
 NOEDITS=$W/noedits # empty: reshard copies every member through
 IN_BYTES=$(stat -c %s "${SH[@]}" | awk '{ s += $1 } END { print s }')
 
-# Timings are from the page cache: dropping it needs root. Read everything
-# once so the first timed case does not pay for the disk.
-cat "${SH[@]}" "$RSSD"/shards/*.tar >/dev/null
-find "$EDITS" -type f -exec cat {} + >/dev/null
+# Timings are from the page cache, but for the cold cases (root only: they
+# drop it). Read everything so that the first timed case of a round does
+# not pay for the disk.
+warm_inputs() {
+	cat "${SH[@]}" "$RSSD"/shards/*.tar >/dev/null
+	find "$EDITS" -type f -exec cat {} + >/dev/null
+}
+warm_inputs
 
 # ---- cases: case_X is timed; it writes under $O, which run_case creates
 # empty before and removes after, so every case starts from the same state
@@ -139,7 +145,24 @@ case_rs_fsync() { "$TOOL" reshard "${SH[@]}" -e "$NOEDITS" -o "$O" -j "$JOBS"; }
 case_rs_edits_fsync() { "$TOOL" reshard "${SH[@]}" -e "$EDITS" -o "$O" -j "$JOBS"; }
 case_py_reshard() { shards0 | xargs -0 -P "$JOBS" -n 1 python3 bench/old_reshard.py "$EDITS" "$O"; }
 
+# Cold cases: the shards dropped from the page cache first (root only), as
+# on a cluster, where a stage reads each shard from the parallel file system.
+drop_caches() { sync && echo 1 >/proc/sys/vm/drop_caches; }
+setup_scan_cold() { drop_caches; }
+setup_bsdtar_cold() { drop_caches; }
+setup_cp_cold() { drop_caches; }
+setup_rs_cold() { drop_caches; }
+case_scan_cold() { case_scan; }
+case_bsdtar_cold() { case_bsdtar; }
+case_cp_cold() { case_cp; }
+case_rs_cold() { case_rs; }
+
 CASES=(old_scan scan bsdtar cp rs rs_edits cp_sync rs_fsync rs_edits_fsync py_reshard)
+COLD=0
+if [ -w /proc/sys/vm/drop_caches ]; then
+	COLD=1
+	CASES+=(scan_cold bsdtar_cold cp_cold rs_cold)
+fi
 declare -A LABEL=(
 	[old_scan]="old: parallel tar -x + python"
 	[old_scan_1]="  of which step 1, tar -x"
@@ -153,6 +176,10 @@ declare -A LABEL=(
 	[rs_fsync]="reshard (fsync), no edits"
 	[rs_edits_fsync]="reshard (fsync), 30% edits"
 	[py_reshard]="old: python tarfile, 30% edits"
+	[scan_cold]="hybridize scan, cold cache"
+	[bsdtar_cold]="bsdtar -tf, cold cache"
+	[cp_cold]="cp, cold cache"
+	[rs_cold]="reshard --no-fsync, cold cache"
 )
 declare -A TIMES=() TR=() FAILED=() # TR[NAME:ROUND] = microseconds
 
@@ -205,6 +232,8 @@ echo "bench: ${#SH[@]} shards x $SAMPLES samples, $((IN_BYTES / 1000000)) MB, -j
 	"$REPEAT rounds, page cache warm (not dropped)"
 for ((round = 1; round <= REPEAT; round++)); do
 	printf 'bench: round %d/%d:' "$round" "$REPEAT"
+	# The cold cases of the last round dropped the inputs.
+	[ "$COLD" = 0 ] || warm_inputs
 	for c in "${CASES[@]}"; do
 		printf ' %s' "$c"
 		run_case "$c" "$([ "$round" = "$REPEAT" ] && echo last)"
@@ -393,6 +422,12 @@ ratio "reshard   vs cp         (30% edits, --no-fsync)" rs_edits cp within 1.3
 ratio "reshard   vs cp + sync  (no edits, fsync)" rs_fsync cp_sync within 1.3
 ratio "reshard   vs cp + sync  (30% edits, fsync)" rs_edits_fsync cp_sync within 1.3
 ratio "reshard   vs python tarfile (30% edits)" py_reshard rs_edits faster 5
+if [ "$COLD" = 1 ]; then
+	ratio "scan      vs bsdtar -tf (cold cache)" scan_cold bsdtar_cold within 1.5
+	ratio "reshard   vs cp         (cold, no edits)" rs_cold cp_cold within 1.3
+else
+	echo "cold-cache cases skipped: dropping the page cache needs root"
+fi
 rss_line() { # LABEL A B: peak RSS going from A to B KiB, B/A against 1.2
 	local label=$1 a=$2 b=$3
 	if [ "$a" = ERR ] || [ "$b" = ERR ]; then
