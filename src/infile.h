@@ -6,7 +6,8 @@
  * on a 495 MB shard not in the page cache, scan took 0.56-0.69 s, more
  * than twice `bsdtar -tf` (issue #3). So a read that would wait for the
  * disk first asks the kernel to read the next INFILE_AHEAD bytes in the
- * background; a read the page cache can serve costs nothing more. */
+ * background: 0.24-0.30 s, as fast as bsdtar. A read the page cache can
+ * serve costs one flag more (preadv2 for pread: 1-2% of a warm scan). */
 #ifndef HY_INFILE_H
 #define HY_INFILE_H
 
