@@ -29,24 +29,24 @@ static int cmp_edit(const void *pa, const void *pb)
 	return c ? c : strcmp(a->ext, b->ext);
 }
 
-static int add(struct edits *e, size_t *cap, const char *rel,
-	       struct hy_err *err)
+/* Adds the edit at rel, which it takes over (freed with the list). */
+static int add(struct edits *e, size_t *cap, char *rel, struct hy_err *err)
 {
 	struct edit *ed;
 
 	if (e->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
 		struct edit *v = realloc(e->v, nc * sizeof(*v));
-		if (!v)
+		if (!v) {
+			free(rel);
 			return hy_err_set(err, HY_EFATAL, "out of memory");
+		}
 		e->v = v;
 		*cap = nc;
 	}
 	ed = &e->v[e->n];
 	memset(ed, 0, sizeof(*ed));
-	ed->relpath = strdup(rel);
-	if (!ed->relpath)
-		return hy_err_set(err, HY_EFATAL, "out of memory");
+	ed->relpath = rel;
 	shard_split_key(ed->relpath, &ed->key_len, &ed->ext);
 	e->n++;
 	return HY_OK;
@@ -75,23 +75,23 @@ static int walk(struct edits *e, size_t *cap, const char *rel,
 	while ((errno = 0, de = readdir(d))) {
 		char *sub;
 		struct stat st;
-		char *full;
+		int type = de->d_type;
 
 		if (de->d_name[0] == '.')
 			continue;
 		sub = rel[0] ? path_join(rel, de->d_name) : strdup(de->d_name);
-		full = sub ? path_join(e->dir, sub) : NULL;
-		if (!sub || !full) {
-			free(sub);
-			free(full);
+		if (!sub) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
 		/* d_type saves a stat per file; links and file systems that
 		 * leave it DT_UNKNOWN need the stat. */
-		int type = de->d_type;
 		if (type == DT_UNKNOWN || type == DT_LNK) {
-			if (stat(full, &st) < 0)
+			char *full = path_join(e->dir, sub);
+			if (!full)
+				ret =
+				    hy_err_set(err, HY_EFATAL, "out of memory");
+			else if (stat(full, &st) < 0)
 				ret = hy_err_set(err, HY_ESHARD,
 						 "cannot read edit '%s': %s",
 						 full, strerror(errno));
@@ -99,13 +99,14 @@ static int walk(struct edits *e, size_t *cap, const char *rel,
 				type = S_ISDIR(st.st_mode)   ? DT_DIR
 				       : S_ISREG(st.st_mode) ? DT_REG
 							     : DT_UNKNOWN;
+			free(full);
 		}
-		if (!ret && type == DT_DIR)
+		if (!ret && type == DT_REG) {
+			ret = add(e, cap, sub, err); /* takes sub */
+			sub = NULL;
+		} else if (!ret && type == DT_DIR)
 			ret = walk(e, cap, sub, err);
-		else if (!ret && type == DT_REG)
-			ret = add(e, cap, sub, err);
 		free(sub);
-		free(full);
 		if (ret)
 			goto out;
 	}

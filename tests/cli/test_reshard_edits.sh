@@ -97,6 +97,24 @@ check "only v1.2/000125.jpg replaced; hidden .part files ignored" \
 	tt expect-reshard d.tar ed/d outd/d.tar
 check "summary counts 1 edited member" grep -Eq "edited members +1\$" out.txt
 
+# Edits reached through symbolic links, to a file and to a key folder
+# (readdir says DT_LNK: the walk stats them).
+tt build l.tar <<'PY'
+[("k1.jpg", "a"), ("k1.json", "{}"), ("sub/k2.jpg", "b"), ("sub/k2.json", "{}")]
+PY
+mkdir -p real/sub el/l lx
+printf 'linked image' >real/k1.jpg
+printf '{"linked": 1}' >real/sub/k2.json
+ln -s "$T/real/k1.jpg" el/l/k1.jpg
+ln -s "$T/real/sub" el/l/sub
+run_hy reshard l.tar -e el -o outl -q
+expect_rc 0 "reshard with edits behind symbolic links"
+check "summary counts 2 edited members" grep -Eq "edited members +2\$" out.txt
+tar -xf outl/l.tar -C lx
+check "linked file's bytes replace k1.jpg" cmp -s lx/k1.jpg real/k1.jpg
+check "file in a linked folder replaces sub/k2.json" cmp -s lx/sub/k2.json real/sub/k2.json
+check "the rest unchanged" bash -c '[ "$(cat lx/sub/k2.jpg)" = b ] && [ "$(cat lx/k1.json)" = "{}" ]'
+
 # Edits on a real DataComp shard, with other shards in the same run.
 n=00000001
 mkdir -p e2/$n
