@@ -38,7 +38,7 @@ struct tarw {
 	int64_t drop; /* zero bytes from libarchive to discard (see top) */
 	/* Disk space reserved ahead of the writes (tarw_expect): up to
 	 * reserved_end; reserving stops at the first refusal. `reserved`:
-	 * fallocate was called (a refused one may have reserved part). */
+	 * some space may have been reserved, to be given back at the end. */
 	int reserve, reserved;
 	int64_t expect, reserved_end;
 };
@@ -61,12 +61,15 @@ static void reserve_ahead(struct tarw *w, int64_t need)
 		if (end < need)
 			end = need;
 	}
-	w->reserved = 1;
 	if (fallocate(w->fd, FALLOC_FL_KEEP_SIZE, w->reserved_end,
 		      end - w->reserved_end) < 0) {
+		/* A refusal for want of space may have reserved part. */
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			w->reserved = 1;
 		w->reserve = 0;
 		return;
 	}
+	w->reserved = 1;
 	w->reserved_end = end;
 }
 

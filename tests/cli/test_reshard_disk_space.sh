@@ -56,10 +56,14 @@ strace -f -qq -o trace.txt -e trace=fallocate "$HY" reshard "$S0" -o traced -q >
 check "the output's space is reserved (fallocate with FALLOC_FL_KEEP_SIZE)" \
 	grep -q 'fallocate(.*FALLOC_FL_KEEP_SIZE' trace.txt
 for e in EOPNOTSUPP ENOSPC; do
-	strace -f -qq -o /dev/null -e trace=fallocate -e inject=fallocate:error=$e \
+	strace -f -qq -o trace-$e.txt -e trace=fallocate,ftruncate -e inject=fallocate:error=$e \
 		"$HY" reshard "$S0" -o refused-$e -q >out.txt 2>err.txt
 	rc=$?
 	expect_rc 0 "reshard when the file system refuses the reservation ($e)"
 	check "output equals the reserved one ($e)" cmp -s plain/00000000.tar refused-$e/00000000.tar
 done
+# Refused for want of space, part may be reserved: given back. Not
+# supported at all: nothing to give back.
+check "after ENOSPC the reserved part is given back (ftruncate)" grep -q 'ftruncate(' trace-ENOSPC.txt
+check "after EOPNOTSUPP nothing to give back (no ftruncate)" bash -c '! grep -q "ftruncate(" trace-EOPNOTSUPP.txt'
 finish
