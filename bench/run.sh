@@ -338,6 +338,10 @@ median_of() {
 	tr ' ' '\n' <<<"$1" | grep . | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+# min_of "V...": the smallest of the numbers (empty for none).
+min_of() {
+	tr ' ' '\n' <<<"$1" | grep . | sort -g | head -n 1
+}
 # median NAME: median of the case's runs in seconds, empty when it failed.
 median() {
 	[ -n "${FAILED[$1]:-}" ] && return
@@ -377,22 +381,18 @@ na() { printf '%-47s: %-26s %-17s %s\n' "$1" "n/a (a run failed)" "" FAIL; }
 # is shown under it. Our VMs hand free memory back to the host at once
 # (Firecracker page reporting, min_free_ms 0): a run whose writes land on
 # such pages pays a host fault per page and takes 3-8x as long, for cp as
-# for hybridize, at random (seen: 1 to 4 slow runs in 5 for either). Such a
+# for hybridize (seen: from none to all 7 runs of a case). Such a
 # delay only ever adds time, so each side's fastest run is the one measure
 # of the work itself that it leaves alone; a median of ratios still swings
 # with whichever side drew more slow runs.
 ratio() {
-	local label=$1 num=$2 den=$3 kind=$4 target=$5 r list= fastest
+	local label=$1 num=$2 den=$3 kind=$4 target=$5 r list=
 	if [ -n "${FAILED[$num]:-}" ] || [ -n "${FAILED[$den]:-}" ]; then
 		na "$label"
 		return
 	fi
-	fastest=$(tr ' ' '\n' <<<"${TIMES[$num]} ${TIMES[$den]}" | grep . |
-		awk -v nn="$(wc -w <<<"${TIMES[$num]}")" '
-			NR <= nn { if (a == "" || $1 < a) a = $1; next }
-			{ if (b == "" || $1 < b) b = $1 }
-			END { print a / b }')
-	verdict "$label" "$fastest" "$kind" "$target"
+	verdict "$label" "$(awk -v n="$(min_of "${TIMES[$num]}")" -v d="$(min_of "${TIMES[$den]}")" \
+		'BEGIN { print n / d }')" "$kind" "$target"
 	for ((r = 1; r <= REPEAT; r++)); do
 		list+=" $(awk -v n="${TR[$num:$r]}" -v d="${TR[$den:$r]}" 'BEGIN { print n / d }')"
 	done
@@ -406,8 +406,8 @@ slow_runs() {
 	for c in "${CASES[@]}"; do
 		[ -n "${FAILED[$c]:-}" ] && continue
 		line+=" $c $(tr ' ' '\n' <<<"${TIMES[$c]}" | grep . |
-			awk '{ v[NR] = $1; if (m == "" || $1 < m) m = $1 }
-				END { for (i in v) n += (v[i] > 1.5 * m); printf "%d/%d", n, NR }')"
+			awk -v m="$(min_of "${TIMES[$c]}")" '{ n += ($1 > 1.5 * m) }
+				END { printf "%d/%d", n, NR }')"
 	done
 	echo "runs over 1.5x their case's fastest:$line"
 }
