@@ -113,7 +113,14 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 	    disk, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
 		      ARCHIVE_EXTRACT_SECURE_SYMLINKS);
 	while ((k = shard_next(sh, &m, err)) > 0) {
-		const char *hl = archive_entry_hardlink(m.entry);
+		struct archive_entry *ent = shard_entry(sh);
+		const char *hl;
+
+		if (!ent) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		hl = archive_entry_hardlink(ent);
 
 		if (stage_stopped(ctx)) {
 			ret = hy_err_set(err, HY_ESTOP, "%s: stopped", path);
@@ -144,10 +151,10 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-		archive_entry_set_pathname(m.entry, dst);
+		archive_entry_set_pathname(ent, dst);
 		if (hl)
-			archive_entry_set_hardlink(m.entry, link);
-		if (archive_write_header(disk, m.entry) < ARCHIVE_WARN) {
+			archive_entry_set_hardlink(ent, link);
+		if (archive_write_header(disk, ent) < ARCHIVE_WARN) {
 			ret = disk_err(disk, err, path, "create", dst);
 			goto out;
 		}

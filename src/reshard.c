@@ -77,13 +77,13 @@ static int flush_run(struct rs *r, struct hy_err *err)
 }
 
 /* Writes edit `e` as a member with the header `ent`, reshaped in place:
- * either the replaced member's own entry (name = NULL: the name stays) or
- * r->proto, the shape taken from the sample's first member (name: the
- * added member's). Only name, times, owner and mode carry over; the size
- * becomes the edit's. No copy of the reader's entry is made: it is rebuilt
- * at the next header, and libarchive's tar reader keeps the body length it
- * skips apart from the entry (bsdtar edits read entries in place the same
- * way). */
+ * either the replaced member's own entry (ent and name NULL: the reader's
+ * current member, name kept) or r->proto, the shape taken from the
+ * sample's first member (name: the added member's). Only name, times, owner and
+ * mode carry over; the size becomes the edit's. No copy of the reader's entry
+ * is made: it is rebuilt at the next header, and libarchive's tar reader keeps
+ * the body length it skips apart from the entry (bsdtar edits read entries in
+ * place the same way). */
 static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
 		      const char *name, struct hy_err *err)
 {
@@ -118,6 +118,10 @@ static int write_edit(struct rs *r, struct edit *e, struct archive_entry *ent,
 					r->file.data, err);
 		goto written;
 	}
+	if (!ent && !(ent = shard_entry(r->sh))) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
 	/* The sparse map, extended attributes, ACLs and link targets
 	 * describe the original body, not the edit. */
 	if (name)
@@ -147,10 +151,11 @@ out:
 /* Keeps what an added member takes from the sample's first member (mode,
  * owner, mtime) in r->proto, one entry reused for every sample: a clone
  * per edited sample cost more than the rest of its header work. */
-static int take_shape(struct rs *r, struct archive_entry *first,
-		      struct hy_err *err)
+static int take_shape(struct rs *r, struct hy_err *err)
 {
-	if (!r->proto && !(r->proto = archive_entry_new()))
+	struct archive_entry *first = shard_entry(r->sh);
+
+	if (!first || (!r->proto && !(r->proto = archive_entry_new())))
 		return hy_err_set(err, HY_EFATAL, "out of memory");
 	archive_entry_clear(r->proto);
 	archive_entry_set_filetype(r->proto, AE_IFREG);
@@ -262,7 +267,7 @@ static int copy_members(struct rs *r, struct hy_err *err)
 			r->n = edits_find(&r->ed, m.path + skip,
 					  m.key_len - skip, &r->first);
 			if (r->n) {
-				ret = take_shape(r, m.entry, err);
+				ret = take_shape(r, err);
 				if (ret)
 					return ret;
 				for (size_t i = r->first; i < r->first + r->n;
@@ -278,12 +283,13 @@ static int copy_members(struct rs *r, struct hy_err *err)
 				if (strcmp(r->ed.v[i].ext, m.ext) == 0)
 					hit = &r->ed.v[i];
 			if (hit) {
-				ret = write_edit(r, hit, m.entry, NULL, err);
+				ret = write_edit(r, hit, NULL, NULL, err);
 				if (ret)
 					return ret;
 				continue; /* the original body is skipped */
 			}
 		}
+		struct archive_entry *ent;
 		struct infile *in;
 		int64_t start, end;
 		if (shard_raw_member(r->sh, &in, &start, &end)) {
@@ -311,8 +317,10 @@ static int copy_members(struct rs *r, struct hy_err *err)
 					  r->path, (long long)m.offset, m.path,
 					  (long long)m.size);
 		ret = flush_run(r, err);
+		if (!ret && !(ent = shard_entry(r->sh)))
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		if (!ret)
-			ret = tarw_header(r->w, m.entry, err);
+			ret = tarw_header(r->w, ent, err);
 		if (!ret)
 			ret = copy_body(r, &m, err);
 		if (ret)

@@ -1,4 +1,6 @@
-/* Shard reader on libarchive. One reader per thread; nothing is shared. */
+/* Shard reader: our own walk over plain ustar members (ustar.h), libarchive
+ * for everything else. One reader per thread; nothing is shared but the
+ * libarchive-only switch, set before any reader opens. */
 #include "shard.h"
 
 #include <archive.h>
@@ -12,6 +14,7 @@
 
 #include "infile.h"
 #include "keyset.h"
+#include "ustar.h"
 
 /* A plain tar is read 4 KiB at a time, so that skipping a body moves an
  * offset and its bytes are never copied; 4 KiB holds the .txt and .json
@@ -23,9 +26,14 @@
 #define SHARD_BLOCK_PLAIN      4096
 #define SHARD_BLOCK_COMPRESSED (1 << 20)
 
+/* A fast_next outcome: the member at s->next is for libarchive. */
+#define FAST_GIVE_UP 2
+
+static int libarchive_only; /* shard_use_libarchive */
+
 struct shard {
 	struct archive *ar;
-	struct archive_entry *entry;
+	struct archive_entry *entry; /* libarchive's, for its members */
 	const char *path;
 	int fd;
 	struct infile in; /* reads of fd */
@@ -47,6 +55,18 @@ struct shard {
 	int have_key;
 	struct keyset seen; /* keys of finished samples */
 	struct shard_id id;
+	/* Our own walk (fast_next): on while every header so far was a plain
+	 * ustar one; libarchive takes over for good at the first that is
+	 * not. */
+	int fast;
+	int fast_end;		      /* the end-of-archive block was reached */
+	struct ustar_hdr hdr;	      /* the current member */
+	unsigned char raw[512];	      /* its header block */
+	int64_t hoff;		      /* its header's offset */
+	int64_t next;		      /* the next header's offset */
+	int64_t body_at;	      /* body bytes handed out by read_block */
+	struct archive_entry *fentry; /* built from hdr on demand */
+	int fentry_ready;
 };
 
 void shard_split_key(const char *path, size_t *key_len, const char **ext)
@@ -154,6 +174,175 @@ static int body_err(struct shard *s, struct hy_err *err)
 			  msg ? ": " : "", msg ? msg : "");
 }
 
+void shard_use_libarchive(int on)
+{
+	libarchive_only = on;
+}
+
+/* Points *p at file offset off, in a recent block or in one read there,
+ * and returns how many bytes of the block follow it: at least `need`
+ * unless the file ends first; -1 on a read error (errno set). */
+static ssize_t fast_bytes(struct shard *s, int64_t off, size_t need,
+			  const unsigned char **p)
+{
+	size_t got = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		int64_t end = s->blk_off[i] + (int64_t)s->blk_len[i];
+		if (s->blk_len[i] && off >= s->blk_off[i] &&
+		    off + (int64_t)need <= end) {
+			*p = (const unsigned char *)s->blk[i] +
+			     (off - s->blk_off[i]);
+			return (ssize_t)(end - off);
+		}
+	}
+	i = s->cur;
+	s->blk_len[i] = 0;
+	while (got < s->block) {
+		ssize_t n = infile_pread(&s->in, s->blk[i] + got,
+					 s->block - got, off + (int64_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	s->blk_off[i] = off;
+	s->blk_len[i] = got;
+	s->cur ^= 1;
+	*p = (const unsigned char *)s->blk[i];
+	return (ssize_t)got;
+}
+
+/* The next member by our own walk: 1 with *m filled, 0 at the end of the
+ * archive, HY_ESHARD on a read error, or FAST_GIVE_UP when the header at
+ * s->next is not a plain ustar one, or the member is cut by the end of
+ * the file: libarchive reads it, or reports what is wrong. */
+static int fast_next(struct shard *s, struct shard_member *m,
+		     struct hy_err *err)
+{
+	const unsigned char *h;
+	ssize_t n;
+	int64_t end;
+
+	if (s->fast_end)
+		return 0;
+	n = fast_bytes(s, s->next, USTAR_BLOCK, &h);
+	if (n < 0)
+		return hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+				  "%s: offset %lld: cannot read: %s", s->path,
+				  (long long)s->next, strerror(errno));
+	if (n < USTAR_BLOCK)
+		return FAST_GIVE_UP;
+	switch (ustar_parse(h, &s->hdr)) {
+	case USTAR_END:
+		/* As libarchive: one block of zeros ends the archive, and
+		 * what follows is not read. */
+		s->fast_end = 1;
+		return 0;
+	case USTAR_OTHER: return FAST_GIVE_UP;
+	case USTAR_MEMBER: break;
+	}
+	end = s->next + USTAR_BLOCK + ustar_padded(s->hdr.size);
+	if (end > s->size)
+		return FAST_GIVE_UP;
+	memcpy(s->raw, h, USTAR_BLOCK);
+	s->hoff = s->next;
+	s->next = end;
+	s->body_at = 0;
+	s->fentry_ready = 0;
+	memset(m, 0, sizeof(*m));
+	m->path = s->hdr.path;
+	m->size = s->hdr.size;
+	m->offset = s->hoff;
+	m->is_data = !s->hdr.is_dir;
+	return 1;
+}
+
+static int open_libarchive(struct shard *s, struct hy_err *err)
+{
+	s->ar = archive_read_new();
+	if (!s->ar)
+		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
+	archive_read_support_filter_all(s->ar);
+	archive_read_support_format_tar(s->ar);
+	if (archive_read_open2(s->ar, s, NULL, on_read, on_skip, NULL) !=
+	    ARCHIVE_OK)
+		return arerr(s, err, "cannot read");
+	return HY_OK;
+}
+
+/* Hands the walk to libarchive at offset `at`, the header fast_next gave
+ * up on. libarchive starts over from the top and skips to `at` (bodies
+ * are skipped without reads; headers are read twice, once per shard at
+ * most), so that its offsets, and its messages about what it finds at
+ * `at`, are those of a reader that read the whole file. *r: the result of
+ * archive_read_next_header for the member at `at`. */
+static int to_libarchive(struct shard *s, int64_t at, int *r,
+			 struct hy_err *err)
+{
+	int ret;
+
+	s->fast = 0;
+	archive_read_free(s->ar);
+	s->ar = NULL;
+	s->pos = 0;
+	s->blk_len[0] = s->blk_len[1] = 0;
+	ret = open_libarchive(s, err);
+	if (ret)
+		return ret;
+	for (;;) {
+		int64_t size;
+
+		*r = archive_read_next_header(s->ar, &s->entry);
+		if ((*r != ARCHIVE_OK && *r != ARCHIVE_WARN) ||
+		    archive_read_header_position(s->ar) >= at)
+			break;
+		size = archive_entry_size(s->entry);
+		s->member_end = archive_filter_bytes(s->ar, 0) +
+				(size > 0 ? ustar_padded(size) : 0);
+	}
+	if ((*r == ARCHIVE_OK || *r == ARCHIVE_WARN) &&
+	    archive_read_header_position(s->ar) != at)
+		return hy_err_set(err, HY_ESHARD,
+				  "%s: offset %lld: a member header there "
+				  "reads differently as ustar and in full",
+				  s->path, (long long)at);
+	return HY_OK;
+}
+
+/* Builds the current member's libarchive entry from its ustar header, as
+ * libarchive's reader would have (fuzz/fuzz_ustar.c compares them). */
+static struct archive_entry *fast_entry(struct shard *s)
+{
+	struct archive_entry *e = s->fentry;
+
+	if (!e && !(e = s->fentry = archive_entry_new()))
+		return NULL;
+	if (s->fentry_ready)
+		return e;
+	archive_entry_clear(e);
+	archive_entry_copy_pathname(e, s->hdr.path);
+	archive_entry_set_mode(e, (mode_t)s->hdr.mode);
+	archive_entry_set_filetype(e, s->hdr.is_dir ? AE_IFDIR : AE_IFREG);
+	archive_entry_set_uid(e, s->hdr.uid);
+	archive_entry_set_gid(e, s->hdr.gid);
+	archive_entry_set_size(e, s->hdr.size);
+	archive_entry_set_mtime(e, s->hdr.mtime, 0);
+	archive_entry_copy_uname(e, s->hdr.uname);
+	archive_entry_copy_gname(e, s->hdr.gname);
+	s->fentry_ready = 1;
+	return e;
+}
+
+struct archive_entry *shard_entry(struct shard *s)
+{
+	return s->fast ? fast_entry(s) : s->entry;
+}
+
 int shard_open(struct shard **out, const char *path, struct hy_err *err)
 {
 	struct shard *s;
@@ -192,19 +381,23 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err)
 	s->plain = !is_compressed(s->fd);
 	s->block = s->plain ? SHARD_BLOCK_PLAIN : SHARD_BLOCK_COMPRESSED;
 	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	s->ar = archive_read_new();
 	s->blk[0] = malloc(s->block);
 	s->blk[1] = malloc(s->block);
-	if (!s->ar || !s->blk[0] || !s->blk[1]) {
+	if (!s->blk[0] || !s->blk[1]) {
 		ret = hy_err_set(err, HY_EFATAL, "%s: out of memory", path);
 		goto fail;
 	}
-	archive_read_support_filter_all(s->ar);
-	archive_read_support_format_tar(s->ar);
-	if (archive_read_open2(s->ar, s, NULL, on_read, on_skip, NULL) !=
-	    ARCHIVE_OK) {
-		ret = arerr(s, err, "cannot read");
+	/* libarchive opens every shard: its filters and format check decide
+	 * what the file is, and name what is wrong with it. */
+	ret = open_libarchive(s, err);
+	if (ret)
 		goto fail;
+	if (s->plain && !libarchive_only && archive_filter_count(s->ar) == 1) {
+		const unsigned char *h;
+		struct ustar_hdr first;
+
+		s->fast = fast_bytes(s, 0, USTAR_BLOCK, &h) >= USTAR_BLOCK &&
+			  ustar_parse(h, &first) == USTAR_MEMBER;
 	}
 	*out = s;
 	return HY_OK;
@@ -213,42 +406,10 @@ fail:
 	return ret;
 }
 
-int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
+/* Files the member in its sample: a data member of a new key starts one,
+ * and a key that comes back after another is refused. */
+static int group(struct shard *s, struct shard_member *m, struct hy_err *err)
 {
-	int r;
-
-	s->in_body = 0;
-	r = archive_read_next_header(s->ar, &s->entry);
-	if (r == ARCHIVE_EOF) {
-		/* A tar ends with zero blocks. Without them the file was cut
-		 * at a member boundary (a writer killed before closing), and
-		 * libarchive would call it a clean end. */
-		if (archive_filter_bytes(s->ar, 0) <= s->member_end)
-			return hy_err_set(
-			    err, HY_ESHARD,
-			    "%s: offset %lld: truncated: no "
-			    "end-of-archive blocks after the last "
-			    "member",
-			    s->path, (long long)s->member_end);
-		return 0;
-	}
-	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-		return arerr(s, err, "cannot read next member");
-	memset(m, 0, sizeof(*m));
-	m->entry = s->entry;
-	m->path = archive_entry_pathname(s->entry);
-	if (!m->path)
-		m->path = archive_entry_pathname_utf8(s->entry);
-	if (!m->path)
-		return hy_err_set(
-		    err, HY_ESHARD, "%s: offset %lld: member without a name",
-		    s->path, (long long)archive_read_header_position(s->ar));
-	m->size = archive_entry_size(s->entry);
-	m->offset = archive_read_header_position(s->ar);
-	s->member_end = archive_filter_bytes(s->ar, 0) +
-			(m->size > 0 ? (m->size + 511) / 512 * 512 : 0);
-	m->is_data = archive_entry_filetype(s->entry) == AE_IFREG &&
-		     archive_entry_hardlink(s->entry) == NULL;
 	shard_split_key(m->path, &m->key_len, &m->ext);
 	s->in_body = 1;
 	if (!m->is_data)
@@ -275,11 +436,107 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 	return 1;
 }
 
+int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
+{
+	int r;
+
+	s->in_body = 0;
+	if (s->fast) {
+		r = fast_next(s, m, err);
+		if (r == 1)
+			return group(s, m, err);
+		if (r != FAST_GIVE_UP)
+			return r;
+		int ret = to_libarchive(s, s->next, &r, err);
+		if (ret)
+			return ret;
+	} else {
+		r = archive_read_next_header(s->ar, &s->entry);
+	}
+	if (r == ARCHIVE_EOF) {
+		/* A tar ends with zero blocks. Without them the file was cut
+		 * at a member boundary (a writer killed before closing), and
+		 * libarchive would call it a clean end. */
+		if (archive_filter_bytes(s->ar, 0) <= s->member_end)
+			return hy_err_set(
+			    err, HY_ESHARD,
+			    "%s: offset %lld: truncated: no "
+			    "end-of-archive blocks after the last "
+			    "member",
+			    s->path, (long long)s->member_end);
+		return 0;
+	}
+	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+		return arerr(s, err, "cannot read next member");
+	memset(m, 0, sizeof(*m));
+	m->path = archive_entry_pathname(s->entry);
+	if (!m->path)
+		m->path = archive_entry_pathname_utf8(s->entry);
+	if (!m->path)
+		return hy_err_set(
+		    err, HY_ESHARD, "%s: offset %lld: member without a name",
+		    s->path, (long long)archive_read_header_position(s->ar));
+	m->size = archive_entry_size(s->entry);
+	m->offset = archive_read_header_position(s->ar);
+	s->member_end = archive_filter_bytes(s->ar, 0) +
+			(m->size > 0 ? (m->size + 511) / 512 * 512 : 0);
+	m->is_data = archive_entry_filetype(s->entry) == AE_IFREG &&
+		     archive_entry_hardlink(s->entry) == NULL;
+	return group(s, m, err);
+}
+
+/* A body our own walk cannot read: the file shrank under us, or a read
+ * failed. */
+static int fast_body_err(struct shard *s, int64_t at, int errnum,
+			 struct hy_err *err)
+{
+	return hy_err_set(err, HY_ESHARD,
+			  "%s: offset %lld: cannot read the body of member "
+			  "'%s' (header at offset %lld): %s",
+			  s->path, (long long)at, s->hdr.path,
+			  (long long)s->hoff,
+			  errnum ? strerror(errnum) : "truncated");
+}
+
+/* shard_read_body for our own walk: a body in a recent block is copied
+ * from it, a larger one read straight into dst. */
+static int fast_read_body(struct shard *s, struct buf *dst, size_t size,
+			  struct hy_err *err)
+{
+	int64_t off = s->hoff + USTAR_BLOCK;
+	const unsigned char *p;
+
+	if (size == 0)
+		return HY_OK;
+	if (size <= s->block) {
+		ssize_t n = fast_bytes(s, off, size, &p);
+		if (n < 0 || (size_t)n < size)
+			return fast_body_err(s, off + (n > 0 ? n : 0),
+					     n < 0 ? errno : 0, err);
+		memcpy(dst->data, p, size);
+		dst->len = size;
+		return HY_OK;
+	}
+	while (dst->len < size) {
+		int64_t at = off + (int64_t)dst->len;
+		ssize_t n = infile_pread(&s->in, dst->data + dst->len,
+					 size - dst->len, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return fast_body_err(s, at, n < 0 ? errno : 0, err);
+		dst->len += (size_t)n;
+	}
+	return HY_OK;
+}
+
 int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 		    struct hy_err *err)
 {
-	int64_t size = archive_entry_size(s->entry);
-	const char *name = archive_entry_pathname(s->entry);
+	int64_t size = s->fast ? s->hdr.size : archive_entry_size(s->entry);
+	const char *name =
+	    s->fast ? s->hdr.path : archive_entry_pathname(s->entry);
+	int ret;
 
 	buf_clear(dst);
 	if (!s->in_body)
@@ -290,10 +547,20 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 		    err, HY_ESAMPLE,
 		    "%s: offset %lld: member '%s': %lld bytes, "
 		    "over the limit of %zu for this member",
-		    s->path, (long long)archive_read_header_position(s->ar),
+		    s->path,
+		    (long long)(s->fast ? s->hoff
+					: archive_read_header_position(s->ar)),
 		    name ? name : "?", (long long)size, max);
 	if (buf_reserve(dst, (size_t)size))
 		return hy_err_set(err, HY_EFATAL, "%s: out of memory", s->path);
+	if (s->fast) {
+		ret = fast_read_body(s, dst, (size_t)size, err);
+		if (ret)
+			return ret;
+		dst->data[dst->len] = '\0';
+		s->in_body = 0;
+		return HY_OK;
+	}
 	while (dst->len < (size_t)size) {
 		la_ssize_t n = archive_read_data(s->ar, dst->data + dst->len,
 						 (size_t)size - dst->len);
@@ -308,7 +575,7 @@ int shard_read_body(struct shard *s, struct buf *dst, size_t max,
 	return HY_OK;
 }
 
-int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
+int64_t shard_read_block(struct shard *s, const void **block, int64_t *at_out,
 			 struct hy_err *err)
 {
 	size_t size = 0;
@@ -317,6 +584,26 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 
 	if (!s->in_body)
 		return 0;
+	if (s->fast) {
+		const unsigned char *p;
+		int64_t left = s->hdr.size - s->body_at;
+		int64_t at = s->hoff + USTAR_BLOCK + s->body_at;
+		ssize_t n;
+
+		if (left <= 0) {
+			s->in_body = 0;
+			return 0;
+		}
+		n = fast_bytes(s, at, 1, &p);
+		if (n <= 0)
+			return fast_body_err(s, at, n < 0 ? errno : 0, err);
+		if (n > left)
+			n = (ssize_t)left;
+		*block = p;
+		*at_out = s->body_at;
+		s->body_at += n;
+		return n;
+	}
 	r = archive_read_data_block(s->ar, block, &size, &off);
 	if (r == ARCHIVE_EOF) {
 		s->in_body = 0;
@@ -324,12 +611,17 @@ int64_t shard_read_block(struct shard *s, const void **block, int64_t *at,
 	}
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
 		return body_err(s, err);
-	*at = off;
+	*at_out = off;
 	return (int64_t)size;
 }
 
 int shard_data_range(struct shard *s, struct infile **in, int64_t *off)
 {
+	if (s->fast && s->in_body) { /* fast_next saw it whole in the file */
+		*off = s->hoff + USTAR_BLOCK;
+		*in = &s->in;
+		return 1;
+	}
 	if (!s->in_body || !s->plain || archive_filter_count(s->ar) != 1 ||
 	    archive_entry_sparse_count(s->entry) > 0)
 		return 0;
@@ -353,6 +645,12 @@ static int raw_header(struct shard *s, unsigned char h[512], int64_t *hdr,
 {
 	int64_t data, size;
 
+	if (s->fast && s->in_body) { /* a ustar header by construction */
+		memcpy(h, s->raw, USTAR_BLOCK);
+		*hdr = s->hoff;
+		*end = s->next;
+		return 1;
+	}
 	if (!s->in_body || !s->plain || archive_filter_count(s->ar) != 1)
 		return 0;
 	*hdr = archive_read_header_position(s->ar);
@@ -414,6 +712,8 @@ int shard_id_equal(const struct shard_id *a, const struct shard_id *b)
 
 int64_t shard_file_offset(struct shard *s)
 {
+	if (s->fast)
+		return s->fast_end ? s->size : s->next;
 	return s->pos;
 }
 
@@ -429,6 +729,7 @@ void shard_close(struct shard *s)
 		return;
 	if (s->ar)
 		archive_read_free(s->ar);
+	archive_entry_free(s->fentry);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->blk[0]);

@@ -1,7 +1,9 @@
-/* Streaming shard reader on libarchive: walks the members of one WebDataset
- * tar shard (any tar dialect, optionally compressed) and groups them into
- * samples by key. Bodies the caller does not read are skipped (lseek on a
- * plain .tar), never read. */
+/* Streaming shard reader: walks the members of one WebDataset tar shard (any
+ * tar dialect, optionally compressed) and groups them into samples by key.
+ * Plain ustar headers, what Python's tarfile and bsdtar write for a shard,
+ * are read by our own code (ustar.h); libarchive reads everything else and
+ * checks what every file is. Bodies the caller does not read are skipped
+ * (on a plain .tar the next read starts further on), never read. */
 #ifndef HY_SHARD_H
 #define HY_SHARD_H
 
@@ -25,9 +27,6 @@ struct shard_member {
 	int64_t offset;	  /* offset of the member's header in the tar stream */
 	int is_data;	  /* regular file: carries sample data */
 	int new_sample;	  /* first data member of a new key */
-	/* The libarchive entry, for callers that copy members (reshard). Owned
-	 * by the reader, valid until the next shard_next. */
-	struct archive_entry *entry;
 };
 
 /* Opens `path` for reading; messages name the shard by this path. Returns
@@ -40,6 +39,16 @@ int shard_open(struct shard **out, const char *path, struct hy_err *err);
  * members are not consecutive); err->msg then names the file, the offset and
  * the cause. */
 int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err);
+
+/* The current member as a libarchive entry, for callers that write it out
+ * (reshard, extract): owned by the reader, valid until the next shard_next;
+ * NULL only when out of memory. */
+struct archive_entry *shard_entry(struct shard *s);
+
+/* on = 1: readers opened from now on leave every header to libarchive (for
+ * tests that compare both ways, and as a way out should our ustar reading
+ * ever be suspected). Set it before any reader opens: it is not guarded. */
+void shard_use_libarchive(int on);
 
 /* Reads the whole body of the current member into dst (replacing its
  * content, NUL-terminated). Bodies over `max` bytes are refused with

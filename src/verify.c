@@ -829,18 +829,22 @@ static int data_member(struct vs *v, const struct shard_member *im,
 }
 
 /* A member that is not a file (folder, link...): same type and target. */
-static void other_member(struct vs *v, const struct shard_member *im,
-			 const struct shard_member *om,
-			 const struct tarcheck_member *tm)
+static int other_member(struct vs *v, const struct shard_member *om,
+			const struct tarcheck_member *tm, struct hy_err *err)
 {
-	const char *ih = archive_entry_hardlink(im->entry);
-	const char *oh = archive_entry_hardlink(om->entry);
-	const char *is = archive_entry_symlink(im->entry);
-	const char *os = archive_entry_symlink(om->entry);
+	struct archive_entry *ie = shard_entry(v->in);
+	struct archive_entry *oe = shard_entry(v->out);
+	const char *ih, *oh, *is, *os;
 
+	if (!ie || !oe)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	ih = archive_entry_hardlink(ie);
+	oh = archive_entry_hardlink(oe);
+	is = archive_entry_symlink(ie);
+	os = archive_entry_symlink(oe);
 	v->c->members++;
-	if (om->is_data || archive_entry_filetype(im->entry) !=
-			       archive_entry_filetype(om->entry))
+	if (om->is_data ||
+	    archive_entry_filetype(ie) != archive_entry_filetype(oe))
 		problem(v,
 			"%s: offset %lld: member '%s': another type than in "
 			"the input",
@@ -857,6 +861,7 @@ static void other_member(struct vs *v, const struct shard_member *im,
 			ih   ? ih
 			: is ? is
 			     : "");
+	return HY_OK;
 }
 
 /* Edited KEY.json against the sample's image member in the output. */
@@ -1129,7 +1134,9 @@ static int walk(struct vs *v, struct hy_err *err)
 						      : strlen(im.path),
 					   &om, &tm);
 		if (!im.is_data) {
-			other_member(v, &im, &om, &tm);
+			ret = other_member(v, &om, &tm, err);
+			if (ret)
+				return ret;
 			continue;
 		}
 		ret = data_member(v, &im, &om, &tm, err);

@@ -2,8 +2,10 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../shard.h"
 #include "commands.h"
 
 #define HY_VERSION "0.1.0"
@@ -36,6 +38,12 @@ static void usage(FILE *f)
 	    f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].what);
+	fputs("\nEnvironment:\n"
+	      "  HYBRIDIZE_TAR_READER=libarchive  read every tar header with "
+	      "libarchive\n"
+	      "                       (default: plain ustar headers by our own "
+	      "faster code)\n",
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -50,6 +58,9 @@ int main(int argc, char **argv)
 	 * which names the file, rather than SIGXFSZ kill us with temporaries
 	 * left behind. Servers we spawn get the default back (spawn.c). */
 	signal(SIGXFSZ, SIG_IGN);
+	const char *reader = getenv("HYBRIDIZE_TAR_READER");
+	if (reader && !strcmp(reader, "libarchive"))
+		shard_use_libarchive(1);
 	if (argc < 2) {
 		usage(stderr);
 		return 1;

@@ -166,6 +166,144 @@ static void test_missing_and_empty_files(void **state)
 	unlink(path);
 }
 
+/* Reads the whole shard at path, ours then libarchive's way or the reverse
+ * (libarchive_only), into one line per member and per body; returns the
+ * last shard_next result, with its message in err. */
+static int walk(const char *path, int libarchive_only, struct buf *log,
+		struct hy_err *err)
+{
+	struct shard *s;
+	struct shard_member m;
+	struct buf b = {0};
+	char line[512];
+	int r;
+
+	buf_clear(log);
+	shard_use_libarchive(libarchive_only);
+	r = shard_open(&s, path, err);
+	shard_use_libarchive(0);
+	if (r)
+		return r;
+	while ((r = shard_next(s, &m, err)) > 0) {
+		struct archive_entry *e = shard_entry(s);
+		int n = snprintf(line, sizeof(line),
+				 "%s key=%zu ext=%s size=%lld off=%lld data=%d "
+				 "new=%d mode=%o mtime=%lld uname=%s\n",
+				 m.path, m.key_len, m.ext, (long long)m.size,
+				 (long long)m.offset, m.is_data, m.new_sample,
+				 (unsigned)archive_entry_mode(e),
+				 (long long)archive_entry_mtime(e),
+				 archive_entry_uname(e) ? archive_entry_uname(e)
+							: "-");
+		assert_int_equal(buf_append(log, line, (size_t)n), 0);
+		if (m.is_data) {
+			assert_int_equal(shard_read_body(s, &b, 1 << 20, err),
+					 HY_OK);
+			assert_int_equal(buf_append(log, b.data, b.len), 0);
+			assert_int_equal(buf_putc(log, '\n'), 0);
+		}
+	}
+	shard_close(s);
+	buf_release(&b);
+	return r;
+}
+
+/* Our ustar walk hands over to libarchive at the first header it does not
+ * take (a pax header for a long name, a symbolic link) and the shard reads
+ * exactly as libarchive alone reads it. */
+static void test_hands_over_to_libarchive_mid_shard(void **state)
+{
+	char longname[200];
+	struct mem m[] = {
+	    {"1.txt", AE_IFREG, "one"},	  {"1.jpg", AE_IFREG, "img1"},
+	    {longname, AE_IFREG, "long"}, {"2.txt", AE_IFREG, "two"},
+	    {"2.lnk", AE_IFLNK, NULL},	  {"3.json", AE_IFREG, "{}"},
+	};
+	struct buf ours = {0}, theirs = {0};
+	struct hy_err err = {0};
+	char *path;
+
+	(void)state;
+	memset(longname, 'k', 150); /* no slash: needs a pax header */
+	strcpy(longname + 150, ".txt");
+	path = write_tar(m, 6);
+	assert_int_equal(walk(path, 0, &ours, &err), 0);
+	assert_int_equal(walk(path, 1, &theirs, &err), 0);
+	assert_non_null(strstr(ours.data, longname));
+	assert_non_null(strstr(ours.data, "3.json key=1 ext=json"));
+	assert_int_equal(ours.len, theirs.len);
+	assert_memory_equal(ours.data, theirs.data, ours.len);
+	buf_release(&ours);
+	buf_release(&theirs);
+	unlink(path);
+}
+
+/* Copies path's first n bytes to a new file, with byte `at` set to v
+ * (at < 0: none). */
+static char *damaged_copy(const char *path, long n, long at, int v)
+{
+	static char out[64];
+	unsigned char *d = malloc((size_t)n);
+	FILE *f = fopen(path, "rb");
+	int fd;
+
+	assert_non_null(d);
+	assert_non_null(f);
+	assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	if (at >= 0)
+		d[at] = (unsigned char)v;
+	snprintf(out, sizeof(out), "/tmp/hy-unit-damaged-XXXXXX");
+	fd = mkstemp(out);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, d, (size_t)n), n);
+	close(fd);
+	free(d);
+	return out;
+}
+
+/* A damaged header, a cut body, a missing end: the same error, word for
+ * word, whichever reader met it first. */
+static void test_same_errors_both_ways(void **state)
+{
+	const struct mem m[] = {
+	    {"1.txt", AE_IFREG, "one"},
+	    {"1.json", AE_IFREG, "{}"},
+	    {"2.txt", AE_IFREG, "two"},
+	};
+	const struct {
+		long n, at;
+		int v;
+		const char *says;
+	} cases[] = {
+	    {10240, 1024 + 148, '7', "Damaged tar archive"}, /* checksum */
+	    {1024 + 512 + 100, -1, 0, "runcated"},	     /* cut body */
+	    {3 * 1024, -1, 0, "no end-of-archive blocks"},
+	};
+	struct buf ours = {0}, theirs = {0};
+	char *path = write_tar(m, 3);
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *bad =
+		    damaged_copy(path, cases[i].n, cases[i].at, cases[i].v);
+		struct hy_err e1 = {0}, e2 = {0};
+		int r1 = walk(bad, 0, &ours, &e1);
+		int r2 = walk(bad, 1, &theirs, &e2);
+
+		assert_int_equal(r1, HY_ESHARD);
+		assert_int_equal(r2, HY_ESHARD);
+		assert_string_equal(e1.msg, e2.msg);
+		assert_non_null(strstr(e1.msg, cases[i].says));
+		assert_non_null(strstr(e1.msg, bad));
+		assert_int_equal(ours.len, theirs.len);
+		unlink(bad);
+	}
+	buf_release(&ours);
+	buf_release(&theirs);
+	unlink(path);
+}
+
 static void test_keyset_grows(void **state)
 {
 	struct keyset ks = {0};
@@ -191,6 +329,8 @@ int main(void)
 	    cmocka_unit_test(test_key_reappearing_fails_the_shard),
 	    cmocka_unit_test(test_oversized_body_is_a_sample_error),
 	    cmocka_unit_test(test_missing_and_empty_files),
+	    cmocka_unit_test(test_hands_over_to_libarchive_mid_shard),
+	    cmocka_unit_test(test_same_errors_both_ways),
 	    cmocka_unit_test(test_keyset_grows),
 	};
 	return cmocka_run_group_tests_name("shard", tests, NULL, NULL);
