@@ -64,7 +64,7 @@ printf '{"caption": "new"}' >edits/plain/k1.json
 printf 'added' >edits/plain/k2.extra.txt
 head -c 4000 /dev/urandom >edits/mixed/k1.jpg
 printf 'new four' >edits/mixed/sub/k4.txt
-first=$(tt names "$SHARDS/00000000.tar" | head -n 1)
+first=$(tt names "$SHARDS/00000000.tar" | sed -n 1p)
 head -c 900 /dev/urandom >"edits/00000000/$first"
 # An added member takes mode, owner and time from its sample's first one.
 printf 'added' >"edits/00000000/${first%%.*}.extra.txt"

@@ -304,6 +304,42 @@ static void test_same_errors_both_ways(void **state)
 	unlink(path);
 }
 
+/* A shard rewritten in place while read: when libarchive takes over, the
+ * members our walk already handed out are no longer there, which is an
+ * error naming the file, not a clean end of the archive. */
+static void test_changed_while_read_is_an_error(void **state)
+{
+	const struct mem m[] = {
+	    {"1.txt", AE_IFREG, "one"},
+	    {"1.jpg", AE_IFREG, "img"},
+	    {"2.lnk", AE_IFLNK, NULL}, /* libarchive takes over here */
+	    {"3.json", AE_IFREG, "{}"},
+	};
+	static const char zeros[512];
+	char *path = write_tar(m, 4);
+	struct shard *s;
+	struct shard_member mem;
+	struct hy_err err = {0};
+	int fd;
+
+	(void)state;
+	assert_int_equal(shard_open(&s, path, &err), HY_OK);
+	assert_int_equal(shard_next(s, &mem, &err), 1);
+	assert_int_equal(shard_next(s, &mem, &err), 1);
+	assert_string_equal(mem.path, "1.jpg");
+	assert_int_equal(mem.offset, 1024);
+	/* 1.jpg's header becomes an end-of-archive block. */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, zeros, sizeof(zeros), 1024), 512);
+	close(fd);
+	assert_int_equal(shard_next(s, &mem, &err), HY_ESHARD);
+	assert_non_null(strstr(err.msg, "changed while being read"));
+	assert_non_null(strstr(err.msg, path));
+	shard_close(s);
+	unlink(path);
+}
+
 static void test_keyset_grows(void **state)
 {
 	struct keyset ks = {0};
@@ -331,6 +367,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_and_empty_files),
 	    cmocka_unit_test(test_hands_over_to_libarchive_mid_shard),
 	    cmocka_unit_test(test_same_errors_both_ways),
+	    cmocka_unit_test(test_changed_while_read_is_an_error),
 	    cmocka_unit_test(test_keyset_grows),
 	};
 	return cmocka_run_group_tests_name("shard", tests, NULL, NULL);
