@@ -181,11 +181,25 @@ declare -A LABEL=(
 	[cp_cold]="cp, cold cache"
 	[rs_cold]="reshard --no-fsync, cold cache"
 )
-declare -A TIMES=() TR=() FAILED=() # TR[NAME:ROUND] = microseconds
+declare -A TIMES=() TR=() CPU=() FAILED=() # TR, CPU[NAME:ROUND]: microseconds
 
-# run_case NAME [LAST]: times case_NAME (microseconds) into TIMES[NAME].
+# children_cpu: writes to $W/times the CPU time (user + system) used so far
+# by this shell's finished children, in microseconds. `times` must run in
+# this shell itself: in a $(...) subshell it would report the subshell's.
+children_cpu() {
+	times >"$W/times.raw"
+	awk 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) {
+			split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2]
+		}
+		printf "%d", t * 1e6 }' "$W/times.raw" >"$W/times"
+}
+
+# run_case NAME [LAST]: times case_NAME (microseconds) into TIMES[NAME],
+# its CPU time into CPU[NAME:ROUND].
 run_case() {
-	local name=$1 last=${2:-} t0 t1 rc
+	local name=$1 last=${2:-} t0 t1 rc c0
 	if ! { rm -rf "$O" && mkdir -p "$O"; }; then
 		die "cannot empty $O"
 	fi
@@ -204,6 +218,8 @@ run_case() {
 	# Write-back left by the previous case would otherwise land on this one.
 	sync
 	MID=
+	children_cpu
+	c0=$(<"$W/times")
 	t0=${EPOCHREALTIME/./}
 	"case_$name" >"$W/log/$name.out" 2>"$W/log/$name.err"
 	rc=$?
@@ -217,6 +233,8 @@ run_case() {
 	else
 		TIMES[$name]+=" $((t1 - t0))"
 		TR[$name:$round]=$((t1 - t0))
+		children_cpu
+		CPU[$name:$round]=$(($(<"$W/times") - c0))
 		if [ -n "$MID" ]; then
 			TIMES[${name}_1]+=" $((MID - t0))"
 			TIMES[${name}_2]+=" $((t1 - MID))"
@@ -351,7 +369,7 @@ median() {
 }
 declare -A MED=()
 echo
-printf '%-32s %9s %9s   %s\n' "case" "median s" "MB/s" "runs (s)"
+printf '%-32s %9s %9s   %s\n' "case" "median s" "MB/s" "runs (s; CPU s under each)"
 for c in old_scan old_scan_1 old_scan_2 "${CASES[@]:1}"; do
 	MED[$c]=$(median "$c")
 	if [ -z "${MED[$c]}" ]; then
@@ -361,6 +379,15 @@ for c in old_scan old_scan_1 old_scan_2 "${CASES[@]:1}"; do
 	runs=$(tr ' ' '\n' <<<"${TIMES[$c]:-}" | grep . | awk '{ printf "%.3f ", $1 / 1e6 }')
 	printf '%-32s %9s %9.0f   %s\n' "${LABEL[$c]}" "${MED[$c]}" \
 		"$(awk -v b="$IN_BYTES" -v t="${MED[$c]}" 'BEGIN { print b / 1e6 / t }')" "$runs"
+	# CPU time (user + system, all processes) of the same runs: a run
+	# slowed by host faults burns system time, one that waits does not.
+	if [ -n "${CPU[$c:1]:-}" ]; then
+		cpus=
+		for ((r = 1; r <= REPEAT; r++)); do
+			cpus+=$(awk -v u="${CPU[$c:$r]:-}" 'BEGIN { printf (u == "" ? "- " : "%.3f "), u / 1e6 }')
+		done
+		printf '%-32s %9s %9s   %s\n' "" "" "" "$cpus"
+	fi
 done
 
 # verdict LABEL RATIO KIND TARGET: KIND "faster" prints "Nx faster" and needs
