@@ -311,7 +311,17 @@ static int to_libarchive(struct shard *s, int64_t at, int *r,
 	 * out are not what the file now holds. */
 	if (((*r == ARCHIVE_OK || *r == ARCHIVE_WARN) &&
 	     archive_read_header_position(s->ar) != at) ||
-	    (*r == ARCHIVE_EOF && archive_filter_bytes(s->ar, 0) < at))
+	    (*r == ARCHIVE_EOF && archive_filter_bytes(s->ar, 0) < at)) {
+		struct stat st;
+
+		if (fstat(s->fd, &st) == 0 && st.st_size < s->size)
+			return hy_err_set(err, HY_ESHARD,
+					  "%s: offset %lld: truncated while "
+					  "being read (%lld bytes now, %lld "
+					  "when opened)",
+					  s->path, (long long)at,
+					  (long long)st.st_size,
+					  (long long)s->size);
 		return hy_err_set(
 		    err, HY_ESHARD,
 		    "%s: offset %lld: the members before this offset read "
@@ -319,6 +329,7 @@ static int to_libarchive(struct shard *s, int64_t at, int *r,
 		    "being read (or our ustar reading disagrees with "
 		    "libarchive's: HYBRIDIZE_TAR_READER=libarchive avoids it)",
 		    s->path, (long long)at);
+	}
 	return HY_OK;
 }
 
