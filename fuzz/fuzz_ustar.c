@@ -83,6 +83,13 @@ static void fix_checksums(uint8_t *d, size_t size)
 	}
 }
 
+/* An empty buf may never have been given memory: no memcmp on NULL. */
+static int same_bytes(const struct buf *a, const struct buf *b)
+{
+	return a->len == b->len &&
+	       (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
 /* Reads the current body in blocks into dst, as extract does (holes of a
  * sparse member as zeros); returns the last shard_read_block result, or 1
  * for a block past 1 MiB. */
@@ -171,13 +178,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ka = shard_read_body(a, &ba, 1 << 16, &ea);
 			kb = shard_read_body(b, &bb, 1 << 16, &eb);
 			CHECK(ka == kb && (!ka || !strcmp(ea.msg, eb.msg)));
-			CHECK(ka || (ba.len == bb.len &&
-				     memcmp(ba.data, bb.data, ba.len) == 0));
+			CHECK(ka || same_bytes(&ba, &bb));
 			break;
 		case 1:
 			CHECK(blocks(a, &ba, &ea) == blocks(b, &bb, &eb));
-			CHECK(ba.len == bb.len &&
-			      memcmp(ba.data, bb.data, ba.len) == 0);
+			CHECK(same_bytes(&ba, &bb));
 			break;
 		default: break;
 		}

@@ -31,6 +31,18 @@
 
 static int libarchive_only; /* shard_use_libarchive */
 
+/* Where a member whose body of `size` bytes starts at `data` ends, its
+ * padding included; INT64_MAX when that is past any file (libarchive
+ * hands over sizes up to INT64_MAX from pax headers). */
+static int64_t member_end_at(int64_t data, int64_t size)
+{
+	if (size <= 0)
+		return data;
+	if (size > INT64_MAX - 511 || data > INT64_MAX - ustar_padded(size))
+		return INT64_MAX;
+	return data + ustar_padded(size);
+}
+
 struct shard {
 	struct archive *ar;
 	struct archive_entry *entry; /* libarchive's, for its members */
@@ -303,8 +315,8 @@ static int to_libarchive(struct shard *s, int64_t at, int *r,
 		    archive_read_header_position(s->ar) >= at)
 			break;
 		size = archive_entry_size(s->entry);
-		s->member_end = archive_filter_bytes(s->ar, 0) +
-				(size > 0 ? ustar_padded(size) : 0);
+		s->member_end =
+		    member_end_at(archive_filter_bytes(s->ar, 0), size);
 	}
 	/* libarchive must stop at `at` too: at a header there, or at the end
 	 * of the file there. Anything else means the members already handed
@@ -497,8 +509,7 @@ int shard_next(struct shard *s, struct shard_member *m, struct hy_err *err)
 		    s->path, (long long)archive_read_header_position(s->ar));
 	m->size = archive_entry_size(s->entry);
 	m->offset = archive_read_header_position(s->ar);
-	s->member_end = archive_filter_bytes(s->ar, 0) +
-			(m->size > 0 ? (m->size + 511) / 512 * 512 : 0);
+	s->member_end = member_end_at(archive_filter_bytes(s->ar, 0), m->size);
 	m->is_data = archive_entry_filetype(s->entry) == AE_IFREG &&
 		     archive_entry_hardlink(s->entry) == NULL;
 	return group(s, m, err);
@@ -650,7 +661,7 @@ int shard_data_range(struct shard *s, struct infile **in, int64_t *off)
 	*off = archive_filter_bytes(s->ar, 0);
 	/* A body cut by the end of the file is read the slow way, where
 	 * libarchive reports the truncation with its offset. */
-	if (*off + archive_entry_size(s->entry) > s->id.size)
+	if (archive_entry_size(s->entry) > s->id.size - *off)
 		return 0;
 	*in = &s->in;
 	return 1;
@@ -696,7 +707,7 @@ static int raw_header(struct shard *s, unsigned char h[512], int64_t *hdr,
 	}
 	/* A member cut by the end of the file (header, body or padding) is
 	 * left to the reader, which reports the truncation. */
-	*end = data + (size + 511) / 512 * 512;
+	*end = member_end_at(data, size);
 	return *end <= s->id.size;
 }
 
