@@ -147,18 +147,33 @@ static la_int64_t on_skip(struct archive *a, void *ctx, la_int64_t request)
 	return request;
 }
 
+/* Where file offset off lies in one of our recent blocks with at least
+ * `need` bytes from it on: *avail (those bytes) and the pointer; NULL when
+ * no block holds them. */
+static const char *recent(const struct shard *s, int64_t off, size_t need,
+			  int64_t *avail)
+{
+	for (int i = 0; i < 2; i++) {
+		int64_t end = s->blk_off[i] + (int64_t)s->blk_len[i];
+		if (s->blk_len[i] && off >= s->blk_off[i] &&
+		    off + (int64_t)need <= end) {
+			*avail = end - off;
+			return s->blk[i] + (off - s->blk_off[i]);
+		}
+	}
+	return NULL;
+}
+
 /* Copies the 512 bytes at file offset off from our recent blocks; 0 if
  * they are not all in one of them. */
 static int recent_bytes(const struct shard *s, int64_t off, void *dst)
 {
-	for (int i = 0; i < 2; i++) {
-		if (s->blk_len[i] && off >= s->blk_off[i] &&
-		    off + 512 <= s->blk_off[i] + (int64_t)s->blk_len[i]) {
-			memcpy(dst, s->blk[i] + (off - s->blk_off[i]), 512);
-			return 1;
-		}
-	}
-	return 0;
+	int64_t avail;
+	const char *p = recent(s, off, 512, &avail);
+
+	if (p)
+		memcpy(dst, p, 512);
+	return p != NULL;
 }
 
 static int arerr(struct shard *s, struct hy_err *err, const char *what)
@@ -197,17 +212,14 @@ void shard_use_libarchive(int on)
 static ssize_t fast_bytes(struct shard *s, int64_t off, size_t need,
 			  const unsigned char **p)
 {
+	const char *hit;
+	int64_t avail;
 	size_t got = 0;
 	int i;
 
-	for (i = 0; i < 2; i++) {
-		int64_t end = s->blk_off[i] + (int64_t)s->blk_len[i];
-		if (s->blk_len[i] && off >= s->blk_off[i] &&
-		    off + (int64_t)need <= end) {
-			*p = (const unsigned char *)s->blk[i] +
-			     (off - s->blk_off[i]);
-			return (ssize_t)(end - off);
-		}
+	if ((hit = recent(s, off, need, &avail))) {
+		*p = (const unsigned char *)hit;
+		return (ssize_t)avail;
 	}
 	i = s->cur;
 	s->blk_len[i] = 0;

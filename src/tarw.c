@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "infile.h"
+#include "ustar.h"
 
 /* Every write(2) is one full buffer. 256 KiB, not more: the page cache
  * sizes its folios by the write, and on VMs whose free memory the host
@@ -298,7 +299,6 @@ int tarw_ustar_member(struct tarw *w, const unsigned char hdr[512],
 {
 	static const char zeros[512];
 	unsigned char h[512];
-	unsigned sum = 0;
 	int64_t at;
 	size_t pad;
 	int r;
@@ -309,12 +309,9 @@ int tarw_ustar_member(struct tarw *w, const unsigned char hdr[512],
 				  src, (long long)size);
 	memcpy(h, hdr, sizeof(h));
 	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)size);
-	/* The checksum is summed with its own field as spaces, and written
-	 * as six octal digits, NUL, space (POSIX; what GNU tar writes). */
-	memset(h + 148, ' ', 8);
-	for (size_t i = 0; i < sizeof(h); i++)
-		sum += h[i];
-	snprintf((char *)h + 148, 8, "%06o", sum);
+	/* The checksum goes out as six octal digits, NUL, space (what GNU
+	 * tar writes). */
+	snprintf((char *)h + 148, 8, "%06o", ustar_checksum(h));
 	h[155] = ' ';
 	/* libarchive's open member, if any, is closed first: its padding
 	 * lands in our buffer before this header. */

@@ -53,7 +53,7 @@ static int octal(const unsigned char *h, size_t off, size_t len, int64_t *v)
 static int checksum_ok(const unsigned char *h)
 {
 	const unsigned char *c = h + 148;
-	unsigned sum = 0, want = 0;
+	unsigned want = 0;
 	size_t i = 0;
 
 	for (i = 0; i < 8; i++)
@@ -63,14 +63,21 @@ static int checksum_ok(const unsigned char *h)
 		;
 	for (; i < 8 && c[i] >= '0' && c[i] <= '7'; i++)
 		want = want * 8 + (unsigned)(c[i] - '0');
-	/* The field itself counts as eight spaces. One plain loop over the
-	 * block, which the compiler vectorizes: the parse is the hot path
-	 * of a shard walk. */
-	for (i = 0; i < USTAR_BLOCK; i++)
+	return ustar_checksum(h) == want;
+}
+
+unsigned ustar_checksum(const unsigned char h[USTAR_BLOCK])
+{
+	unsigned sum = 0;
+
+	/* One plain loop over the block, which the compiler vectorizes (the
+	 * parse is the hot path of a shard walk), then the field's own bytes
+	 * traded for spaces. */
+	for (size_t i = 0; i < USTAR_BLOCK; i++)
 		sum += h[i];
-	for (i = 148; i < 156; i++)
+	for (size_t i = 148; i < 156; i++)
 		sum -= h[i];
-	return sum + 8 * ' ' == want;
+	return sum + 8 * ' ';
 }
 
 /* Copies the field's bytes up to its first NUL; returns their count. */

@@ -37,6 +37,10 @@ enum ustar_kind {
 	USTAR_OTHER = -1, /* anything else: for a full tar reader */
 };
 
+/* The header checksum as POSIX defines it: the sum of the block's bytes,
+ * unsigned, with the checksum field itself counted as eight spaces. */
+unsigned ustar_checksum(const unsigned char h[USTAR_BLOCK]);
+
 /* Parses the 512-byte header block h. */
 enum ustar_kind ustar_parse(const unsigned char h[USTAR_BLOCK],
 			    struct ustar_hdr *out);
