@@ -126,20 +126,13 @@ static void check_metaedit(const uint8_t *data, size_t size)
 				   .steps = 30,
 				   .cfg_scale = -1};
 	struct metaedit_blur b = {64, 64, "00", 1, "r"};
-	struct image_box *boxes = NULL;
 	struct buf out = {0};
 	struct hy_err err;
-	size_t n = 0;
 
 	check_edited(
 	    metaedit_synthetic((const char *)data, size, &s, &out, &err), &out);
 	check_edited(metaedit_blurred((const char *)data, size, &b, &out, &err),
 		     &out);
-	if (metaedit_boxes((const char *)data, size, &boxes, &n, &err) ==
-		HY_OK &&
-	    (n == 0) != (boxes == NULL))
-		abort();
-	free(boxes);
 	buf_release(&out);
 }
 

@@ -1,13 +1,13 @@
 /* Caption / prompt stage file writer. */
 #include "capfile.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonw.h"
+#include "pyjson.h"
 
 void capfile_begin(struct capfile *c)
 {
@@ -53,7 +53,8 @@ void capfile_release(struct capfile *c)
 
 int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
 {
-	struct buf raw = {0};
+	struct buf raw = {0}, scratch = {0}, text = {0};
+	struct hy_err perr;
 	cJSON *root = NULL, *it;
 	FILE *f = fopen(path, "rb");
 	char chunk[65536];
@@ -75,7 +76,14 @@ int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
 				 strerror(errno));
 		goto out;
 	}
-	root = cJSON_ParseWithLength(raw.data ? raw.data : "", raw.len);
+	/* Python's reader: a NUL in a caption (\u0000) is kept, as the old
+	 * scripts kept it. */
+	root = pyjson_parse(raw.data ? raw.data : (char *)"", raw.len, &scratch,
+			    &perr);
+	if (!root && perr.code == HY_EFATAL) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
 	if (!cJSON_IsObject(root)) {
 		ret = hy_err_set(err, HY_ESHARD,
 				 "'%s': not a JSON object of captions", path);
@@ -98,18 +106,24 @@ int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
 			goto out;
 		}
 		e->name = strdup(it->string);
-		e->text = strdup(it->valuestring);
+		if (pyjson_string(it, &text) == 0) {
+			e->text = malloc(text.len + 1);
+			if (e->text)
+				memcpy(e->text, text.data, text.len + 1);
+		}
 		if (!e->name || !e->text) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-		e->text_len = strlen(e->text);
+		e->text_len = text.len;
 	}
 out:
 	if (ret)
 		capfile_in_release(in);
 	cJSON_Delete(root);
 	buf_release(&raw);
+	buf_release(&scratch);
+	buf_release(&text);
 	fclose(f);
 	return ret;
 }

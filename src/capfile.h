@@ -29,8 +29,9 @@ int capfile_add_name(struct capfile *c, const char *name, size_t name_len,
 int capfile_end(struct capfile *c);
 void capfile_release(struct capfile *c);
 
-/* A stage file read back: entries in file order. Names and texts are
- * NUL-terminated UTF-8 owned by the struct. */
+/* A stage file read back, as Python's json reads it: entries in file
+ * order. Names and texts are NUL-terminated UTF-8 owned by the struct; a
+ * text may hold NULs of its own (text_len counts them). */
 struct capentry {
 	char *name; /* "KEY.json" */
 	char *text;

@@ -25,6 +25,7 @@
 #include "fates.h"
 #include "hash.h"
 #include "image.h"
+#include "keypath.h"
 #include "meta.h"
 #include "metaedit.h"
 #include "outfile.h"
@@ -40,8 +41,18 @@
 
 /* G_LEFT: a leftover for the policy; G_BLURRED: blurred by the finish
  * task; G_UNBLURRABLE: a leftover whose photo could not be blurred, which is
- * dropped rather than shipped with a face. */
-enum gstate { G_PENDING, G_DONE, G_LEFT, G_FAILED, G_BLURRED, G_UNBLURRABLE };
+ * dropped rather than shipped with a face; G_DOUBTFUL: a face sample that no
+ * edit can make safe (its key cannot be a file name, it has several
+ * photos, its metadata is unreadable), dropped without asking a server. */
+enum gstate {
+	G_PENDING,
+	G_DONE,
+	G_LEFT,
+	G_FAILED,
+	G_BLURRED,
+	G_UNBLURRABLE,
+	G_DOUBTFUL
+};
 enum gkind { T_LOAD, T_POST, T_FINISH };
 
 struct gtask {
@@ -62,7 +73,11 @@ struct gsample {
 	int gw, gh; /* size asked of the server */
 	unsigned long seed;
 	enum gstate st;
-	char *reason; /* leftovers and failures */
+	char *reason;	 /* leftovers and failures */
+	char *doubt;	 /* G_DOUBTFUL's reason, set by the first pass */
+	char *boxes_why; /* face boxes in doubt, and why (NULL: trusted): a
+			    leftover is blurred whole or dropped, never
+			    kept */
 	struct gjob *job;
 };
 
@@ -156,6 +171,8 @@ static void sample_free(struct gsample *g)
 	free(g->json);
 	free(g->prompt);
 	free(g->reason);
+	free(g->doubt);
+	free(g->boxes_why);
 	if (g->job) {
 		buf_release(&g->job->resp);
 		free(g->job);
@@ -163,7 +180,8 @@ static void sample_free(struct gsample *g)
 	memset(g, 0, sizeof(*g));
 	/* Said again for clang's analyzer, which does not see memset
 	 * clear the pointers. */
-	g->key = g->ext = g->json = g->prompt = g->reason = NULL;
+	g->key = g->ext = g->json = g->prompt = g->reason = g->doubt = NULL;
+	g->boxes_why = NULL;
 	g->job = NULL;
 }
 
@@ -395,24 +413,65 @@ static int is_image_ext(const char *ext)
 	return !strchr(ext, '.') && image_fmt_of_ext(ext) != IMAGE_UNKNOWN;
 }
 
-/* The sample being read in the first pass. */
+/* The sample being read in the first pass; m is its KEY.json. */
 struct cur {
 	struct gsample g;
-	long faces;
+	struct meta m;
 	int active;
+	char key_why[160]; /* why the key cannot be a path, or "" */
+	char img_why[160]; /* the second image member, or "" */
 };
 
+/* Decides the sample just read: a face sample (the face rule, meta.h) or
+ * one with a prompt is kept for this stage, with the doubt that makes a
+ * face sample unsafe to edit. */
 static int keep_sample(struct gshard *s, struct cur *c, struct hy_err *err)
 {
 	const struct generate_opts *o = s->r->o;
+	int face;
+	char why[400];
 
 	if (!c->active)
 		return HY_OK;
 	c->active = 0;
 	s->samples++;
-	if (!c->g.prompt && !(o->min_faces > 0 && c->faces >= o->min_faces)) {
+	face = meta_face_sample(&c->m, o->min_faces);
+	why[0] = '\0';
+	if (c->key_why[0])
+		snprintf(why, sizeof(why), "key cannot name a file (%s)",
+			 c->key_why);
+	else if (face && c->img_why[0])
+		snprintf(why, sizeof(why), "%s", c->img_why);
+	else if (face && c->m.doubt == META_UNREADABLE)
+		snprintf(why, sizeof(why), "%s", c->m.why);
+	if (why[0] && !face) {
+		/* Not a face sample: it passes through as it is; only its
+		 * prompt cannot be used. */
+		hy_report(&s->r->ctx->report,
+			  "%s: sample '%s': prompt not used: %s", s->in->shard,
+			  c->g.key, why);
 		sample_free(&c->g);
 		return HY_OK;
+	}
+	if (!c->g.prompt && !face) {
+		sample_free(&c->g);
+		return HY_OK;
+	}
+	if (why[0]) {
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			 ": dropped");
+		hy_report(&s->r->ctx->report, "%s: sample '%s': %s",
+			  s->in->shard, c->g.key, why);
+		c->g.doubt = strdup(why);
+		if (!c->g.doubt) {
+			sample_free(&c->g);
+			return hy_err_set(err, HY_EFATAL, "out of memory");
+		}
+	}
+	if (face && c->m.doubt == META_BAD_BOXES &&
+	    !(c->g.boxes_why = strdup(c->m.why))) {
+		sample_free(&c->g);
+		return hy_err_set(err, HY_EFATAL, "out of memory");
 	}
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 256;
@@ -438,10 +497,10 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 	struct shard_member m;
 	struct cur c = {0};
 	struct buf body = {0};
-	struct meta meta = {0};
 	struct hy_err e2;
+	char why[sizeof(c.key_why)];
 	size_t skip;
-	int ret, more;
+	int ret, more, pr;
 
 	ret = shard_open(&sh, s->in->shard, err);
 	if (ret)
@@ -454,7 +513,8 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 			if ((ret = keep_sample(s, &c, err)))
 				goto out;
 			c.active = 1;
-			c.faces = 0;
+			c.img_why[0] = '\0';
+			meta_reset(&c.m);
 			skip = shard_key_skip(m.path, m.key_len);
 			c.g.key = strndup(m.path + skip, m.key_len - skip);
 			c.g.key_len = m.key_len - skip;
@@ -463,6 +523,12 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				    hy_err_set(err, HY_EFATAL, "out of memory");
 				goto out;
 			}
+			/* into a local first: clang's analyzer loses track of
+			 * c.g's pointers when c is written through a pointer */
+			c.key_why[0] = '\0';
+			if (keypath_check(c.g.key, c.g.key_len, why,
+					  sizeof(why)))
+				memcpy(c.key_why, why, sizeof(c.key_why));
 			if (pi->caps.n) {
 				const struct capentry *p =
 				    pfind(pi, c.g.key, c.g.key_len);
@@ -480,7 +546,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 		}
 		if (!strcmp(m.ext, "json") && !c.g.json) {
 			ret = shard_read_body(sh, &body, GEN_MAX_BODY, &e2);
-			if (ret == HY_ESHARD) {
+			if (ret == HY_ESHARD || ret == HY_EFATAL) {
 				*err = e2;
 				goto out;
 			}
@@ -493,18 +559,33 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				}
 				memcpy(c.g.json, body.data, body.len + 1);
 				c.g.json_len = body.len;
-				if (meta_parse(&meta, body.data, body.len,
-					       &e2) == HY_OK)
-					c.faces = meta.faces;
-				else
+				pr = meta_parse(&c.m, body.data, body.len, &e2);
+				if (pr == HY_EFATAL) {
+					ret = pr;
+					*err = e2;
+					goto out;
+				}
+				if (pr)
 					hy_report(&s->r->ctx->report,
 						  "%s: sample '%s': %s",
 						  s->in->shard, c.g.key,
 						  e2.msg);
+			} else {
+				/* an oversized .json: a face sample of
+				 * unknown faces, dropped */
+				meta_set_unreadable(&c.m, e2.msg);
 			}
-			/* HY_ESAMPLE (an oversized .json) leaves the
-			 * sample without metadata: a leftover. */
-		} else if (is_image_ext(m.ext) && !c.g.ext) {
+		} else if (is_image_ext(m.ext) && c.g.ext) {
+			/* Only one photo can be replaced or blurred; a
+			 * second would ship as it is. */
+			if (!c.img_why[0]) {
+				snprintf(why, sizeof(why),
+					 "several image members ('%.40s' and "
+					 "'%.40s')",
+					 c.g.ext, m.ext);
+				memcpy(c.img_why, why, sizeof(c.img_why));
+			}
+		} else if (is_image_ext(m.ext)) {
 			c.g.ext = strdup(m.ext);
 			if (!c.g.ext) {
 				ret =
@@ -529,7 +610,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 	ret = keep_sample(s, &c, err);
 out:
 	sample_free(&c.g);
-	meta_release(&meta);
+	meta_release(&c.m);
 	buf_release(&body);
 	shard_close(sh);
 	return ret;
@@ -570,6 +651,10 @@ static void run_load(struct task *t)
 		struct gsample *g = &s->v[i];
 		const char *why = NULL;
 
+		if (g->doubt) {
+			g->st = G_DOUBTFUL;
+			continue;
+		}
 		if (o->api_none)
 			why = "no image server (--image-api none)";
 		else if (!g->prompt)
@@ -733,6 +818,19 @@ static int same_key(const struct gsample *g, const char *key, size_t len)
 	return g->key_len == len && !memcmp(g->key, key, len);
 }
 
+/* Adds "; WHY: WHAT" to a leftover's reason. -1 when out of memory. */
+static int append_reason(struct gsample *g, const char *why, const char *what)
+{
+	char *r = NULL;
+
+	if (asprintf(&r, "%s; %s: %s", g->reason ? g->reason : "leftover", why,
+		     what) < 0)
+		return -1;
+	free(g->reason);
+	g->reason = r;
+	return 0;
+}
+
 /* The next leftover from i on that has a photo to blur. */
 static size_t next_left(const struct gshard *s, size_t i)
 {
@@ -747,6 +845,7 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 	struct shard *sh = NULL;
 	struct shard_member m;
 	struct buf body = {0}, out = {0}, meta = {0};
+	struct meta md = {0};
 	struct shard_id id;
 	size_t i = next_left(s, 0);
 	int ret, more = 1;
@@ -770,7 +869,7 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 	}
 	while (i < s->n && (more = shard_next(sh, &m, err)) == 1) {
 		struct gsample *g = &s->v[i];
-		struct image_box *boxes = NULL;
+		const struct image_box *boxes = NULL;
 		size_t nb = 0;
 		struct hy_err e2;
 		char sha[65];
@@ -787,9 +886,19 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 		ret = shard_read_body(sh, &body, GEN_MAX_BODY, err);
 		if (ret == HY_ESHARD)
 			goto out;
-		if (!ret)
-			ret = metaedit_boxes(g->json, g->json_len, &boxes, &nb,
-					     &e2);
+		/* The regions by the face rule: the boxes, or the whole
+		 * photo when they are in doubt. */
+		meta_reset(&md);
+		if (!ret && g->json)
+			ret = meta_parse(&md, g->json, g->json_len, &e2);
+		if (ret == HY_OK) {
+			boxes = meta_hide(&md, &nb);
+			if (g->boxes_why &&
+			    append_reason(g, g->boxes_why,
+					  "the whole photo is blurred"))
+				ret =
+				    hy_err_set(&e2, HY_EFATAL, "out of memory");
+		}
 		if (ret == HY_OK) {
 			buf_clear(&out);
 			ret = image_blur_encoded(body.data, body.len, boxes, nb,
@@ -797,7 +906,6 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 		}
 		if (ret == HY_OK)
 			ret = image_probe(out.data, out.len, &f, &w, &h, &e2);
-		free(boxes);
 		if (ret == HY_EFATAL) {
 			*err = e2;
 			goto out;
@@ -861,6 +969,7 @@ out:
 	buf_release(&body);
 	buf_release(&out);
 	buf_release(&meta);
+	meta_release(&md);
 	shard_close(sh);
 	return ret;
 }
@@ -879,22 +988,40 @@ static void run_finish(struct task *t)
 		struct gsample *g = &s->v[i];
 		enum fate fa = FATE_SYNTHETIC;
 
+		const char *why = g->reason;
+
 		if (g->st == G_BLURRED) {
 			fa = FATE_BLURRED;
 		} else if (g->st == G_UNBLURRABLE) {
 			fa = FATE_DROPPED;
 			s->dropped++;
+		} else if (g->st == G_DOUBTFUL) {
+			fa = FATE_DROPPED;
+			why = g->doubt;
+			s->dropped++;
 		} else if (g->st == G_LEFT) {
-			/* blur that found no image member keeps the sample */
-			fa = o->leftover == LEFTOVER_DROP ? FATE_DROPPED
-							  : FATE_KEPT;
+			/* blur that found no image member keeps the sample,
+			 * unless its boxes are in doubt: keep never ships
+			 * a photo whose faces may be anywhere */
+			fa = o->leftover == LEFTOVER_DROP ||
+				     (g->boxes_why && g->ext)
+				 ? FATE_DROPPED
+				 : FATE_KEPT;
+			if (fa == FATE_DROPPED &&
+			    o->leftover != LEFTOVER_DROP &&
+			    append_reason(g, g->boxes_why,
+					  "dropped (a photo whose faces may "
+					  "be anywhere is never kept)"))
+				ret = hy_err_set(&s->err, HY_EFATAL,
+						 "out of memory");
+			why = g->reason;
 			if (fa == FATE_DROPPED)
 				s->dropped++;
 			else
 				s->kept++;
 		}
-		if (fates_add(&f, g->key, g->key_len, fa,
-			      fa == FATE_SYNTHETIC ? NULL : g->reason))
+		if (!ret && fates_add(&f, g->key, g->key_len, fa,
+				      fa == FATE_SYNTHETIC ? NULL : why))
 			ret = hy_err_set(&s->err, HY_EFATAL, "out of memory");
 	}
 	if (!ret && nftw(s->part, rm_temporary, 16, FTW_PHYS) < 0)

@@ -1,119 +1,179 @@
-/* KEY.json parsing on cJSON. cJSON was chosen for speed (~2x json-c on a
- * 600-byte DataComp record, measured); it rejects lone surrogate escapes, so
- * meta_fix_surrogates() turns them into U+FFFD before parsing, which is what
- * json-c would do and what SPEC.md asks for. */
+/* KEY.json fields and the face rule, on pyjson (JSON as Python reads it:
+ * a record that Python reads but we did not would make a face sample look
+ * faceless). */
 #include "meta.h"
 
-#include <cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c)
+#include "pyjson.h"
+
+static void doubt(struct meta *m, enum meta_doubt d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void doubt(struct meta *m, enum meta_doubt d, const char *fmt, ...)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	va_list ap;
+
+	m->doubt = d;
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
 }
 
-/* Reads the 4 hex digits after "\u" at p (p points at the backslash).
- * Returns the code unit, or -1 when this is not a complete \uXXXX escape. */
-static long u_escape(const char *p, const char *end)
+static const char *type_name(const cJSON *x)
 {
-	long v = 0;
-
-	if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
-		return -1;
-	for (int i = 2; i < 6; i++) {
-		int h = hexval((unsigned char)p[i]);
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
+	if (cJSON_IsString(x))
+		return "a string";
+	if (cJSON_IsNumber(x))
+		return "a number";
+	if (cJSON_IsBool(x))
+		return "a boolean";
+	if (cJSON_IsObject(x))
+		return "an object";
+	if (cJSON_IsNull(x))
+		return "null";
+	return "a list";
 }
 
-size_t meta_fix_surrogates(char *json, size_t len)
+static int overlap(const struct image_box *a, const struct image_box *b)
 {
-	char *p = json, *end = json + len;
-	size_t fixed = 0;
+	return a->x0 < b->x1 && b->x0 < a->x1 && a->y0 < b->y1 && b->y0 < a->y1;
+}
 
-	/* Fast path: no escaped surrogate can be present without "\u" then
-	 * 'd' or 'D'; most records have no \u at all. */
-	for (;;) {
-		char *bs = memchr(p, '\\', (size_t)(end - p));
-		long u, lo;
+/* Overlapping boxes become their union, until none overlap: the blur then
+ * touches each pixel once, and n stays at most META_MAX_BOXES. */
+static void merge_boxes(struct image_box *b, size_t *n)
+{
+	int again = 1;
 
-		if (!bs)
-			break;
-		if (end - bs < 2)
-			break;
-		if (bs[1] != 'u') {
-			p = bs + 2; /* skip the escaped char, e.g. \\ or \" */
-			continue;
-		}
-		u = u_escape(bs, end);
-		if (u < 0) {
-			p = bs + 2;
-			continue;
-		}
-		if (u >= 0xD800 && u <= 0xDBFF) {
-			lo = u_escape(bs + 6, end);
-			if (lo >= 0xDC00 && lo <= 0xDFFF) {
-				p = bs + 12; /* a valid pair */
-				continue;
+	while (again) {
+		again = 0;
+		for (size_t i = 0; i < *n; i++)
+			for (size_t j = i + 1; j < *n; j++) {
+				if (!overlap(&b[i], &b[j]))
+					continue;
+				b[i].x0 = fmin(b[i].x0, b[j].x0);
+				b[i].y0 = fmin(b[i].y0, b[j].y0);
+				b[i].x1 = fmax(b[i].x1, b[j].x1);
+				b[i].y1 = fmax(b[i].y1, b[j].y1);
+				b[j--] = b[--*n];
+				again = 1;
 			}
-		} else if (!(u >= 0xDC00 && u <= 0xDFFF)) {
-			p = bs + 6;
-			continue;
-		}
-		memcpy(bs, "\\ufffd", 6);
-		fixed++;
-		p = bs + 6;
 	}
-	return fixed;
+}
+
+/* face_bboxes: each entry four finite numbers, within 0..1 give or take
+ * META_BOX_SLACK, x0 < x1 and y0 < y1 once clamped. The first entry that is
+ * not makes the whole list doubtful: a face it was meant to cover could be
+ * anywhere. -1 when out of memory. */
+static int read_boxes(struct meta *m, const cJSON *list)
+{
+	const cJSON *it;
+	long i = 0;
+
+	if (cJSON_IsNull(list) || !list)
+		return 0;
+	if (!cJSON_IsArray(list)) {
+		m->faces = 1; /* at least one face, place unknown */
+		doubt(m, META_BAD_BOXES, "face_bboxes is %s, not a list",
+		      type_name(list));
+		return 0;
+	}
+	m->faces = cJSON_GetArraySize(list);
+	if (m->faces > META_MAX_BOXES) {
+		doubt(m, META_BAD_BOXES,
+		      "face_bboxes has %ld entries, more than the %d read",
+		      m->faces, META_MAX_BOXES);
+		return 0;
+	}
+	if (m->boxes_cap < (size_t)m->faces) {
+		struct image_box *b =
+		    realloc(m->boxes, (size_t)m->faces * sizeof(*b));
+		if (!b)
+			return -1;
+		m->boxes = b;
+		m->boxes_cap = (size_t)m->faces;
+	}
+	cJSON_ArrayForEach(it, list)
+	{
+		double c[4];
+		int ok = cJSON_IsArray(it) && cJSON_GetArraySize(it) == 4;
+
+		for (int k = 0; ok && k < 4; k++) {
+			const cJSON *x = cJSON_GetArrayItem(it, k);
+			ok = cJSON_IsNumber(x) && isfinite(x->valuedouble) &&
+			     x->valuedouble >= -META_BOX_SLACK &&
+			     x->valuedouble <= 1 + META_BOX_SLACK;
+			c[k] = ok ? fmin(1, fmax(0, x->valuedouble)) : 0;
+		}
+		if (!ok) {
+			doubt(m, META_BAD_BOXES,
+			      "face_bboxes entry %ld is not four numbers in "
+			      "0..1 ([x0, y0, x1, y1], normalized)",
+			      i);
+			return 0;
+		}
+		if (!(c[0] < c[2] && c[1] < c[3])) {
+			doubt(m, META_BAD_BOXES,
+			      "face_bboxes entry %ld has no area "
+			      "(x0 >= x1 or y0 >= y1)",
+			      i);
+			return 0;
+		}
+		m->boxes[m->nboxes++] =
+		    (struct image_box){c[0], c[1], c[2], c[3]};
+		i++;
+	}
+	merge_boxes(m->boxes, &m->nboxes);
+	return 0;
+}
+
+void meta_reset(struct meta *m)
+{
+	m->faces = 0;
+	m->doubt = META_SURE;
+	m->why[0] = '\0';
+	m->nboxes = 0;
+	m->has_caption = 0;
+	buf_clear(&m->caption);
+}
+
+void meta_set_unreadable(struct meta *m, const char *why)
+{
+	meta_reset(m);
+	m->doubt = META_UNREADABLE;
+	snprintf(m->why, sizeof(m->why), "unreadable KEY.json (%.150s)", why);
 }
 
 int meta_parse(struct meta *m, char *json, size_t len, struct hy_err *err)
 {
-	cJSON *root = NULL, *it;
-	const char *end = NULL;
+	cJSON *root, *it;
 	int ret = HY_OK;
 
-	m->faces = 0;
-	m->has_caption = 0;
-	buf_clear(&m->caption);
-
-	meta_fix_surrogates(json, len);
-	root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	meta_reset(m);
+	root = pyjson_parse(json, len, &m->text, err);
 	if (!root) {
-		size_t at = end && end >= json ? (size_t)(end - json) : 0;
-		ret =
-		    hy_err_set(err, HY_ESAMPLE, "invalid JSON at byte %zu", at);
-		goto out;
-	}
-	while (end < json + len &&
-	       (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
-		end++;
-	if (end < json + len) {
-		ret = hy_err_set(err, HY_ESAMPLE,
-				 "invalid JSON: extra data at byte %zu",
-				 (size_t)(end - json));
-		goto out;
+		if (err->code != HY_EFATAL)
+			meta_set_unreadable(m, err->msg);
+		return err->code;
 	}
 	if (!cJSON_IsObject(root)) {
 		ret = hy_err_set(err, HY_ESAMPLE, "JSON is not an object");
+		meta_set_unreadable(m, err->msg);
 		goto out;
 	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "face_bboxes");
-	if (cJSON_IsArray(it))
-		m->faces = cJSON_GetArraySize(it);
+	if (read_boxes(m,
+		       cJSON_GetObjectItemCaseSensitive(root, "face_bboxes"))) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
 	it = cJSON_GetObjectItemCaseSensitive(root, "caption");
 	if (cJSON_IsString(it) && it->valuestring) {
-		if (buf_append(&m->caption, it->valuestring,
-			       strlen(it->valuestring))) {
+		if (pyjson_string(it, &m->caption)) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
@@ -124,7 +184,28 @@ out:
 	return ret;
 }
 
+int meta_face_sample(const struct meta *m, long min_faces)
+{
+	return m->doubt != META_SURE || m->faces >= min_faces;
+}
+
+const struct image_box *meta_hide(const struct meta *m, size_t *n)
+{
+	static const struct image_box whole = {0, 0, 1, 1};
+
+	if (m->doubt != META_SURE || !m->nboxes) {
+		*n = 1;
+		return &whole;
+	}
+	*n = m->nboxes;
+	return m->boxes;
+}
+
 void meta_release(struct meta *m)
 {
 	buf_release(&m->caption);
+	buf_release(&m->text);
+	free(m->boxes);
+	m->boxes = NULL;
+	m->nboxes = m->boxes_cap = 0;
 }

@@ -7,26 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta.h"
+#include "pyjson.h"
 
-/* Parses a copy of json with lone surrogates repaired (as scan does). */
+/* Parses json as Python's json module does (pyjson.h), the reader that
+ * decides which samples are face samples: an edit must start from the
+ * record those decisions were made on. */
 static cJSON *parse(const char *json, size_t len, struct hy_err *err)
 {
 	cJSON *j;
-	char *copy;
 
 	if (!json)
 		return cJSON_CreateObject();
-	copy = malloc(len + 1);
-	if (!copy) {
-		hy_err_set(err, HY_EFATAL, "out of memory");
+	j = pyjson_parse_copy(json, len, err);
+	if (!j)
 		return NULL;
-	}
-	memcpy(copy, json, len);
-	copy[len] = '\0';
-	meta_fix_surrogates(copy, len);
-	j = cJSON_ParseWithLength(copy, len);
-	free(copy);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		hy_err_set(err, HY_ESAMPLE, "metadata is not a JSON object");
@@ -161,54 +155,4 @@ int metaedit_blurred(const char *json, size_t len,
 	bad |= !cJSON_AddStringToObject(d, "reason", b->reason);
 	bad |= set(j, "deidentified", d);
 	return finish(j, bad, out, err);
-}
-
-int metaedit_boxes(const char *json, size_t len, struct image_box **boxes,
-		   size_t *n, struct hy_err *err)
-{
-	cJSON *j = parse(json, len, err);
-	const cJSON *list, *it;
-	struct image_box *v = NULL;
-	size_t k = 0;
-
-	*boxes = NULL;
-	*n = 0;
-	if (!j)
-		return err->code;
-	list = cJSON_GetObjectItemCaseSensitive(j, "face_bboxes");
-	if (cJSON_IsArray(list) && cJSON_GetArraySize(list) > 0) {
-		v = calloc((size_t)cJSON_GetArraySize(list), sizeof(*v));
-		if (!v) {
-			cJSON_Delete(j);
-			return hy_err_set(err, HY_EFATAL, "out of memory");
-		}
-	}
-	if (!cJSON_IsArray(list))
-		list = NULL;
-	cJSON_ArrayForEach(it, list)
-	{
-		double c[4];
-		int ok = cJSON_IsArray(it) && cJSON_GetArraySize(it) >= 4;
-
-		for (int i = 0; ok && i < 4; i++) {
-			const cJSON *x = cJSON_GetArrayItem(it, i);
-			ok = cJSON_IsNumber(x);
-			c[i] = ok ? x->valuedouble : 0;
-		}
-		if (!ok)
-			continue;
-		v[k].x0 = c[0];
-		v[k].y0 = c[1];
-		v[k].x1 = c[2];
-		v[k].y1 = c[3];
-		k++;
-	}
-	cJSON_Delete(j);
-	if (!k) { /* every entry malformed: NULL, as for no list */
-		free(v);
-		v = NULL;
-	}
-	*boxes = v;
-	*n = k;
-	return HY_OK;
 }

@@ -43,10 +43,4 @@ int metaedit_blurred(const char *json, size_t len,
 		     const struct metaedit_blur *b, struct buf *out,
 		     struct hy_err *err);
 
-/* The face boxes of `json` (`face_bboxes`: lists of 4 numbers; other
- * entries are skipped). *boxes is malloc'd (NULL when none). HY_OK,
- * HY_ESAMPLE or HY_EFATAL. */
-int metaedit_boxes(const char *json, size_t len, struct image_box **boxes,
-		   size_t *n, struct hy_err *err);
-
 #endif

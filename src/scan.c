@@ -39,18 +39,19 @@ static int finish_sample(const struct stage_ctx *ctx, const struct scan_opts *o,
 	size_t cap_len;
 
 	c->samples++;
-	if (!s->has_json)
-		return HY_OK; /* no metadata: no face boxes */
-	if (meta_parse(m, s->json.data, s->json.len, &perr) != HY_OK) {
+	meta_reset(m); /* no metadata: no face boxes */
+	if (s->has_json &&
+	    meta_parse(m, s->json.data, s->json.len, &perr) != HY_OK) {
 		if (perr.code == HY_EFATAL)
 			return hy_err_set(err, HY_EFATAL, "%s: %s", path,
 					  perr.msg);
+		/* No caption: generate drops the sample (meta.h) */
 		hy_report(&ctx->report, "%s: sample '%s': %s.json: %s", path,
 			  s->key.data, s->key.data, perr.msg);
 		c->sample_errors++;
 		return HY_OK;
 	}
-	if (m->faces < o->min_faces)
+	if (!meta_face_sample(m, o->min_faces))
 		return HY_OK;
 	c->faces++;
 	if (m->has_caption) {

@@ -7,7 +7,11 @@
  *       compares two images of one size, boxes normalized as face_bboxes:
  *       prints "inside MEAN outside MAX": the mean absolute difference of
  *       the pixels inside the boxes and the largest difference of a pixel
- *       farther than MARGIN pixels from every box. */
+ *       farther than MARGIN pixels from every box.
+ *   imgtool reencode IN OUT QUALITY [SCALE]
+ *       decodes IN and writes it again in its own format (JPEG at
+ *       QUALITY), shrunk by SCALE (default 1): the original photo with
+ *       other bytes, as a broken pipeline might ship it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,8 +128,37 @@ static int cmd_boxdiff(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_reencode(const char *in, const char *out, int quality, int scale)
+{
+	struct image a = {0}, r = {0};
+	struct buf b = {0};
+	struct hy_err err;
+	FILE *f;
+	int ret = 1;
+
+	if (load(in, &a))
+		return 1;
+	if (scale > 1 &&
+	    image_resize(&a, a.w / scale, a.h / scale, &r, &err) == HY_OK) {
+		image_release(&a);
+		a = r;
+	}
+	if (image_encode(&a, image_fmt_of_ext(strrchr(in, '.') + 1), quality,
+			 &b, &err) == HY_OK &&
+	    (f = fopen(out, "wb"))) {
+		ret = fwrite(b.data, 1, b.len, f) != b.len;
+		ret |= fclose(f) != 0;
+	}
+	image_release(&a);
+	buf_release(&b);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 5 && !strcmp(argv[1], "reencode"))
+		return cmd_reencode(argv[2], argv[3], atoi(argv[4]),
+				    argc > 5 ? atoi(argv[5]) : 1);
 	if (argc == 3 && !strcmp(argv[1], "size"))
 		return cmd_size(argv[2]);
 	if (argc >= 5 && !strcmp(argv[1], "boxdiff"))

@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include "meta.h"
+#include "pyjson.h"
 
 static int parse(struct meta *m, const char *json, struct hy_err *err)
 {
@@ -27,20 +28,217 @@ static void test_faces_counted_from_list(void **state)
 	meta_release(&m);
 }
 
-static void test_faces_missing_null_or_not_list_is_zero(void **state)
+static void test_faces_missing_or_null_is_zero(void **state)
 {
 	struct meta m = {0};
 	struct hy_err err;
 	const char *cases[] = {"{}", "{\"face_bboxes\": null}",
-			       "{\"face_bboxes\": 3}",
-			       "{\"face_bboxes\": {\"a\": [1,2,3,4]}}",
-			       "{\"face_bboxes\": \"[[0,0,1,1]]\"}"};
+			       "{\"face_bboxes\": []}"};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		assert_int_equal(parse(&m, cases[i], &err), HY_OK);
 		assert_int_equal(m.faces, 0);
+		assert_int_equal(m.doubt, META_SURE);
+		assert_false(meta_face_sample(&m, 1));
+		assert_true(meta_face_sample(&m, 0)); /* every sample */
 	}
+	meta_release(&m);
+}
+
+/* Anything in face_bboxes that is not a list of boxes normalized to 0..1
+ * with an area makes the sample a face sample whose whole photo is the
+ * region to hide, whatever --min-faces says. */
+static void test_malformed_boxes_are_doubtful(void **state)
+{
+	struct meta m = {0};
+	struct hy_err err;
+	const char *cases[] = {
+	    "{\"face_bboxes\": 3}",
+	    "{\"face_bboxes\": \"[[0,0,1,1]]\"}",
+	    "{\"face_bboxes\": {\"a\": [0, 0, 1, 1]}}",
+	    "{\"face_bboxes\": true}",
+	    "{\"face_bboxes\": [[0.1, 0.2]]}",
+	    "{\"face_bboxes\": [[0.1, 0.2, 0.3, 0.4, 0.5]]}",
+	    "{\"face_bboxes\": [[0.1, 0.2, 0.3, 0.4], \"x\"]}",
+	    "{\"face_bboxes\": [null]}",
+	    "{\"face_bboxes\": [{\"x0\": 0.1}]}",
+	    "{\"face_bboxes\": [[0.1, \"0.2\", 0.3, 0.4]]}",
+	    "{\"face_bboxes\": [[12, 30, 64, 80]]}",	 /* pixels */
+	    "{\"face_bboxes\": [[0.1, 0.2, 0.1, 0.4]]}", /* no width */
+	    "{\"face_bboxes\": [[0.1, 0.4, 0.3, 0.2]]}", /* inverted */
+	    "{\"face_bboxes\": [[0.1, 0.2, NaN, 0.4]]}",
+	    "{\"face_bboxes\": [[0.1, 0.2, Infinity, 0.4]]}",
+	    "{\"face_bboxes\": [[-Infinity, 0.2, 0.3, 0.4]]}",
+	    "{\"face_bboxes\": [[-0.5, 0.2, 0.3, 0.4]]}",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		size_t n = 0;
+		const struct image_box *b;
+
+		assert_int_equal(parse(&m, cases[i], &err), HY_OK);
+		if (m.doubt != META_BAD_BOXES)
+			fail_msg("not doubtful: %s", cases[i]);
+		assert_true(strlen(m.why) > 0);
+		assert_true(meta_face_sample(&m, 1));
+		assert_true(meta_face_sample(&m, 100));
+		b = meta_hide(&m, &n);
+		assert_int_equal(n, 1);
+		assert_true(b[0].x0 == 0 && b[0].y0 == 0 && b[0].x1 == 1 &&
+			    b[0].y1 == 1);
+	}
+	meta_release(&m);
+}
+
+static void test_valid_boxes_clamped_and_merged(void **state)
+{
+	struct meta m = {0};
+	struct hy_err err;
+	const struct image_box *b;
+	size_t n = 0;
+
+	(void)state;
+	/* a detector's rounding just outside 0..1 is clamped */
+	assert_int_equal(
+	    parse(&m, "{\"face_bboxes\": [[-0.005, 0.2, 1.004, 0.4]]}", &err),
+	    HY_OK);
+	assert_int_equal(m.doubt, META_SURE);
+	b = meta_hide(&m, &n);
+	assert_int_equal(n, 1);
+	assert_true(b[0].x0 == 0 && b[0].x1 == 1);
+	/* two overlapping boxes become their union; a third apart stays */
+	assert_int_equal(parse(&m,
+			       "{\"face_bboxes\": [[0.1, 0.1, 0.3, 0.3], "
+			       "[0.2, 0.2, 0.4, 0.5], [0.7, 0.7, 0.8, 0.8]]}",
+			       &err),
+			 HY_OK);
+	assert_int_equal(m.faces, 3);
+	assert_int_equal(m.doubt, META_SURE);
+	b = meta_hide(&m, &n);
+	assert_int_equal(n, 2);
+	assert_true(b[0].x0 == 0.1 && b[0].y0 == 0.1 && b[0].x1 == 0.4 &&
+		    b[0].y1 == 0.5);
+	assert_true(b[1].x0 == 0.7 && b[1].y1 == 0.8);
+	meta_release(&m);
+}
+
+static void test_too_many_boxes_blur_everything(void **state)
+{
+	struct meta m = {0};
+	struct hy_err err;
+	struct buf j = {0};
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(buf_append(&j, "{\"face_bboxes\": [", 17), 0);
+	for (int i = 0; i <= META_MAX_BOXES; i++) {
+		char e[64];
+		int k = snprintf(e, sizeof(e), "%s[0.1, 0.1, 0.2, 0.2]",
+				 i ? ", " : "");
+		assert_int_equal(buf_append(&j, e, (size_t)k), 0);
+	}
+	assert_int_equal(buf_append(&j, "]}", 3), 0);
+	assert_int_equal(meta_parse(&m, j.data, j.len - 1, &err), HY_OK);
+	assert_int_equal(m.faces, META_MAX_BOXES + 1);
+	assert_int_equal(m.doubt, META_BAD_BOXES);
+	assert_non_null(strstr(m.why, "257"));
+	meta_hide(&m, &n);
+	assert_int_equal(n, 1);
+	buf_release(&j);
+	meta_release(&m);
+}
+
+/* What Python's json.dump writes and json.load reads back. */
+static void test_python_json(void **state)
+{
+	struct meta m = {0};
+	struct hy_err err;
+
+	(void)state;
+	/* NaN and Infinity are numbers to Python, and not inside strings */
+	assert_int_equal(parse(&m,
+			       "{\"similarity\": NaN, \"x\": -Infinity, "
+			       "\"caption\": \"NaN Infinity\", "
+			       "\"face_bboxes\": [[0.1, 0.2, 0.3, 0.4]]}",
+			       &err),
+			 HY_OK);
+	assert_int_equal(m.faces, 1);
+	assert_int_equal(m.doubt, META_SURE);
+	assert_string_equal(m.caption.data, "NaN Infinity");
+	/* the last of duplicate keys wins, as in a Python dict */
+	assert_int_equal(parse(&m,
+			       "{\"face_bboxes\": [], \"caption\": \"a\", "
+			       "\"face_bboxes\": [[0.1, 0.2, 0.3, 0.4]], "
+			       "\"caption\": \"b\"}",
+			       &err),
+			 HY_OK);
+	assert_int_equal(m.faces, 1);
+	assert_string_equal(m.caption.data, "b");
+	assert_int_equal(
+	    parse(&m,
+		  "{\"face_bboxes\": [[0.1, 0.2, 0.3, 0.4]], \"face_bboxes\": "
+		  "null}",
+		  &err),
+	    HY_OK);
+	assert_int_equal(m.faces, 0);
+	meta_release(&m);
+}
+
+static void test_json_parse_keeps_first_place_last_value(void **state)
+{
+	struct hy_err err;
+	cJSON *j;
+	char *out;
+	static const char in[] =
+	    "{\"a\": 1, \"b\": {\"c\": 2, \"c\": 3}, \"a\": 4, "
+	    "\"d\": [{\"e\": 5, \"e\": 6}], \"a\": 7, \"f\": Infinity}";
+
+	(void)state;
+	j = pyjson_parse_copy(in, strlen(in), &err);
+	assert_non_null(j);
+	out = cJSON_PrintUnformatted(j);
+	assert_string_equal(out, "{\"a\":7,\"b\":{\"c\":3},\"d\":[{\"e\":6}],"
+				 "\"f\":null}");
+	free(out);
+	cJSON_Delete(j);
+}
+
+/* Python keeps a \u0000 inside a string; cJSON alone cuts it there. */
+static void test_nul_in_caption_kept(void **state)
+{
+	struct meta m = {0};
+	struct hy_err err;
+
+	(void)state;
+	assert_int_equal(
+	    parse(&m, "{\"caption\": \"a\\u0000b\\\\u0000\\u0000\"}", &err),
+	    HY_OK);
+	/* a, NUL, b, a backslash and "u0000" (an escaped backslash), NUL */
+	assert_int_equal(m.caption.len, 10);
+	assert_memory_equal(m.caption.data, "a\0b\\u0000\0", 10);
+	assert_int_equal(m.caption.data[10], '\0');
+	meta_release(&m);
+}
+
+static void test_unreadable_is_doubtful(void **state)
+{
+	struct meta m = {0};
+	struct hy_err err;
+
+	(void)state;
+	assert_int_equal(parse(&m, "{\"face_bboxes\": [[0.1,", &err),
+			 HY_ESAMPLE);
+	assert_int_equal(m.doubt, META_UNREADABLE);
+	assert_true(meta_face_sample(&m, 5));
+	assert_int_equal(parse(&m, "[1]", &err), HY_ESAMPLE);
+	assert_int_equal(m.doubt, META_UNREADABLE);
+	meta_set_unreadable(&m, "over 16 MiB");
+	assert_non_null(strstr(m.why, "over 16 MiB"));
+	assert_true(meta_face_sample(&m, 1));
+	meta_reset(&m);
+	assert_false(meta_face_sample(&m, 1));
 	meta_release(&m);
 }
 
@@ -98,7 +296,7 @@ static void test_fix_surrogates_leaves_escaped_backslash(void **state)
 	(void)state;
 	/* "\\ud800" is a backslash then text; "\\\ud800" is a backslash and a
 	 * lone surrogate. */
-	n = meta_fix_surrogates(s, strlen(s));
+	n = pyjson_fix_surrogates(s, strlen(s));
 	assert_int_equal(n, 1);
 	assert_string_equal(s, "\"\\\\ud800 \\\\\\ufffd\"");
 }
@@ -108,7 +306,7 @@ static void test_fix_surrogates_truncated_escape_is_left(void **state)
 	char s[] = "\"\\ud8";
 
 	(void)state;
-	assert_int_equal(meta_fix_surrogates(s, strlen(s)), 0);
+	assert_int_equal(pyjson_fix_surrogates(s, strlen(s)), 0);
 	assert_string_equal(s, "\"\\ud8");
 }
 
@@ -142,7 +340,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_faces_counted_from_list),
-	    cmocka_unit_test(test_faces_missing_null_or_not_list_is_zero),
+	    cmocka_unit_test(test_faces_missing_or_null_is_zero),
+	    cmocka_unit_test(test_malformed_boxes_are_doubtful),
+	    cmocka_unit_test(test_valid_boxes_clamped_and_merged),
+	    cmocka_unit_test(test_too_many_boxes_blur_everything),
+	    cmocka_unit_test(test_python_json),
+	    cmocka_unit_test(test_json_parse_keeps_first_place_last_value),
+	    cmocka_unit_test(test_unreadable_is_doubtful),
+	    cmocka_unit_test(test_nul_in_caption_kept),
 	    cmocka_unit_test(test_caption_string_only),
 	    cmocka_unit_test(test_lone_surrogates_become_fffd),
 	    cmocka_unit_test(test_fix_surrogates_leaves_escaped_backslash),

@@ -218,8 +218,6 @@ static void test_not_an_object_is_a_sample_error(void **state)
 	struct metaedit_blur b = {64, 64, sha, 1, "declined"};
 	struct buf out = {0};
 	struct hy_err err = {0};
-	struct image_box *boxes = (struct image_box *)&out;
-	size_t n = 7;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -232,11 +230,6 @@ static void test_not_an_object_is_a_sample_error(void **state)
 		assert_int_equal(
 		    metaedit_blurred(bad[i], strlen(bad[i]), &b, &out, &err),
 		    HY_ESAMPLE);
-		assert_int_equal(
-		    metaedit_boxes(bad[i], strlen(bad[i]), &boxes, &n, &err),
-		    HY_ESAMPLE);
-		assert_null(boxes);
-		assert_int_equal(n, 0);
 	}
 	buf_release(&out);
 }
@@ -347,60 +340,6 @@ static void test_duplicate_keys_leave_nothing_behind(void **state)
 	buf_release(&out);
 }
 
-static void test_boxes(void **state)
-{
-	static const char rec[] =
-	    "{\"face_bboxes\": [[0.1, 0.2, 0.3, 0.4], [1, 2, 3], \"x\", "
-	    "[0.5, \"a\", 0.6, 0.7], null, {\"x0\": 1}, [], "
-	    "[0, 1e-3, 1, 0.75]], \"caption\": \"c\"}";
-	struct image_box *b = NULL;
-	size_t n = 0;
-	struct hy_err err = {0};
-
-	(void)state;
-	assert_int_equal(metaedit_boxes(rec, strlen(rec), &b, &n, &err), HY_OK);
-	assert_int_equal(n, 2);
-	assert_non_null(b);
-	assert_true(b[0].x0 == 0.1 && b[0].y0 == 0.2 && b[0].x1 == 0.3 &&
-		    b[0].y1 == 0.4);
-	assert_true(b[1].x0 == 0 && b[1].y0 == 0.001 && b[1].x1 == 1 &&
-		    b[1].y1 == 0.75);
-	free(b);
-}
-
-static void test_no_boxes(void **state)
-{
-	static const char *const none[] = {
-	    "{}",
-	    "{\"face_bboxes\": null}",
-	    "{\"face_bboxes\": []}",
-	    "{\"face_bboxes\": 3}",
-	    "{\"face_bboxes\": \"[[0,0,1,1]]\"}",
-	    "{\"face_bboxes\": {\"a\": [0, 0, 1, 1]}}",
-	    "{\"face_bboxes\": [[1, 2], \"x\", [null, 0, 1, 1]]}",
-	};
-	struct hy_err err = {0};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(none) / sizeof(*none); i++) {
-		struct image_box *b = (struct image_box *)&err;
-		size_t n = 9;
-		assert_int_equal(
-		    metaedit_boxes(none[i], strlen(none[i]), &b, &n, &err),
-		    HY_OK);
-		assert_int_equal(n, 0);
-		if (b) /* the header: NULL when none */
-			fail_msg("boxes not NULL for %s", none[i]);
-	}
-	{
-		struct image_box *b = (struct image_box *)&err;
-		size_t n = 9;
-		assert_int_equal(metaedit_boxes(NULL, 0, &b, &n, &err), HY_OK);
-		assert_int_equal(n, 0);
-		assert_null(b);
-	}
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,8 +351,6 @@ int main(void)
 	    cmocka_unit_test(test_lone_surrogate_becomes_replacement),
 	    cmocka_unit_test(test_blurred),
 	    cmocka_unit_test(test_duplicate_keys_leave_nothing_behind),
-	    cmocka_unit_test(test_boxes),
-	    cmocka_unit_test(test_no_boxes),
 	};
 	return cmocka_run_group_tests_name("metaedit", tests, NULL, NULL);
 }
