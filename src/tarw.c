@@ -37,6 +37,9 @@ struct tarw {
 	int64_t total;
 	int werrno;   /* errno of the first failed write(2) */
 	int64_t drop; /* zero bytes from libarchive to discard (see top) */
+	/* Set by tarw_free: the archive is abandoned, nothing more may reach
+	 * fd (see tarw_free). */
+	int abandoned;
 	/* Disk space reserved ahead of the writes (tarw_expect): up to
 	 * reserved_end; reserving stops at the first refusal. `reserved`:
 	 * some space may have been reserved, to be given back at the end. */
@@ -102,6 +105,10 @@ static la_ssize_t on_write(struct archive *a, void *ctx, const void *p,
 	const char *c = p;
 	size_t left = n;
 
+	if (w->abandoned) {
+		archive_set_error(a, ECANCELED, "archive abandoned");
+		return -1;
+	}
 	if (w->drop > 0) {
 		size_t k = (uint64_t)w->drop < left ? (size_t)w->drop : left;
 		w->drop -= (int64_t)k;
@@ -358,6 +365,13 @@ void tarw_free(struct tarw *w)
 {
 	if (!w)
 		return;
+	/* Freed without tarw_finish, the output is an error's leftover. Yet
+	 * archive_write_free closes an open archive, and closing pads the open
+	 * member with zeros up to the size its header declared: for a body
+	 * cut short by a truncated input whose header claims gigabytes, that
+	 * wrote gigabytes into a temporary file about to be removed (issue
+	 * #16). The refusal in on_write ends the close at its first write. */
+	w->abandoned = 1;
 	if (w->ar)
 		archive_write_free(w->ar);
 	free(w->buf);

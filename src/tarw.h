@@ -50,7 +50,10 @@ int tarw_ustar_member(struct tarw *w, const unsigned char hdr[512],
 int tarw_finish(struct tarw *w, struct hy_err *err);
 /* Bytes handed to fd so far. */
 int64_t tarw_bytes(const struct tarw *w);
-/* Frees the writer; accepts NULL. */
+/* Frees the writer; accepts NULL. Without a successful tarw_finish
+ * before, the archive is abandoned: nothing more is written to fd (not
+ * even the padding of a member left open), and what fd holds is not a
+ * valid tar. */
 void tarw_free(struct tarw *w);
 
 #endif
