@@ -1,4 +1,5 @@
-/* extract: shard -> folder, refusing paths that would escape it. */
+/* extract: shard -> folder, refusing members that would escape it or create
+ * anything but files, folders and links. */
 #include "extract.h"
 
 #include <archive.h>
@@ -15,22 +16,137 @@
 #include "progress.h"
 #include "shard.h"
 
+/* Whether the component [c, c + n) of a path is "" or ".", which move
+ * nowhere, or "..". */
+static int comp_is_empty(const char *c, size_t n)
+{
+	return n == 0 || (n == 1 && c[0] == '.');
+}
+
+static int comp_is_dotdot(const char *c, size_t n)
+{
+	return n == 2 && c[0] == '.' && c[1] == '.';
+}
+
+/* Length of the component starting at c. */
+static size_t comp_len(const char *c)
+{
+	const char *e = strchr(c, '/');
+
+	return e ? (size_t)(e - c) : strlen(c);
+}
+
 int extract_path_unsafe(const char *p)
 {
 	const char *c = p;
 
 	if (p[0] == '/')
 		return 1;
-	while (*c) {
-		const char *e = strchr(c, '/');
-		size_t n = e ? (size_t)(e - c) : strlen(c);
-		if (n == 2 && c[0] == '.' && c[1] == '.')
+	for (;;) {
+		size_t n = comp_len(c);
+		if (comp_is_dotdot(c, n))
 			return 1;
-		if (!e)
+		if (!c[n])
 			break;
-		c = e + 1;
+		c += n + 1;
 	}
 	return 0;
+}
+
+int extract_symlink_unsafe(const char *member, const char *target)
+{
+	long depth = -1; /* of the link's folder below the shard's folder */
+	int named = 0;
+
+	if (target[0] == '/')
+		return 1;
+	for (const char *c = member;;) {
+		size_t n = comp_len(c);
+		if (!comp_is_empty(c, n))
+			depth++;
+		if (!c[n])
+			break;
+		c += n + 1;
+	}
+	for (const char *c = target;;) {
+		size_t n = comp_len(c);
+		if (comp_is_dotdot(c, n)) {
+			/* After a name, ".." climbs from wherever that name
+			 * leads, which may be another link: "sub/s" -> ".."
+			 * makes "sub/s/../.." climb out although it reads as
+			 * staying in. Leading ".."s climb real folders (the
+			 * writer never extracts through a link), so counting
+			 * them is exact. */
+			if (named || --depth < 0)
+				return 1;
+		} else if (!comp_is_empty(c, n)) {
+			named = 1;
+		}
+		if (!c[n])
+			break;
+		c += n + 1;
+	}
+	return 0;
+}
+
+/* Why extract refuses to create a member of type `ft`; NULL for files,
+ * folders and symbolic links. Never mknod: as root that would make device
+ * nodes out of a downloaded shard. */
+static const char *special_kind(int ft)
+{
+	switch (ft) {
+	case AE_IFREG:
+	case AE_IFDIR:
+	case AE_IFLNK: return NULL;
+	case AE_IFCHR:
+		return "a character device; extract creates only files, "
+		       "folders and links";
+	case AE_IFBLK:
+		return "a block device; extract creates only files, folders "
+		       "and links";
+	case AE_IFIFO:
+		return "a FIFO; extract creates only files, folders and links";
+	case AE_IFSOCK:
+		return "a socket; extract creates only files, folders and "
+		       "links";
+	default:
+		return "a special file; extract creates only files, folders "
+		       "and links";
+	}
+}
+
+/* Why member `m` (entry `ent`) must not be extracted, or NULL. Every reason
+ * fails the whole shard: a shard holding such a member was not written as
+ * a dataset, and half of it would be a surprise. */
+static const char *refusal(const struct shard_member *m,
+			   struct archive_entry *ent, const char **subject)
+{
+	const char *hl = archive_entry_hardlink(ent);
+	const char *sl = archive_entry_symlink(ent);
+	const char *kind;
+
+	*subject = m->path;
+	if (extract_path_unsafe(m->path))
+		return "absolute path or '..' would write outside the output "
+		       "folder";
+	if (hl) { /* created with link(2) whatever its type says */
+		*subject = hl;
+		return extract_path_unsafe(hl)
+			   ? "hard link to an absolute path or through '..' "
+			     "would reach outside the output folder"
+			   : NULL;
+	}
+	kind = special_kind((int)archive_entry_filetype(ent));
+	if (kind)
+		return kind;
+	/* libarchive's writer makes a symbolic link of any entry with a
+	 * target, whatever its type says. */
+	if (sl && extract_symlink_unsafe(m->path, sl)) {
+		*subject = sl;
+		return "symbolic link target is absolute or climbs with '..' "
+		       "out of the shard's folder";
+	}
+	return NULL;
 }
 
 static int rm_one(const char *p, const struct stat *st, int flag,
@@ -114,7 +230,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		      ARCHIVE_EXTRACT_SECURE_SYMLINKS);
 	while ((k = shard_next(sh, &m, err)) > 0) {
 		struct archive_entry *ent = shard_entry(sh);
-		const char *hl;
+		const char *hl, *why, *subject;
 
 		if (!ent) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
@@ -126,18 +242,20 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 			ret = hy_err_set(err, HY_ESTOP, "%s: stopped", path);
 			goto out;
 		}
-		if (extract_path_unsafe(m.path) ||
-		    (hl && extract_path_unsafe(hl))) {
+		why = refusal(&m, ent, &subject);
+		if (why) {
 			ret = hy_err_set(err, HY_ESHARD,
 					 "%s: offset %lld: refusing member "
-					 "'%s': %s",
-					 path, (long long)m.offset,
-					 hl && extract_path_unsafe(hl) ? hl
-								       : m.path,
-					 "absolute path or '..' would write "
-					 "outside the output folder");
+					 "'%s'%s%s%s: %s",
+					 path, (long long)m.offset, m.path,
+					 subject != m.path ? " (link to '" : "",
+					 subject != m.path ? subject : "",
+					 subject != m.path ? "')" : "", why);
 			goto out;
 		}
+		/* No setuid, setgid or sticky bit: as root these would be
+		 * honoured, and a shard's files are data. */
+		archive_entry_set_perm(ent, archive_entry_perm(ent) & 0777);
 		if (m.is_data && m.new_sample) {
 			c.samples++;
 			progress_advance(ctx->progress, 1,
