@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "outfile.h"
 #include "progress.h"
 #include "shard.h"
@@ -192,6 +193,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 	char *real = realpath(outdir, NULL);
 	char *final = NULL, *tmp = NULL, *tmpname = NULL;
 	char *dst = NULL, *link = NULL;
+	struct buf mname = {0}; /* the member's own name, reused */
 	int64_t last = 0;
 	int ret, k;
 
@@ -269,6 +271,15 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto out;
 		}
+		/* The disk writer gets the path in the temporary folder; the
+		 * shard's entry then gets the member's own name back (the
+		 * writer keeps a copy), since the reader's messages about the
+		 * body name it. m.path points into the entry: copied first. */
+		buf_clear(&mname);
+		if (buf_append(&mname, m.path, strlen(m.path) + 1)) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
 		archive_entry_set_pathname(ent, dst);
 		if (hl)
 			archive_entry_set_hardlink(ent, link);
@@ -276,6 +287,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 			ret = disk_err(disk, err, path, "create", dst);
 			goto out;
 		}
+		archive_entry_copy_pathname(ent, mname.data);
 		for (;;) {
 			const void *blk;
 			int64_t at = 0,
@@ -323,6 +335,7 @@ out:
 	shard_close(sh);
 	free(dst);
 	free(link);
+	buf_release(&mname);
 	free(final);
 	free(real);
 	free(tmp);

@@ -8,7 +8,8 @@
 # about to be removed (issue #16). Measured without timing: the bytes the
 # process hands to write(2) (wchar of /proc/self/io, which counts reaped
 # children), under a 16 MiB file size limit so that the old code stops at
-# EFBIG instead of filling the disk.
+# EFBIG instead of filling the disk. extract fails the same shards naming
+# the member as the shard does, not by its path in the temporary folder.
 TEST_NAME=reshard_truncated_giant_member
 . "$(dirname "$0")/lib.sh"
 
@@ -68,5 +69,11 @@ for c in GNU_FORMAT:6 GNU_FORMAT:12 PAX_FORMAT:12; do
 		test "$w" -lt $((1 << 20))
 	check "$n: no output and no temporary file" \
 		test -z "$(ls -A "o-$n")"
+
+	read -r w rc < <(written 16384 "$HY" extract "$n.tar" -o "x-$n" -q)
+	expect_rc 2 "$n: extract fails the shard"
+	expect_err "$n\.tar: offset [0-9]+: cannot read the body of member 'k3\.jpg'" \
+		"$n: extract names the member as the shard does"
+	check "$n: extract leaves nothing" test -z "$(ls -A "x-$n")"
 done
 finish
