@@ -200,6 +200,7 @@ static void *router(void *arg)
 				 p->dir_cap, &sc, &err);
 		count(p, &p->c->samples, sc.samples);
 		count(p, &p->c->faces, sc.faces);
+		count(p, &p->c->bad_samples, sc.sample_errors);
 		if (ret == HY_OK) {
 			count(p, &p->c->done[PL_SCAN], 1);
 			feed_put(&p->fp, i);
@@ -304,6 +305,7 @@ static void write_status(struct pl *p, int finished)
 	memcpy(c.failed, p->c->failed, sizeof(c.failed));
 	c.samples = p->c->samples;
 	c.faces = p->c->faces;
+	c.bad_samples = p->c->bad_samples;
 	c.bytes_out = p->c->bytes_out;
 	/* The prompts and generate loops update their counts unlocked:
 	 * read once they have ended. */
@@ -335,13 +337,14 @@ static void write_status(struct pl *p, int finished)
 	    "}, \"samples\": %lld, \"faces\": %lld, \"prompts\": %lld, "
 	    "\"declined\": %lld, \"other_lang\": %lld, \"images\": %lld, "
 	    "\"blurred\": %lld, \"dropped\": %lld, \"kept\": %lld, "
-	    "\"failed_samples\": %lld, \"bytes_out\": %lld, \"failures\": [",
+	    "\"failed_samples\": %lld, \"bad_samples\": %lld, \"bytes_out\": "
+	    "%lld, \"failures\": [",
 	    (long long)c.samples, (long long)c.faces, (long long)c.prompts.ok,
 	    (long long)c.prompts.declined, (long long)c.prompts.other_lang,
 	    (long long)c.gen.images, (long long)c.gen.blurred,
 	    (long long)c.gen.dropped, (long long)c.gen.kept,
 	    (long long)c.prompts.failed + (long long)c.gen.failed,
-	    (long long)c.bytes_out);
+	    (long long)c.bad_samples, (long long)c.bytes_out);
 	buf_append(&b, num, strlen(num));
 	for (size_t i = 0; i < p->nfail; i++) {
 		if (i)

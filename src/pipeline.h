@@ -41,7 +41,10 @@ struct pipeline_counts {
 	 * (its output already there), failed */
 	int64_t done[PL_N], skipped[PL_N], failed[PL_N];
 	int64_t samples, faces, bytes_out; /* scan and reshard */
-	int64_t dropped;		   /* left out by reshard */
+	/* samples scan reported and left out (unreadable KEY.json): the run
+	 * did not finish them, so they make it exit 2 as scan does */
+	int64_t bad_samples;
+	int64_t dropped; /* left out by reshard */
 	struct prompts_counts prompts;
 	struct generate_counts gen;
 };

@@ -625,6 +625,7 @@ static int load_rank(struct gather *g, const char *leaf)
 	k->samples = (int64_t)jnum(j, "samples");
 	k->faces = (int64_t)jnum(j, "faces");
 	k->failed_samples = (int64_t)jnum(j, "failed_samples");
+	k->bad_samples = (int64_t)jnum(j, "bad_samples");
 	k->bytes_out = (int64_t)jnum(j, "bytes_out");
 	k->eta = -1;
 	st = cJSON_GetObjectItemCaseSensitive(j, "stages");

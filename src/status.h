@@ -72,6 +72,7 @@ struct status_rank {
 	int64_t shards_done;
 	int64_t done[PL_N], skipped[PL_N], failed[PL_N]; /* this run */
 	int64_t samples, faces, failed_samples, bytes_out;
+	int64_t bad_samples;	/* left out by scan: unreadable KEY.json */
 	double shards_per_hour; /* shards resharded in this run / elapsed */
 	double eta;		/* seconds to its last shard; < 0 unknown */
 	char **failures;	/* recent failure lines, oldest first */

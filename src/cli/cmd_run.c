@@ -110,6 +110,16 @@ static int write_shard_list(const struct shardlist *l, long world,
 	return bad ? -1 : 0;
 }
 
+/* Whether anything was left undone: a failed shard, a sample the servers
+ * kept failing, or a bad sample scan left out. The headline and the exit
+ * status both follow it. */
+static int run_failed(const struct pipeline_counts *c)
+{
+	return c->failed[PL_SCAN] || c->failed[PL_PROMPTS] ||
+	       c->failed[PL_GENERATE] || c->failed[PL_RESHARD] ||
+	       c->prompts.failed || c->gen.failed || c->bad_samples;
+}
+
 static void print_summary(const struct pipeline_counts *c, double secs, int r)
 {
 	char rate[32];
@@ -117,11 +127,9 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)c->samples / secs : 0);
 	printf("hybridize run: %s in %.2f s\n",
-	       r == HY_ESTOP ? "stopped"
-	       : r || c->failed[PL_SCAN] || c->failed[PL_PROMPTS] ||
-		       c->failed[PL_GENERATE] || c->failed[PL_RESHARD]
-		   ? "finished with failures"
-		   : "done",
+	       r == HY_ESTOP	    ? "stopped"
+	       : r || run_failed(c) ? "finished with failures"
+				    : "done",
 	       secs);
 	printf("  %-10s %8s %12s %8s\n", "stage", "done", "found done",
 	       "failed");
@@ -132,6 +140,7 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 		       (long long)c->failed[s]);
 	printf("  %-22s %lld\n", "samples scanned", (long long)c->samples);
 	printf("  %-22s %lld\n", "  face samples", (long long)c->faces);
+	printf("  %-22s %lld\n", "  bad samples", (long long)c->bad_samples);
 	printf("  %-22s %lld\n", "  other lang/empty",
 	       (long long)c->prompts.other_lang);
 	printf("  %-22s %lld\n", "  prompts", (long long)c->prompts.ok);
@@ -257,10 +266,7 @@ int cmd_run(int argc, char **argv)
 	if (r != HY_OK && r != HY_ESTOP)
 		fprintf(stderr, "hybridize run: %s\n", err.msg);
 	print_summary(&c, progress_elapsed(&prog), r);
-	status = cli_stage_status(
-	    r, c.failed[PL_SCAN] || c.failed[PL_PROMPTS] ||
-		   c.failed[PL_GENERATE] || c.failed[PL_RESHARD] ||
-		   c.prompts.failed || c.gen.failed);
+	status = cli_stage_status(r, run_failed(&c));
 out:
 	spawn_stop(llm);
 	spawn_stop(img);

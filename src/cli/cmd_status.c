@@ -353,6 +353,8 @@ static cJSON *report_json(const struct status_report *r, int missing)
 		cJSON_AddNumberToObject(y, "faces", (double)x->faces);
 		cJSON_AddNumberToObject(y, "failed_samples",
 					(double)x->failed_samples);
+		cJSON_AddNumberToObject(y, "bad_samples",
+					(double)x->bad_samples);
 		cJSON_AddNumberToObject(y, "bytes_out", (double)x->bytes_out);
 		ys = cJSON_AddObjectToObject(y, "stages");
 		for (int s = 0; s < PL_N; s++) {
