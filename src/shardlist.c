@@ -344,6 +344,46 @@ out:
 	return ret;
 }
 
+int shardlist_check_output(const struct shardlist *l, const char *dir,
+			   const char *suffix, const char *option,
+			   struct hy_err *err)
+{
+	struct stat dst, ost, ist;
+	char *leaf = NULL, *opath = NULL;
+	int ret = HY_OK;
+
+	/* A folder not there yet holds no input. */
+	if (stat(dir, &dst) < 0)
+		return HY_OK;
+	for (size_t i = 0; i < l->n; i++) {
+		if (asprintf(&leaf, "%s%s", l->v[i].name, suffix) < 0) {
+			leaf = NULL;
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		opath = path_join(dir, leaf);
+		if (!opath) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		if (stat(opath, &ost) == 0 && stat(l->v[i].path, &ist) == 0 &&
+		    ost.st_dev == ist.st_dev && ost.st_ino == ist.st_ino) {
+			ret = hy_err_set(err, HY_EFATAL,
+					 "output '%s' is the input shard '%s' "
+					 "itself: choose another %s",
+					 opath, l->v[i].path, option);
+			goto out;
+		}
+		free(leaf);
+		free(opath);
+		leaf = opath = NULL;
+	}
+out:
+	free(leaf);
+	free(opath);
+	return ret;
+}
+
 void shardlist_select(struct shardlist *l, long rank, long world)
 {
 	size_t out = 0;

@@ -30,6 +30,18 @@ int shardlist_add_arg(struct shardlist *l, const char *arg, struct hy_err *err);
  * with the same name, since their outputs would collide. */
 int shardlist_finish(struct shardlist *l, struct hy_err *err);
 
+/* Refuses an output folder in which the output of a shard, dir/NAME +
+ * suffix, is that input shard itself (dir is the input folder, a link to
+ * it, or a folder holding an input shard): reshard and run would take every
+ * input for finished work and do nothing, verify would compare a shard with
+ * itself. Files are compared by device and inode, so every spelling of the
+ * folder is caught. Returns HY_OK, or HY_EFATAL (bad usage: nothing
+ * started) naming the output and the input and ending "choose another
+ * <option>", option being what chose dir ("-o"). */
+int shardlist_check_output(const struct shardlist *l, const char *dir,
+			   const char *suffix, const char *option,
+			   struct hy_err *err);
+
 /* Keeps the shards of one rank: index i goes to rank i % world, so each
  * shard belongs to exactly one rank. */
 void shardlist_select(struct shardlist *l, long rank, long world);

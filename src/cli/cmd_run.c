@@ -26,10 +26,11 @@ static const char usage[] =
     "generating and k+2 is being prompted). Stage files are those of the\n"
     "separate commands: WORK_DIR/captions/NAME.json, prompts/NAME.json,\n"
     "edits/NAME/; final shards in OUT_DIR/NAME.tar (default\n"
-    "WORK_DIR/shards). Each shard resumes at the first stage whose output\n"
-    "is missing, so a killed run is simply started again, and `run` mixes\n"
-    "with single stages. `hybridize status WORK_DIR` shows a run's\n"
-    "progress, also from another shell or node.\n"
+    "WORK_DIR/shards; a folder holding the input shards is refused).\n"
+    "Each shard resumes at the first stage whose output is missing, so a\n"
+    "killed run is simply started again, and `run` mixes with single\n"
+    "stages. `hybridize status WORK_DIR` shows a run's progress, also\n"
+    "from another shell or node.\n"
     "\n"
     "Every option of scan, prompts and generate applies (see their\n"
     "--help): --min-faces; --api, --ports/--host/--endpoint, --model_name,\n"
@@ -206,6 +207,14 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	if (shardlist_finish(&list, &err) != HY_OK) {
+		fprintf(stderr, "hybridize run: %s\n", err.msg);
+		goto out;
+	}
+	/* Before anything is created: with the final shards folder holding
+	 * the inputs, every shard would look finished. */
+	if (shardlist_check_output(&list, outdir, ".tar",
+				   o.output ? "-o" : "-w or give -o",
+				   &err) != HY_OK) {
 		fprintf(stderr, "hybridize run: %s\n", err.msg);
 		goto out;
 	}

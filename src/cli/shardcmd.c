@@ -165,6 +165,8 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 			    c->name, o->rank, o->world, o->rank_source, list.n,
 			    all);
 	}
+	if (shardlist_check_output(&list, o->output, c->out_suffix, "-o", &err))
+		goto fail;
 	if (r.x.flags & SHARDCMD_READ_OUTPUT) {
 		if (access(o->output, R_OK | X_OK) < 0) {
 			hy_err_set(&err, HY_EFATAL, "cannot read '%s': %s",
@@ -192,8 +194,6 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 	 * the command is there to read it). */
 	for (size_t i = 0; i < list.n; i++) {
 		size_t len = strlen(list.v[i].name) + strlen(c->out_suffix) + 1;
-		struct stat ist, ost;
-		char *opath;
 
 		out = malloc(len);
 		if (!out) {
@@ -201,20 +201,6 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 			goto fail;
 		}
 		snprintf(out, len, "%s%s", list.v[i].name, c->out_suffix);
-		/* reshard -o pointing at the input folder would take every
-		 * input for a finished output. */
-		opath = path_join(o->output, out);
-		if (opath && stat(opath, &ost) == 0 &&
-		    stat(list.v[i].path, &ist) == 0 &&
-		    ost.st_dev == ist.st_dev && ost.st_ino == ist.st_ino) {
-			hy_err_set(&err, HY_EFATAL,
-				   "output '%s' is the input shard itself: "
-				   "choose another -o",
-				   opath);
-			free(opath);
-			goto fail;
-		}
-		free(opath);
 		if (!(r.x.flags & SHARDCMD_READ_OUTPUT) &&
 		    outfile_exists(o->output, out)) {
 			r.res[i] = R_SKIPPED;
