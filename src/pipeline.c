@@ -11,10 +11,12 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +36,65 @@ static const char *const stage_names[PL_N] = {"scan", "prompts", "generate",
 const char *pipeline_stage_name(enum pipeline_stage s)
 {
 	return stage_names[s];
+}
+
+int pipeline_lock(const char *workdir, long rank, int *fd, struct hy_err *err)
+{
+	char *dir = path_join(workdir, PIPELINE_DIR_STATE), *path = NULL;
+	char leaf[64], pid[32];
+	int ret = HY_OK, lfd = -1;
+	ssize_t n;
+
+	*fd = -1;
+	snprintf(leaf, sizeof(leaf), "lock-%ld", rank);
+	if (!dir || !(path = path_join(dir, leaf))) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	if ((ret = mkdirs(dir, err)) != HY_OK)
+		goto out;
+	lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lfd < 0) {
+		ret = hy_err_set(err, HY_EFATAL, "cannot open '%s': %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			/* Not an error: the caller warns and goes on. */
+			hy_err_set(err, HY_OK,
+				   "cannot lock '%s' (%s): nothing keeps a "
+				   "second run of rank %ld off this work "
+				   "folder",
+				   path, strerror(errno), rank);
+			goto out;
+		}
+		/* The holder writes its pid right after taking the lock; a
+		 * read in between finds none. */
+		n = pread(lfd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		ret = hy_err_set(err, HY_ECONFIG,
+				 "'%s' is in use by another run of rank %ld "
+				 "(pid %s): wait for it or stop it",
+				 workdir, rank, pid[0] ? pid : "unknown");
+		goto out;
+	}
+	/* For the message above, in the run that finds the lock taken. */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(lfd, 0) < 0 || pwrite(lfd, pid, (size_t)n, 0) != n) {
+		ret = hy_err_set(err, HY_EFATAL, "cannot write '%s': %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	*fd = lfd;
+	lfd = -1;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	free(path);
+	free(dir);
+	return ret;
 }
 
 struct pl {

@@ -58,6 +58,18 @@ int pipeline_run(const struct stage_ctx *ctx, const struct pipeline_opts *o,
 
 const char *pipeline_stage_name(enum pipeline_stage s);
 
+/* Takes WORK_DIR/.hybridize/lock-RANK, so that two runs of one rank never
+ * share a work folder: they would write and rename the same .part files.
+ * It is an flock, which the kernel drops when the process dies (SIGKILL
+ * included): a killed run never blocks the next. Returns HY_OK with *fd
+ * the open lock file (close it to release; close-on-exec, so spawned
+ * servers do not keep it), or with *fd = -1 and err->msg saying why when
+ * the file system cannot lock (Lustre mounted without flock): the run goes
+ * on unguarded rather than not at all. HY_ECONFIG when another process
+ * holds it (the message names the rank and its pid); HY_EFATAL when the
+ * lock file cannot be opened. */
+int pipeline_lock(const char *workdir, long rank, int *fd, struct hy_err *err);
+
 /* The stage folders under a work dir: "captions", "prompts", "edits". */
 #define PIPELINE_DIR_CAPTIONS "captions"
 #define PIPELINE_DIR_PROMPTS  "prompts"

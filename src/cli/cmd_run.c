@@ -30,7 +30,8 @@ static const char usage[] =
     "Each shard resumes at the first stage whose output is missing, so a\n"
     "killed run is simply started again, and `run` mixes with single\n"
     "stages. `hybridize status WORK_DIR` shows a run's progress, also\n"
-    "from another shell or node.\n"
+    "from another shell or node. A second run of the same rank on the\n"
+    "same WORK_DIR is refused while the first is alive.\n"
     "\n"
     "Every option of scan, prompts and generate applies (see their\n"
     "--help): --min-faces; --api, --ports/--host/--endpoint, --model_name,\n"
@@ -172,7 +173,7 @@ int cmd_run(int argc, char **argv)
 	struct hy_err err = {0};
 	struct spawn *llm = NULL, *img = NULL;
 	char *outdir = NULL;
-	int status = 1, r, curl_up = 0, have_pc = 0;
+	int status = 1, r, curl_up = 0, have_pc = 0, lock_fd = -1;
 	int64_t bytes = 0;
 
 	r = cli_parse(argc, argv,
@@ -223,6 +224,12 @@ int cmd_run(int argc, char **argv)
 			err.msg[0] ? err.msg : "cannot write to WORK_DIR");
 		goto out;
 	}
+	r = pipeline_lock(o.workdir, o.rank, &lock_fd, &err);
+	if (r != HY_OK || lock_fd < 0)
+		fprintf(stderr, "hybridize run: %s%s\n",
+			r == HY_OK ? "warning: " : "", err.msg);
+	if (r != HY_OK)
+		goto out;
 	if (write_shard_list(&list, o.world, o.workdir) < 0)
 		goto out;
 	shardlist_select(&list, o.rank, o.world);
@@ -283,6 +290,9 @@ out:
 		curl_global_cleanup();
 	if (have_pc)
 		prompts_cli_release(&pc);
+	/* Last: the lock guards the work folder until the work is over. */
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(in);
 	free(outdir);
 	shardlist_release(&list);
