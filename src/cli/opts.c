@@ -390,17 +390,26 @@ int cli_resolve_rank(struct cli_opts *o)
 			o->rank, o->world, src);
 		return -1;
 	}
+	/* Read here, before anything starts, with the other SLURM
+	 * variables: a value that is not a number is bad usage, not a
+	 * silent fall-back to every core found half-way through. */
+	if (o->jobs <= 0) {
+		long j;
+		int a = env_long("SLURM_CPUS_PER_TASK", &j);
+
+		if (a < 0)
+			return -1;
+		if (a > 0 && j > 0)
+			o->jobs = j;
+	}
 	return 0;
 }
 
 int cli_jobs(const struct cli_opts *o)
 {
-	long j;
-
+	/* SLURM_CPUS_PER_TASK is in o->jobs already (cli_resolve_rank). */
 	if (o->jobs > 0)
 		return (int)o->jobs;
-	if (env_long("SLURM_CPUS_PER_TASK", &j) > 0 && j > 0)
-		return (int)j;
 	return workq_cpus();
 }
 

@@ -95,11 +95,14 @@ struct cli_opts {
 int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 	      struct cli_opts *o);
 
-/* Fills rank/world from SLURM (array task, else srun task) when not given.
- * Returns -1 after printing the problem. */
+/* Fills rank/world from SLURM (array task, else srun task) when not given,
+ * and jobs from SLURM_CPUS_PER_TASK when -j is not: every SLURM variable is
+ * read here, before anything starts. Returns -1 after printing the problem
+ * (a variable that is not a number, a rank not below the world). */
 int cli_resolve_rank(struct cli_opts *o);
 
-/* Worker threads: -j, else SLURM_CPUS_PER_TASK, else the affinity mask. */
+/* Worker threads: -j, else SLURM_CPUS_PER_TASK (both in o->jobs after
+ * cli_resolve_rank), else the affinity mask. */
 int cli_jobs(const struct cli_opts *o);
 
 void cli_free(struct cli_opts *o);
