@@ -17,9 +17,7 @@
 struct expand {
 	int (*fn)(void *ctx, const char *s);
 	void *ctx;
-	long count;
 	struct hy_err *err;
-	const char *word;
 };
 
 static int is_int(const char *s, size_t n)
@@ -50,6 +48,144 @@ static char *splice(const char *s, size_t pre, const char *mid, size_t midn,
 	return r;
 }
 
+/* The first brace group of s at or after `from` that expands, as bash
+ * reads it: an unmatched '{' and a "{x}" that is neither a list nor a
+ * range are text, skipped in a loop (no recursion per literal brace). Both
+ * the count and the expansion go by this, so they cannot disagree. */
+struct group {
+	enum { G_NONE, G_RANGE, G_LIST } kind;
+	size_t i, j;	/* the group is s[i..j] */
+	long long a, b; /* G_RANGE: from a to b, either way */
+	int width;	/* G_RANGE: zero-padded to this many digits */
+	const char *in; /* G_LIST: between the braces, n bytes */
+	size_t n;
+};
+
+static void find_group(const char *s, size_t from, struct group *g)
+{
+	const char *open;
+
+	memset(g, 0, sizeof(*g));
+	for (; (open = strchr(s + from, '{')); from = g->i + 1) {
+		const char *dots = NULL;
+		size_t j, depth = 0;
+		int commas = 0;
+
+		g->i = (size_t)(open - s);
+		for (j = g->i; s[j]; j++) {
+			if (s[j] == '{')
+				depth++;
+			else if (s[j] == '}' && --depth == 0)
+				break;
+			else if (s[j] == ',' && depth == 1)
+				commas++;
+		}
+		if (!s[j]) /* unmatched */
+			continue;
+		g->j = j;
+		g->in = s + g->i + 1;
+		g->n = j - g->i - 1;
+		if (commas) {
+			g->kind = G_LIST;
+			return;
+		}
+		for (size_t k = 0; k + 1 < g->n; k++)
+			if (g->in[k] == '.' && g->in[k + 1] == '.') {
+				dots = g->in + k;
+				break;
+			}
+		if (dots && is_int(g->in, (size_t)(dots - g->in)) &&
+		    is_int(dots + 2, g->n - (size_t)(dots - g->in) - 2)) {
+			size_t al = (size_t)(dots - g->in), bl = g->n - al - 2;
+			int pad = (al > 1 && g->in[g->in[0] == '-'] == '0') ||
+				  (bl > 1 && dots[2 + (dots[2] == '-')] == '0');
+
+			g->kind = G_RANGE;
+			g->a = strtoll(g->in, NULL, 10);
+			g->b = strtoll(dots + 2, NULL, 10);
+			g->width = pad ? (int)(al > bl ? al : bl) : 0;
+			return;
+		}
+	}
+	g->kind = G_NONE;
+}
+
+/* G_LIST: the next alternative (split at commas outside inner groups),
+ * starting at *start. Returns 0 when there is none left. */
+static int next_alt(const struct group *g, size_t *start, const char **a,
+		    size_t *an)
+{
+	size_t depth = 0;
+
+	if (*start > g->n)
+		return 0;
+	for (size_t k = *start; k <= g->n; k++) {
+		if (k < g->n && g->in[k] == '{')
+			depth++;
+		else if (k < g->n && g->in[k] == '}')
+			depth--;
+		if (k == g->n || (g->in[k] == ',' && depth == 0)) {
+			*a = g->in + *start;
+			*an = k - *start;
+			*start = k + 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The number of names s expands to from `from`, or MAX_EXPANSION + 1 for
+ * more; -1 when out of memory. Computed before anything is expanded, so
+ * that a product of groups ('{0..99999}{0..999}') is refused at once
+ * instead of after ten million names. A group's alternatives without a
+ * brace (every number of a range) are followed by the same names, counted
+ * once; only alternatives holding groups are counted one by one, and the
+ * count stops at the limit, so the work stays bounded too. */
+static long long count_names(const char *s, size_t from)
+{
+	const long long over = MAX_EXPANSION + 1;
+	struct group g;
+	long long rest = -2, sum = 0;
+	size_t start = 0, an;
+	const char *a;
+
+	find_group(s, from, &g);
+	if (g.kind == G_NONE)
+		return 1;
+	if (g.kind == G_RANGE) {
+		unsigned long long m = g.a <= g.b
+					   ? (unsigned long long)(g.b - g.a)
+					   : (unsigned long long)(g.a - g.b);
+
+		if (m >= (unsigned long long)MAX_EXPANSION)
+			return over;
+		rest = count_names(s, g.j + 1);
+		if (rest < 0)
+			return rest;
+		return (long long)(m + 1) * rest > MAX_EXPANSION
+			   ? over
+			   : (long long)(m + 1) * rest;
+	}
+	while (sum <= MAX_EXPANSION && next_alt(&g, &start, &a, &an)) {
+		long long c;
+
+		if (!memchr(a, '{', an)) {
+			if (rest == -2)
+				rest = count_names(s, g.j + 1);
+			c = rest;
+		} else {
+			char *r = splice(s, g.i, a, an, s + g.j + 1);
+
+			c = r ? count_names(r, g.i) : -1;
+			free(r);
+		}
+		if (c < 0)
+			return -1;
+		sum += c;
+	}
+	return sum > MAX_EXPANSION ? over : sum;
+}
+
 static int emit(struct expand *x, char *s, size_t from);
 
 /* Expands alternative `alt` for the group spanning s[i..j]. */
@@ -68,77 +204,34 @@ static int alt(struct expand *x, const char *s, size_t i, size_t j,
 
 static int emit(struct expand *x, char *s, size_t from)
 {
-	size_t i, j, depth = 0;
-	const char *open = strchr(s + from, '{');
-	int commas = 0;
+	struct group g;
+	size_t start = 0, an;
+	const char *a;
 
-	if (!open) {
-		if (++x->count > MAX_EXPANSION)
-			return hy_err_set(x->err, HY_EFATAL,
-					  "'%s' expands to more than %ld names",
-					  x->word, MAX_EXPANSION);
+	find_group(s, from, &g);
+	if (g.kind == G_NONE)
 		return x->fn(x->ctx, s);
-	}
-	i = (size_t)(open - s);
-	for (j = i; s[j]; j++) {
-		if (s[j] == '{')
-			depth++;
-		else if (s[j] == '}' && --depth == 0)
-			break;
-		else if (s[j] == ',' && depth == 1)
-			commas++;
-	}
-	if (!s[j]) /* unmatched: literal */
-		return emit(x, s, i + 1);
-	const char *in = s + i + 1;
-	size_t n = j - i - 1;
-	const char *dots = NULL;
-	for (size_t k = 0; k + 1 < n; k++)
-		if (in[k] == '.' && in[k + 1] == '.') {
-			dots = in + k;
-			break;
-		}
-	if (!commas && dots && is_int(in, (size_t)(dots - in)) &&
-	    is_int(dots + 2, n - (size_t)(dots - in) - 2)) {
-		size_t al = (size_t)(dots - in), bl = n - al - 2;
-		long long a = strtoll(in, NULL, 10),
-			  b = strtoll(dots + 2, NULL, 10);
-		int pad = (al > 1 && in[in[0] == '-'] == '0') ||
-			  (bl > 1 && dots[2 + (dots[2] == '-')] == '0');
-		int width = pad ? (int)(al > bl ? al : bl) : 0;
-		long long step = a <= b ? 1 : -1;
+	if (g.kind == G_RANGE) {
+		long long step = g.a <= g.b ? 1 : -1;
 
-		if ((a <= b ? b - a : a - b) >= MAX_EXPANSION)
-			return hy_err_set(x->err, HY_EFATAL,
-					  "'%s' expands to more than %ld names",
-					  x->word, MAX_EXPANSION);
-		for (long long v = a;; v += step) {
+		for (long long v = g.a;; v += step) {
 			char num[32];
 			int len =
-			    snprintf(num, sizeof(num), "%0*lld", width, v);
-			int ret = alt(x, s, i, j, num, (size_t)len);
+			    snprintf(num, sizeof(num), "%0*lld", g.width, v);
+			int ret = alt(x, s, g.i, g.j, num, (size_t)len);
+
 			if (ret)
 				return ret;
-			if (v == b)
+			if (v == g.b)
 				break;
 		}
 		return HY_OK;
 	}
-	if (!commas)
-		return emit(x, s, i + 1); /* "{x}" stays literal, as in bash */
-	size_t start = 0;
-	depth = 0;
-	for (size_t k = 0; k <= n; k++) {
-		if (k < n && in[k] == '{')
-			depth++;
-		else if (k < n && in[k] == '}')
-			depth--;
-		if (k == n || (in[k] == ',' && depth == 0)) {
-			int ret = alt(x, s, i, j, in + start, k - start);
-			if (ret)
-				return ret;
-			start = k + 1;
-		}
+	while (next_alt(&g, &start, &a, &an)) {
+		int ret = alt(x, s, g.i, g.j, a, an);
+
+		if (ret)
+			return ret;
 	}
 	return HY_OK;
 }
@@ -147,13 +240,22 @@ int shardlist_expand_braces(const char *word,
 			    int (*fn)(void *ctx, const char *s), void *ctx,
 			    struct hy_err *err)
 {
-	struct expand x = {fn, ctx, 0, err, word};
+	struct expand x = {fn, ctx, err};
 	char *w = strdup(word);
+	long long n;
 	int ret;
 
 	if (!w)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	ret = emit(&x, w, 0);
+	n = count_names(w, 0);
+	if (n < 0)
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+	else if (n > MAX_EXPANSION)
+		ret = hy_err_set(err, HY_EFATAL,
+				 "'%s' expands to more than %ld names", word,
+				 MAX_EXPANSION);
+	else
+		ret = emit(&x, w, 0);
 	free(w);
 	return ret;
 }

@@ -68,6 +68,61 @@ static void test_huge_expansion_refused(void **state)
 	buf_release(&b);
 }
 
+static int count_calls(void *ctx, const char *s)
+{
+	(void)s;
+	(*(long *)ctx)++;
+	return HY_OK;
+}
+
+/* A product of groups, each small enough, is refused by its count before a
+ * single name is made: expanding first took 33 s and 870 MB to refuse
+ * '{0..99999}{0..999}'. No name produced, no list entry kept, is what says
+ * it allocated little; no time is measured. */
+static void expect_refused_unexpanded(const char *word)
+{
+	struct hy_err err = {0};
+	char want[256];
+	long calls = 0;
+
+	assert_int_equal(
+	    shardlist_expand_braces(word, count_calls, &calls, &err),
+	    HY_EFATAL);
+	assert_int_equal(calls, 0);
+	snprintf(want, sizeof(want), "'%s' expands to more than", word);
+	assert_non_null(strstr(err.msg, want));
+}
+
+static void test_huge_product_refused_by_its_count(void **state)
+{
+	struct shardlist l = {0};
+	struct hy_err err = {0};
+
+	(void)state;
+	expect_refused_unexpanded("s/{0..99999}{0..999}.tar");
+	expect_refused_unexpanded("{0..9999}{0..9999}{0..9999}{0..9999}");
+	/* 2^24 names from two-way lists */
+	expect_refused_unexpanded("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}"
+				  "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}"
+				  "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}");
+	/* 4^12, through lists whose alternatives are groups */
+	expect_refused_unexpanded("{{a,b},{c,d}}{{a,b},{c,d}}{{a,b},{c,d}}"
+				  "{{a,b},{c,d}}{{a,b},{c,d}}{{a,b},{c,d}}"
+				  "{{a,b},{c,d}}{{a,b},{c,d}}{{a,b},{c,d}}"
+				  "{{a,b},{c,d}}{{a,b},{c,d}}{{a,b},{c,d}}");
+	/* The command line's way in keeps nothing either. */
+	assert_int_equal(
+	    shardlist_add_arg(&l, "d/{0..99999}{0..999}.tar", &err), HY_EFATAL);
+	assert_int_equal(l.n, 0);
+	assert_non_null(strstr(err.msg, "'d/{0..99999}{0..999}.tar'"));
+	shardlist_release(&l);
+	/* Literal braces and ranges of one count once each. */
+	expect_expansion("{x}{5..5}{a}{", "{x}5{a}{");
+	expect_expansion("{a,{b,c}{1..2}}-{7..8}",
+			 "a-7 a-8 b1-7 b1-8 b2-7 b2-8 "
+			 "c1-7 c1-8 c2-7 c2-8");
+}
+
 static void test_names_drop_tar_suffixes(void **state)
 {
 	char *n;
@@ -157,6 +212,7 @@ int main(void)
 	    cmocka_unit_test(test_lists_nesting_and_groups),
 	    cmocka_unit_test(test_literal_braces_stay),
 	    cmocka_unit_test(test_huge_expansion_refused),
+	    cmocka_unit_test(test_huge_product_refused_by_its_count),
 	    cmocka_unit_test(test_names_drop_tar_suffixes),
 	    cmocka_unit_test(test_directory_lists_tars_sorted),
 	    cmocka_unit_test(test_repeats_dropped_collisions_refused),
