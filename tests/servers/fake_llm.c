@@ -286,6 +286,9 @@ enum fault {
 	F_REFUSE,
 	F_EMPTY,
 	F_SLOW,
+	F_REDIRECT, /* at once: 307 with a Location (--redirect-to) */
+	F_ECHOKEY,  /* at once: 400 whose message quotes the API key sent */
+	F_ENDLESS,  /* after the slot: 200 with a body that never ends */
 	/* image routes only; on the LLM routes they mean no fault */
 	F_B64CUT,
 	F_IMGCUT,
@@ -297,7 +300,8 @@ enum fault {
 static const char *const fault_names[F_COUNT] = {
     "none",	 "429",	    "500",	 "503",	      "hang",
     "garbage",	 "half",    "reset",	 "refuse",    "empty",
-    "slow-body", "b64-cut", "image-cut", "not-image", "wrong-size",
+    "slow-body", "redirect", "echo-key", "endless",   "b64-cut",
+    "image-cut", "not-image", "wrong-size",
 };
 
 static int fault_parse(const char *s, size_t n)
@@ -340,7 +344,8 @@ static struct config {
 	uint64_t die_after_ms;
 	bool lenient;
 	unsigned slow_ms;
-	int image_fmt; /* enum image_fmt */
+	const char *redirect_to; /* Location of the redirect fault */
+	int image_fmt;		 /* enum image_fmt */
 } cfg = {
     .max_seconds = 600,
     .seed = 1,
@@ -370,7 +375,7 @@ enum path_id {
 	P_COUNT
 };
 
-static const int status_list[] = {200, 400, 401, 404, 405, 411, 413,
+static const int status_list[] = {200, 307, 400, 401, 404, 405, 411, 413,
 				  414, 429, 431, 500, 501, 503, 505};
 #define NSTATUS (sizeof status_list / sizeof status_list[0])
 
@@ -391,6 +396,7 @@ static struct stats {
 	uint64_t cancelled; /* client left while queued, in a slot or hung */
 	unsigned connections, max_connections;
 	uint64_t accepted;
+	uint64_t pumped; /* body bytes of the endless fault sent */
 } st;
 
 static uint64_t start_ns;
@@ -430,10 +436,12 @@ static void stats_json(struct buf *b)
 		 "},\"in_flight\":%u,\"max_in_flight\":%u,\"queued\":%u,"
 		 "\"max_queued\":%u,\"hanging\":%u,\"cancelled\":%llu,"
 		 "\"connections\":%u,\"max_connections\":%u,\"accepted\":%llu,"
-		 "\"slots\":%u,\"uptime_ms\":%llu,\"status\":{",
+		 "\"slots\":%u,\"pumped_bytes\":%llu,\"uptime_ms\":%llu,"
+		 "\"status\":{",
 		 st.in_flight, st.max_in_flight, st.queued, st.max_queued,
 		 st.hanging, (unsigned long long)st.cancelled, st.connections,
 		 st.max_connections, (unsigned long long)st.accepted, cfg.slots,
+		 (unsigned long long)st.pumped,
 		 (unsigned long long)((mono_ns() - start_ns) / NS_PER_MS));
 	for (size_t k = 0; k < NSTATUS; k++)
 		buf_addf(b, "%s\"%d\":%llu", k ? "," : "", status_list[k],
@@ -454,6 +462,7 @@ enum cstate {
 	C_BUSY,	  /* holds a slot; the timer ends the simulated generation */
 	C_HANG,	  /* fault "hang": never answered */
 	C_DRIP,	  /* fault "slow-body": timer sends one byte per tick */
+	C_PUMP,	  /* fault "endless": body bytes until the client leaves */
 	C_DRAIN,  /* write side shut; discarding input until EOF or timer */
 	C_CLOSED  /* closed, freed at the end of the event batch */
 };
@@ -858,6 +867,7 @@ static const char *status_text(int s)
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 307: return "Temporary Redirect";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
@@ -2525,6 +2535,19 @@ static void finish(struct conn *c, uint64_t t_done)
 			    NULL);
 		return;
 	case F_RESET: conn_close(c, true); return;
+	case F_ENDLESS: {
+		/* No length, no end: the body runs until the client leaves.
+		 * conn_drive pumps it as fast as the socket takes it. */
+		static const char h[] =
+		    "HTTP/1.1 200 OK\r\nServer: fake_llm\r\n"
+		    "Content-Type: application/json; charset=utf-8\r\n"
+		    "Connection: close\r\n\r\n{\"response\":\"";
+		st.status[0]++; /* status_list[0] is 200 */
+		c->close_after = true;
+		conn_send(c, h, sizeof h - 1);
+		c->st = C_PUMP;
+		return;
+	}
 	case F_GARBAGE: {
 		static const char g[] =
 		    "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
@@ -2728,6 +2751,35 @@ static void handle_gen(struct conn *c, enum api api)
 		st.hanging++;
 		c->st = C_HANG;
 		return;
+	case F_REDIRECT: {
+		/* What a proxy in front of the server does when the client
+		 * should have used https, or another host. */
+		char loc[600];
+		st.faults[F_REDIRECT]++;
+		if (cfg.redirect_to)
+			snprintf(loc, sizeof loc, "Location: %s\r\n",
+				 cfg.redirect_to);
+		else
+			snprintf(loc, sizeof loc,
+				 "Location: https://127.0.0.1%s\r\n", r->path);
+		reply_error(c, 307, NULL, "fake_llm fault redirect", loc);
+		llm_done();
+		return;
+	}
+	case F_ECHOKEY: {
+		/* Servers that quote the credential back in an error (as
+		 * OpenAI's "Incorrect API key provided: sk-...") */
+		char msg[600];
+		st.faults[F_ECHOKEY]++;
+		snprintf(msg, sizeof msg,
+			 "fake_llm fault echo-key: request refused for "
+			 "Authorization: %.*s",
+			 (int)(r->auth_len < 500 ? r->auth_len : 500),
+			 c->in.p + r->auth_off);
+		reply_error(c, 400, NULL, msg, NULL);
+		llm_done();
+		return;
+	}
 	default: break;
 	}
 	if (cfg.slots == 0 || st.in_flight < cfg.slots) {
@@ -2949,9 +3001,15 @@ static void handle_request(struct conn *c)
 		size_t al = r->auth_len, kl = strlen(cfg.api_key);
 		if (!(al == 7 + kl && !strncasecmp(a, "Bearer ", 7) &&
 		      !memcmp(a + 7, cfg.api_key, kl))) {
-			reply_error(c, 401, NULL,
-				    "missing or wrong API key (Authorization: "
-				    "Bearer KEY)",
+			/* Quotes what was sent, as OpenAI's "Incorrect API
+			 * key provided: ..." does: a client must not print
+			 * this body as it is. */
+			char msg[600];
+			snprintf(msg, sizeof msg,
+				 "missing or wrong API key (Authorization: "
+				 "Bearer KEY); got: %.*s",
+				 (int)(al < 500 ? al : 500), a);
+			reply_error(c, 401, NULL, msg,
 				    "WWW-Authenticate: Bearer\r\n");
 			if (rt->method == M_POST)
 				llm_done();
@@ -2963,6 +3021,26 @@ static void handle_request(struct conn *c)
 
 /* ------------------------------------------------------------------ */
 /* The connection state machine                                         */
+
+/* Fault "endless": fills the socket with body bytes. 0: it would block;
+ * -1: the client is gone. */
+static int pump(struct conn *c)
+{
+	static char fill[65536];
+
+	if (!fill[0])
+		memset(fill, 'x', sizeof fill);
+	for (;;) {
+		ssize_t w = send(c->fd, fill, sizeof fill, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0)
+			return -1;
+		st.pumped += (uint64_t)w;
+	}
+}
 
 /* Makes all the progress possible on C: flush, parse and handle pipelined
  * requests while in C_READ, read more. Returns when the socket would block
@@ -2978,6 +3056,11 @@ static void conn_drive(struct conn *c)
 		}
 		if (c->st != C_DRIP && c->out.len > c->out_off)
 			return; /* EPOLLOUT resumes */
+		if (c->st == C_PUMP) {
+			if (pump(c) < 0)
+				conn_close(c, false);
+			return; /* EPOLLOUT resumes */
+		}
 		if (c->st == C_DRAIN) {
 			c->in.len = 0;
 			ssize_t n = conn_read(c);
@@ -3274,7 +3357,8 @@ static void usage(FILE *f)
 	    "  --fault KIND:RATE     fault with probability RATE (repeatable;\n"
 	    "                        KIND: 429 500 503 hang garbage half "
 	    "reset\n"
-	    "                        refuse empty slow-body; images only:\n"
+	    "                        refuse empty slow-body redirect\n"
+	    "                        echo-key endless; images only:\n"
 	    "                        b64-cut image-cut not-image "
 	    "wrong-size)\n"
 	    "  --reply-mode M        rewrite (default) or echo\n"
@@ -3286,6 +3370,8 @@ static void usage(FILE *f)
 	    "  --die-after-ms T      exit T ms after start\n"
 	    "  --slow-interval-ms T  slow-body: one byte per T ms (default "
 	    "50)\n"
+	    "  --redirect-to URL     Location of the redirect fault (default\n"
+	    "                        https://127.0.0.1 + the request path)\n"
 	    "  --lenient             accept unknown request fields\n"
 	    "  --image-format F      png (default), jpeg (q90) or webp (q80):\n"
 	    "                        the bytes inside the base64 of images\n"
@@ -3325,6 +3411,7 @@ static void parse_args(int argc, char **argv)
 		O_DIE_AFTER,
 		O_DIE_AFTER_MS,
 		O_SLOW,
+		O_REDIRECT_TO,
 		O_LENIENT,
 		O_IMAGE_FORMAT,
 		O_HELP
@@ -3345,6 +3432,7 @@ static void parse_args(int argc, char **argv)
 	    {"die-after", required_argument, NULL, O_DIE_AFTER},
 	    {"die-after-ms", required_argument, NULL, O_DIE_AFTER_MS},
 	    {"slow-interval-ms", required_argument, NULL, O_SLOW},
+	    {"redirect-to", required_argument, NULL, O_REDIRECT_TO},
 	    {"lenient", no_argument, NULL, O_LENIENT},
 	    {"image-format", required_argument, NULL, O_IMAGE_FORMAT},
 	    {"help", no_argument, NULL, O_HELP},
@@ -3436,6 +3524,11 @@ static void parse_args(int argc, char **argv)
 		case O_SLOW:
 			cfg.slow_ms = (unsigned)parse_num(
 			    optarg, "--slow-interval-ms", 60000);
+			break;
+		case O_REDIRECT_TO:
+			if (strlen(optarg) > 500)
+				die("--redirect-to: at most 500 bytes");
+			cfg.redirect_to = optarg;
 			break;
 		case O_LENIENT: cfg.lenient = true; break;
 		case O_IMAGE_FORMAT:

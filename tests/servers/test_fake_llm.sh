@@ -157,6 +157,7 @@ req /api/generate -d "$(gen 'Barack Obama')"
 expect_code 401 "--api-key: no Authorization"
 req /api/generate -H 'Authorization: Bearer wrong' -d "$(gen 'Barack Obama')"
 expect_code 401 "--api-key: wrong key"
+check "401 quotes the key that was sent" grep -q 'got: Bearer wrong' body.txt
 req /api/generate -H 'Authorization: Bearer s3cret' -d "$(gen 'Barack Obama')"
 expect_code 200 "--api-key: right key"
 expect_text 'd["response"]' 'Prompt: "Barack Obama"' "--reply-mode echo --reply-prefix --reply-quotes"
@@ -205,6 +206,15 @@ fault slow-body --max-time 0.3
 check "X-Fault slow-body: times out with a partial body" test "$cerr" = 28 -a -s body.txt
 fault slow-body --max-time 20
 expect_text 'd["response"]' "A photo of a person, someone someone" "X-Fault slow-body: complete in the end"
+fault redirect
+check "X-Fault redirect: 307 to https on the same path" \
+	bash -c "[ $code = 307 ] && grep -qi '^Location: https://127.0.0.1/api/generate' head.txt"
+fault echo-key -H 'Authorization: Bearer sk-echoed'
+check "X-Fault echo-key: 400 quoting the Authorization header" \
+	bash -c "[ $code = 400 ] && grep -q 'Authorization: Bearer sk-echoed' body.txt"
+fault endless --max-time 0.5
+check "X-Fault endless: 200, and the body still coming when the client gives up" \
+	bash -c "[ $cerr = 28 ] && grep -q '^HTTP/1.1 200' head.txt && [ \$(stat -c %s body.txt) -gt 65536 ]"
 req /api/generate -d "$(gen 'Barack Obama [[fault:500]]')"
 expect_code 500 "[[fault:500]] in the prompt"
 req /api/generate -d "$(gen 'Once [[fault:503:2]]')"
@@ -216,6 +226,11 @@ check "[[fault:503:2]]: fails twice, then succeeds without the marker" \
 	test "$c1 $c2 $code $(jv body.txt 'd["response"]')" = "503 503 200 A photo of a person, someone "
 req /stats
 expect_text 'd["faults"]["hang"], d["faults"]["reset"], d["cancelled"] >= 1' "1 1 True" "/stats counts faults"
+expect_text 'd["faults"]["redirect"], d["status"]["307"], d["pumped_bytes"] > 1000000' "1 1 True" "/stats counts redirects and endless bytes"
+stop_fake
+start_fake --redirect-to 'http://elsewhere.invalid:9/x'
+fault redirect
+check "--redirect-to sets the Location" grep -qi '^Location: http://elsewhere.invalid:9/x' head.txt
 stop_fake
 
 # --fault KIND:RATE is seeded: the same seed gives the same statuses.
