@@ -70,6 +70,7 @@ struct pool {
 	long retries;
 	uint64_t rng;
 	char broken[300];	    /* the last refusal, for HY_ECONFIG */
+	char redirect[800];	    /* the first redirect: stops the run */
 	struct curl_slist *headers; /* shared by all transfers */
 	struct pool_ep_stats *stats;
 };
@@ -106,6 +107,17 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose,
 	if (fd == CURL_SOCKET_BAD)
 		t->sock_errno = errno;
 	return fd;
+}
+
+/* Our requests carry the API key and the captions: they go to the URL
+ * given and nowhere else. A redirect is never followed (classify stops
+ * the run on one), and no URL may use another scheme than http(s), such
+ * as file:// or a scheme a redirect would switch to. */
+static void limit_protocols(CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 }
 
 static size_t discard(char *data, size_t size, size_t n, void *arg)
@@ -187,6 +199,7 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
 				 (long)(fmin(p->o.timeout, 5) * 1000));
 		curl_easy_setopt(t->easy, CURLOPT_PROXY, ""); /* no env proxy */
+		limit_protocols(t->easy);
 		t->next_free = p->free_tr;
 		p->free_tr = t;
 	}
@@ -346,6 +359,30 @@ static void snippet(char *out, size_t n, const struct buf *b)
 	out[k] = '\0';
 }
 
+/* Records the first redirect for pool_step's HY_ECONFIG. */
+static void redirected(struct pool *p, struct transfer *t, long status)
+{
+	struct curl_header *h = NULL;
+	const char *loc = NULL;
+
+	if (p->redirect[0])
+		return;
+	if (curl_easy_header(t->easy, "Location", 0, CURLH_HEADER, -1, &h) ==
+		CURLHE_OK &&
+	    h)
+		loc = h->value;
+	if (loc)
+		snprintf(p->redirect, sizeof(p->redirect),
+			 "%.200s: HTTP %ld redirect to '%.400s', not followed: "
+			 "give the server's own URL as the endpoint",
+			 p->ep[t->ep].url, status, loc);
+	else
+		snprintf(p->redirect, sizeof(p->redirect),
+			 "%.200s: HTTP %ld (a redirect without a Location), "
+			 "not followed: check the endpoint URL",
+			 p->ep[t->ep].url, status);
+}
+
 /* Decides what a finished transfer means; the one place that does. */
 static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		     double now)
@@ -391,6 +428,18 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	if (status == 408 || status >= 500) {
 		ep_failed(p, t->ep, now);
 		retry(p, j, now, 0);
+		return;
+	}
+	if (status >= 300 && status < 400) {
+		/* The URL we were given is not where the server answers
+		 * (http for https, a moved host or path): a configuration
+		 * error. Following it would send the key and the captions to
+		 * a place nobody chose, and declining the sample would fail
+		 * every sample for a typo; so the run stops, the job
+		 * unrecorded, and the message says where it points. */
+		e->errors++;
+		redirected(p, t, status);
+		push_ready(p, j);
 		return;
 	}
 	if (status == 401 || status == 403 || status == 404) {
@@ -448,6 +497,7 @@ static void start_probe(struct pool *p, struct endpoint *e)
 	curl_easy_setopt(e->probe, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(e->probe, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e->probe, CURLOPT_PROXY, "");
+	limit_protocols(e->probe);
 	curl_easy_setopt(e->probe, CURLOPT_ERRORBUFFER, e->probe_err);
 	curl_easy_setopt(e->probe, CURLOPT_TIMEOUT_MS,
 			 (long)(fmin(p->o.timeout, 5) * 1000));
@@ -483,6 +533,8 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 	CURLMsg *msg;
 	int left, running;
 
+	if (p->redirect[0]) /* called again after HY_ECONFIG */
+		return hy_err_set(err, HY_ECONFIG, "%s", p->redirect);
 	/* Backoffs that are over go back to the ready queue. */
 	for (pp = &p->delayed; *pp;) {
 		struct pool_job *j = *pp;
@@ -550,6 +602,8 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		classify(p, t, msg->data.result, now);
 		t->job = NULL;
 	}
+	if (p->redirect[0])
+		return hy_err_set(err, HY_ECONFIG, "%s", p->redirect);
 	return HY_OK;
 }
 

@@ -93,7 +93,10 @@ void pool_submit(struct pool *p, struct pool_job *job);
  * max_wait seconds for network activity, and handles what finished
  * (calling the callbacks). Returns HY_OK, HY_EFATAL, or HY_ECONFIG when
  * every endpoint refused us for good (HTTP 401, 403 or 404: a wrong key,
- * model or API), err naming the last one and its answer. */
+ * model or API), err naming the last one and its answer, or at once when
+ * an endpoint answered with a redirect (3xx, never followed), err naming
+ * the endpoint and the Location; the redirected job is kept, unreported.
+ * After a redirect, every later call returns it again. */
 int pool_step(struct pool *p, double max_wait, struct hy_err *err);
 
 /* Settles a job whose answer was deferred (POOL_DEFER): POOL_DONE

@@ -423,6 +423,10 @@ static int probe(struct server *sv, const char *path)
 		curl_easy_setopt(sv->probe, CURLOPT_WRITEFUNCTION, discard);
 		curl_easy_setopt(sv->probe, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(sv->probe, CURLOPT_PROXY, "");
+		/* Our own server on this node: a redirect is not it. */
+		curl_easy_setopt(sv->probe, CURLOPT_FOLLOWLOCATION, 0L);
+		curl_easy_setopt(sv->probe, CURLOPT_PROTOCOLS_STR,
+				 "http,https");
 		curl_easy_setopt(sv->probe, CURLOPT_ERRORBUFFER, sv->probe_err);
 		curl_easy_setopt(sv->probe, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
 		curl_easy_setopt(sv->probe, CURLOPT_TIMEOUT_MS, 2000L);
