@@ -4,18 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-int buf_reserve(struct buf *b, size_t extra)
+size_t buf_next_cap(const struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1, cap;
-	char *p;
 
 	if (need < b->len)
-		return -1;
-	if (need <= b->cap)
 		return 0;
+	if (need <= b->cap)
+		return b->cap;
 	cap = b->cap ? b->cap : 256;
-	while (cap < need)
+	while (cap < need) {
+		if (cap > (size_t)-1 / 2)
+			return 0;
 		cap *= 2;
+	}
+	return cap;
+}
+
+int buf_reserve(struct buf *b, size_t extra)
+{
+	size_t cap = buf_next_cap(b, extra);
+	char *p;
+
+	if (!cap)
+		return -1;
+	if (cap == b->cap)
+		return 0;
 	p = realloc(b->data, cap);
 	if (!p)
 		return -1;

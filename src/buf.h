@@ -14,6 +14,10 @@ struct buf {
 /* Makes room for at least `extra` more bytes (plus one spare byte so the
  * content can always be NUL-terminated). Returns 0, or -1 on ENOMEM. */
 int buf_reserve(struct buf *b, size_t extra);
+/* The capacity buf_reserve(b, extra) would leave b with (b->cap when it
+ * fits already), or 0 when that overflows: lets a caller that bounds its
+ * memory check before growing. */
+size_t buf_next_cap(const struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_putc(struct buf *b, char c);
 /* Empties the buffer but keeps its memory for reuse. */

@@ -16,8 +16,20 @@
 
 #include "progress.h"
 
-/* A body larger than this is not an LLM answer; the transfer is cut. */
+/* A body larger than this is not an answer (a base64 PNG of 2048x2048,
+ * the largest image we ask for, is under 17 MiB); the transfer is cut. */
 #define POOL_MAX_BODY (32u << 20)
+/* All the answers in flight together, counted as the memory their buffers
+ * hold. Without it 64 requests against a server whose body never ends held
+ * 64 x 32 MiB (2.1 GB RSS). Text answers are kilobytes and images a few
+ * hundred KB, so a full slot table of ordinary answers stays far below;
+ * 256 MiB still holds 15 worst-case 2048x2048 PNGs at once, and keeps the
+ * client's share of a node that also runs the servers small. */
+#define POOL_MAX_TOTAL (256u << 20)
+/* A finished transfer keeps its answer buffer for the next one (no
+ * allocation per request) only up to this size: an idle slot must not
+ * pin a large answer's memory outside the total above. */
+#define POOL_KEEP_BODY (64u << 10)
 /* Consecutive failures after which an endpoint is taken out and probed. */
 #define POOL_DOWN_AFTER 3
 /* Latencies kept per endpoint for the percentiles. */
@@ -50,7 +62,14 @@ struct transfer {
 	struct buf url, path, body, resp;
 	struct curl_slist *headers;
 	char err[CURL_ERROR_SIZE];
-	int truncated;	/* body over POOL_MAX_BODY */
+	struct pool *pool;
+	enum {
+		CUT_NO,
+		CUT_BODY,
+		CUT_TOTAL,
+		CUT_NOMEM
+	} cut;		/* why on_body
+			    stopped */
 	int sock_errno; /* errno of a socket() that failed */
 	struct transfer *next_free;
 };
@@ -67,6 +86,7 @@ struct pool {
 	struct pool_job *ready, *ready_tail; /* FIFO */
 	struct pool_job *delayed;	     /* waiting for not_before */
 	size_t queued;			     /* ready + delayed */
+	size_t resp_bytes; /* buffer capacity of the answers in flight */
 	long retries;
 	uint64_t rng;
 	char broken[300];	    /* the last refusal, for HY_ECONFIG */
@@ -86,13 +106,24 @@ static double rnd(struct pool *p) /* uniform in [0, 1) */
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct transfer *t = arg;
-	size_t len = size * n;
+	struct pool *p = t->pool;
+	size_t len = size * n, old = t->resp.cap, cap;
 
-	if (t->resp.len + len > POOL_MAX_BODY ||
-	    buf_append(&t->resp, data, len)) {
-		t->truncated = 1;
-		return 0; /* makes curl fail the transfer */
+	/* Returning less than len makes curl fail the transfer. */
+	if (t->resp.len + len > POOL_MAX_BODY) {
+		t->cut = CUT_BODY;
+		return 0;
 	}
+	cap = buf_next_cap(&t->resp, len);
+	if (!cap || p->resp_bytes - old + cap > POOL_MAX_TOTAL) {
+		t->cut = CUT_TOTAL;
+		return 0;
+	}
+	if (buf_append(&t->resp, data, len)) {
+		t->cut = CUT_NOMEM;
+		return 0;
+	}
+	p->resp_bytes += t->resp.cap - old;
 	return len;
 }
 
@@ -184,6 +215,7 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
 			goto fail;
 		}
+		t->pool = p;
 		curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
 		curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
@@ -287,7 +319,8 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now)
 	t->job = j;
 	t->ep = ep;
 	t->t0 = now;
-	t->truncated = 0;
+	t->cut = CUT_NO;
+	p->resp_bytes += t->resp.cap; /* counted while in flight */
 	t->sock_errno = 0;
 	t->err[0] = '\0';
 	curl_easy_setopt(t->easy, CURLOPT_URL, t->url.data);
@@ -395,9 +428,13 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
-		const char *what = t->truncated ? "answer over 32 MiB"
-				   : t->err[0]	? t->err
-						: curl_easy_strerror(rc);
+		const char *what =
+		    t->cut == CUT_BODY	  ? "answer over 32 MiB"
+		    : t->cut == CUT_TOTAL ? "answers in flight over 256 MiB in "
+					    "all, this one cut"
+		    : t->cut == CUT_NOMEM ? "out of memory for the answer"
+		    : t->err[0]		  ? t->err
+					  : curl_easy_strerror(rc);
 		/* Out of file descriptors (ulimit -n), curl says only
 		 * "Couldn't connect": name the cause. */
 		if (t->sock_errno)
@@ -406,7 +443,13 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		else
 			snprintf(j->why, sizeof(j->why), "%.100s: %.150s",
 				 e->url, what);
-		ep_failed(p, t->ep, now);
+		/* Our own memory bound is no fault of the endpoint: the job
+		 * is retried (its attempt counts, so it cannot loop), the
+		 * endpoint is not taken out for it. */
+		if (t->cut != CUT_TOTAL)
+			ep_failed(p, t->ep, now);
+		else
+			e->errors++;
 		retry(p, j, now, 0);
 		return;
 	}
@@ -601,6 +644,9 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		p->free_tr = t;
 		classify(p, t, msg->data.result, now);
 		t->job = NULL;
+		p->resp_bytes -= t->resp.cap;
+		if (t->resp.cap > POOL_KEEP_BODY)
+			buf_release(&t->resp);
 	}
 	if (p->redirect[0])
 		return hy_err_set(err, HY_ECONFIG, "%s", p->redirect);
