@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "redact.h"
+
 int hy_err_set(struct hy_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -15,6 +17,7 @@ int hy_err_set(struct hy_err *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	redact(err->msg, sizeof(err->msg)); /* may quote a server or URL */
 	return code;
 }
 
@@ -35,5 +38,6 @@ void hy_report(const struct hy_reporter *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	redact(line, sizeof(line));
 	r->fn(r->ctx, line);
 }

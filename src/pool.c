@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "progress.h"
+#include "redact.h"
 
 /* A body larger than this is not an answer (a base64 PNG of 2048x2048,
  * the largest image we ask for, is under 17 MiB); the transfer is cut. */
@@ -40,7 +41,8 @@
 enum ep_state { EP_UP, EP_DOWN, EP_PROBING, EP_BROKEN };
 
 struct endpoint {
-	char *url;
+	char *url;	/* as given, user-info included: for curl only */
+	char name[256]; /* url without user-info: for every message */
 	enum ep_state state;
 	int in_flight;
 	int fails;	   /* consecutive */
@@ -192,7 +194,18 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		}
 		while (l > 0 && p->ep[i].url[l - 1] == '/')
 			p->ep[i].url[--l] = '\0'; /* paths start with '/' */
+		/* A server may echo the password back in an error body. */
+		if (redact_add_url(urls[i])) {
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto fail;
+		}
+		redact_url(p->ep[i].name, sizeof(p->ep[i].name), p->ep[i].url);
 		p->ep[i].down_for = 1;
+	}
+	/* Servers quote a wrong key back ("Incorrect API key provided"). */
+	if (o->bearer && redact_add(o->bearer)) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto fail;
 	}
 	p->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	/* No "Expect: 100-continue" round trip before each body. */
@@ -356,6 +369,15 @@ static void ep_ok(struct endpoint *e, double lat)
 	e->lat[e->nlat++ % POOL_LAT_RING] = lat;
 }
 
+/* Hands a job back to the caller. Its reason may quote a server's answer
+ * (which may echo the key): masked here, before anyone prints or stores
+ * it. */
+static void job_done(struct pool *p, struct pool_job *j, int result)
+{
+	redact(j->why, sizeof(j->why));
+	p->cb.done(p->cb.ctx, j, result);
+}
+
 /* A failed attempt: back off and queue again, or give up. */
 static void retry(struct pool *p, struct pool_job *j, double now,
 		  double at_least)
@@ -366,7 +388,7 @@ static void retry(struct pool *p, struct pool_job *j, double now,
 	 * one: being rate-limited is no reason to give a sample up. */
 	if (j->attempts > p->o.retries || j->busy > 10 * (p->o.retries + 1)) {
 		p->queued--;
-		p->cb.done(p->cb.ctx, j, POOL_FAILED);
+		job_done(p, j, POOL_FAILED);
 		return;
 	}
 	p->retries++;
@@ -408,12 +430,12 @@ static void redirected(struct pool *p, struct transfer *t, long status)
 		snprintf(p->redirect, sizeof(p->redirect),
 			 "%.200s: HTTP %ld redirect to '%.400s', not followed: "
 			 "give the server's own URL as the endpoint",
-			 p->ep[t->ep].url, status, loc);
+			 p->ep[t->ep].name, status, loc);
 	else
 		snprintf(p->redirect, sizeof(p->redirect),
 			 "%.200s: HTTP %ld (a redirect without a Location), "
 			 "not followed: check the endpoint URL",
-			 p->ep[t->ep].url, status);
+			 p->ep[t->ep].name, status);
 }
 
 /* Decides what a finished transfer means; the one place that does. */
@@ -439,10 +461,10 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		 * "Couldn't connect": name the cause. */
 		if (t->sock_errno)
 			snprintf(j->why, sizeof(j->why), "%.100s: %.150s (%s)",
-				 e->url, what, strerror(t->sock_errno));
+				 e->name, what, strerror(t->sock_errno));
 		else
 			snprintf(j->why, sizeof(j->why), "%.100s: %.150s",
-				 e->url, what);
+				 e->name, what);
 		/* Our own memory bound is no fault of the endpoint: the job
 		 * is retried (its attempt counts, so it cannot loop), the
 		 * endpoint is not taken out for it. */
@@ -457,8 +479,8 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		char body[121];
 
 		snippet(body, sizeof(body), &t->resp);
-		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld%s%s", e->url,
-			 status, body[0] ? ": " : "", body);
+		snprintf(j->why, sizeof(j->why), "%.100s: HTTP %ld%s%s",
+			 e->name, status, body[0] ? ": " : "", body);
 	}
 	if (status == 429) {
 		curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
@@ -491,6 +513,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		e->errors++;
 		e->state = EP_BROKEN;
 		snprintf(p->broken, sizeof(p->broken), "%s", j->why);
+		redact(p->broken, sizeof(p->broken));
 		push_ready(p, j);
 		return;
 	}
@@ -499,7 +522,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		 * context, say): the same request will fail again. */
 		e->errors++;
 		p->queued--;
-		p->cb.done(p->cb.ctx, j, POOL_REJECTED);
+		job_done(p, j, POOL_REJECTED);
 		return;
 	}
 	j->why[0] = '\0';
@@ -512,7 +535,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	}
 	if (v == POOL_RETRY) {
 		char tmp[256];
-		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->url, j->why);
+		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
 		memcpy(j->why, tmp, sizeof(j->why));
 		ep_failed(p, t->ep, now);
 		retry(p, j, now, 0);
@@ -520,7 +543,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	}
 	ep_ok(e, now - t->t0);
 	p->queued--;
-	p->cb.done(p->cb.ctx, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
+	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
 }
 
 static void start_probe(struct pool *p, struct endpoint *e)
@@ -614,7 +637,7 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		if (start(p, j, ep, now) != 0) {
 			snprintf(j->why, sizeof(j->why), "out of memory");
 			p->queued--;
-			p->cb.done(p->cb.ctx, j, POOL_FAILED);
+			job_done(p, j, POOL_FAILED);
 		}
 	}
 	if (curl_multi_poll(p->multi, NULL, 0,
@@ -660,7 +683,7 @@ void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
 
 	if (v == POOL_RETRY) {
 		char tmp[256];
-		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->url, j->why);
+		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
 		memcpy(j->why, tmp, sizeof(j->why));
 		ep_failed(p, j->last_ep, now);
 		retry(p, j, now, 0);
@@ -668,7 +691,7 @@ void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
 	}
 	ep_ok(e, j->latency);
 	p->queued--;
-	p->cb.done(p->cb.ctx, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
+	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
 }
 
 void pool_wakeup(struct pool *p)
@@ -732,7 +755,7 @@ size_t pool_stats(struct pool *p, const struct pool_ep_stats **out)
 		struct pool_ep_stats *s = &p->stats[i];
 		size_t n = e->nlat < POOL_LAT_RING ? e->nlat : POOL_LAT_RING;
 
-		s->url = e->url;
+		s->url = e->name;
 		s->in_flight = e->in_flight;
 		s->healthy = e->state == EP_UP;
 		s->ok = e->ok;

@@ -71,7 +71,7 @@ struct pool_opts {
 };
 
 struct pool_ep_stats {
-	const char *url;
+	const char *url; /* without user-info (redact_url) */
 	int in_flight;
 	int healthy;
 	long ok, errors;

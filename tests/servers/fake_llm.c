@@ -2772,8 +2772,7 @@ static void handle_gen(struct conn *c, enum api api)
 		char msg[600];
 		st.faults[F_ECHOKEY]++;
 		snprintf(msg, sizeof msg,
-			 "fake_llm fault echo-key: request refused for "
-			 "Authorization: %.*s",
+			 "echo-key: %.*s",
 			 (int)(r->auth_len < 500 ? r->auth_len : 500),
 			 c->in.p + r->auth_off);
 		reply_error(c, 400, NULL, msg, NULL);
