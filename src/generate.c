@@ -559,23 +559,21 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				}
 				memcpy(c.g.json, body.data, body.len + 1);
 				c.g.json_len = body.len;
+				/* unreadable: keep_sample reports the drop */
 				pr = meta_parse(&c.m, body.data, body.len, &e2);
 				if (pr == HY_EFATAL) {
 					ret = pr;
 					*err = e2;
 					goto out;
 				}
-				if (pr)
-					hy_report(&s->r->ctx->report,
-						  "%s: sample '%s': %s",
-						  s->in->shard, c.g.key,
-						  e2.msg);
 			} else {
 				/* an oversized .json: a face sample of
 				 * unknown faces, dropped */
 				meta_set_unreadable(&c.m, e2.msg);
 			}
-		} else if (is_image_ext(m.ext) && c.g.ext) {
+		} else if (!is_image_ext(m.ext)) {
+			continue;
+		} else if (c.g.ext) {
 			/* Only one photo can be replaced or blurred; a
 			 * second would ship as it is. */
 			if (!c.img_why[0]) {
@@ -585,7 +583,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 					 c.g.ext, m.ext);
 				memcpy(c.img_why, why, sizeof(c.img_why));
 			}
-		} else if (is_image_ext(m.ext)) {
+		} else {
 			c.g.ext = strdup(m.ext);
 			if (!c.g.ext) {
 				ret =

@@ -180,4 +180,20 @@ reshard_verify b4
 expect_rc 2 "verify: dot and '..' keys recorded as blurred, shipped as they were"
 expect_err "sample '\.hidden/x'.*original photo" "names .hidden/x"
 expect_err "sample '\.\./\.\./\.\./esc/000002'.*original photo" "names ../../../esc/000002"
+# 2. records Python reads differently: their face samples' edits and
+# records removed, as a pipeline reading KEY.json with a strict parser (or
+# taking the first of duplicate keys) would have left them
+broken b5
+rm -f b5/edits/s/nan.* b5/edits/s/dup.*
+python3 - b5/edits/s <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/.generate.json"))
+r["samples"] = [s for s in r["samples"] if s["key"] not in ("nan", "dup")]
+json.dump(r, open(d + "/.generate.json", "w"))
+PY
+reshard_verify b5
+expect_rc 2 "verify: NaN and duplicate-key records treated as faceless"
+expect_err "sample 'nan'.*original photo" "names nan"
+expect_err "sample 'dup'.*original photo" "names dup"
 finish
