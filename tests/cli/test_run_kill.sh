@@ -27,6 +27,15 @@ expect_rc 0 "uninterrupted run"
 span_ms=$(python3 -c "print(max(200, int((float('$t1') - float('$t0')) * 40)))")
 echo "# uninterrupted run: $(python3 -c "print(round(float('$t1') - float('$t0'), 2))") s; kills within ${span_ms} ms"
 
+# The killed runs talk to a server four times slower: how much work the
+# runs before it get done in their windows then never decides whether work
+# is left for the kills (with the reference's server, 20 windows of up to
+# 1/25 of the job were sometimes enough to finish it, and the last runs
+# had nothing left to kill). Outputs do not depend on the latency.
+start_fake P2 --slots 2 --latency-ms 240
+ARGS=(src -q --no-fsync --lang any --endpoint "http://127.0.0.1:$P2"
+	--image-endpoint "http://127.0.0.1:$P2" --leftover blur -j 2)
+
 kills=0 term_ok=1
 for i in $(seq 20); do
 	"$HY" run "${ARGS[@]}" -w w >>runs.out 2>&1 &
