@@ -407,19 +407,15 @@ static const struct capentry *pfind(const struct pindex *p, const char *key,
 	return NULL;
 }
 
-static int is_image_ext(const char *ext)
-{
-	/* Only the plain image of a sample: "seg.png" is another member. */
-	return !strchr(ext, '.') && image_fmt_of_ext(ext) != IMAGE_UNKNOWN;
-}
-
 /* The sample being read in the first pass; m is its KEY.json. */
 struct cur {
 	struct gsample g;
 	struct meta m;
 	int active;
+	int jsons;	   /* KEY.json members seen */
 	char key_why[160]; /* why the key cannot be a path, or "" */
-	char img_why[160]; /* the second image member, or "" */
+	char img_why[160]; /* a photo the sample cannot be made safe with
+			      (a second one, another format), or "" */
 };
 
 /* Decides the sample just read: a face sample (the face rule, meta.h) or
@@ -501,6 +497,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 	char why[sizeof(c.key_why)];
 	size_t skip;
 	int ret, more, pr;
+	enum meta_member kind;
 
 	ret = shard_open(&sh, s->in->shard, err);
 	if (ret)
@@ -513,6 +510,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 			if ((ret = keep_sample(s, &c, err)))
 				goto out;
 			c.active = 1;
+			c.jsons = 0;
 			c.img_why[0] = '\0';
 			meta_reset(&c.m);
 			skip = shard_key_skip(m.path, m.key_len);
@@ -544,7 +542,10 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				}
 			}
 		}
-		if (!strcmp(m.ext, "json") && !c.g.json) {
+		kind = meta_member_kind(m.ext);
+		if (!strcmp(m.ext, "json") && c.jsons++) {
+			meta_set_ambiguous(&c.m);
+		} else if (!strcmp(m.ext, "json")) {
 			ret = shard_read_body(sh, &body, GEN_MAX_BODY, &e2);
 			if (ret == HY_ESHARD || ret == HY_EFATAL) {
 				*err = e2;
@@ -571,16 +572,22 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				 * unknown faces, dropped */
 				meta_set_unreadable(&c.m, e2.msg);
 			}
-		} else if (!is_image_ext(m.ext)) {
+		} else if (kind == META_OTHER) {
 			continue;
-		} else if (c.g.ext) {
-			/* Only one photo can be replaced or blurred; a
-			 * second would ship as it is. */
+		} else if (c.g.ext || kind == META_PHOTO_ODD) {
+			/* Only one photo, in a format we write, can be
+			 * replaced or blurred; another would ship as it is. */
 			if (!c.img_why[0]) {
-				snprintf(why, sizeof(why),
-					 "several image members ('%.40s' and "
-					 "'%.40s')",
-					 c.g.ext, m.ext);
+				if (kind == META_PHOTO_ODD)
+					snprintf(why, sizeof(why),
+						 "image member '%.40s' cannot "
+						 "be replaced or blurred",
+						 m.ext);
+				else
+					snprintf(why, sizeof(why),
+						 "several image members "
+						 "('%.40s' and '%.40s')",
+						 c.g.ext, m.ext);
 				memcpy(c.img_why, why, sizeof(c.img_why));
 			}
 		} else {
@@ -881,9 +888,11 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 		    strcmp(m.ext, g->ext) != 0)
 			continue;
 		i = next_left(s, i + 1);
-		ret = shard_read_body(sh, &body, GEN_MAX_BODY, err);
-		if (ret == HY_ESHARD)
+		ret = shard_read_body(sh, &body, GEN_MAX_BODY, &e2);
+		if (ret == HY_ESHARD || ret == HY_EFATAL) {
+			*err = e2;
 			goto out;
+		}
 		/* The regions by the face rule: the boxes, or the whole
 		 * photo when they are in doubt. */
 		meta_reset(&md);
@@ -914,7 +923,7 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 			snprintf(why, sizeof(why),
 				 "cannot blur the original image (%.200s): "
 				 "dropped",
-				 ret == HY_ESAMPLE ? e2.msg : err->msg);
+				 e2.msg);
 			hy_report(&s->r->ctx->report, "%s: sample '%s': %s",
 				  s->in->shard, g->key, why);
 			g->st = G_UNBLURRABLE;

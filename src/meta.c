@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "pyjson.h"
 
@@ -182,6 +183,31 @@ int meta_parse(struct meta *m, char *json, size_t len, struct hy_err *err)
 out:
 	cJSON_Delete(root);
 	return ret;
+}
+
+void meta_set_ambiguous(struct meta *m)
+{
+	m->doubt = META_UNREADABLE;
+	snprintf(m->why, sizeof(m->why),
+		 "several KEY.json members (readers differ on which counts)");
+}
+
+enum meta_member meta_member_kind(const char *ext)
+{
+	/* Image formats by extension that a reader of the dataset could
+	 * decode as a picture, beyond the three the stages edit. */
+	static const char *const odd[] = {
+	    "gif", "bmp", "tif",  "tiff", "avif", "heic", "heif", "jxl", "jp2",
+	    "j2k", "jpe", "jfif", "ppm",  "pgm",  "pnm",  "pbm",  "ico", "svg"};
+	const char *last = strrchr(ext, '.');
+
+	last = last ? last + 1 : ext;
+	if (image_fmt_of_ext(last) != IMAGE_UNKNOWN)
+		return last == ext ? META_PHOTO : META_PHOTO_ODD;
+	for (size_t i = 0; i < sizeof(odd) / sizeof(*odd); i++)
+		if (!strcasecmp(last, odd[i]))
+			return META_PHOTO_ODD;
+	return META_OTHER;
 }
 
 int meta_face_sample(const struct meta *m, long min_faces)

@@ -61,6 +61,25 @@ int meta_parse(struct meta *m, char *json, size_t len, struct hy_err *err);
  * large, say): a doubtful face sample. */
 void meta_set_unreadable(struct meta *m, const char *why);
 
+/* Marks m as a sample with several KEY.json members: which one a reader
+ * takes differs (webdataset keeps the last, our stages read the first),
+ * so it is a doubtful face sample whatever either says. */
+void meta_set_ambiguous(struct meta *m);
+
+/* What a member is to the face rule, by its extension (SPEC.md: after the
+ * first dot of the last path component). */
+enum meta_member {
+	META_OTHER = 0, /* not an image (json, txt, ...) */
+	META_PHOTO,	/* the sample's photo as the stages edit it: a plain
+			   jpg, jpeg, png or webp, any case */
+	META_PHOTO_ODD, /* an image the stages cannot replace or blur: other
+			   formats (gif, bmp, tiff, avif...) or a two-part
+			   extension whose last part is an image (seg.png,
+			   orig.jpg: a reader decoding by the last part sees
+			   a picture) */
+};
+enum meta_member meta_member_kind(const char *ext);
+
 /* Resets m to "no KEY.json": no faces, no doubt, no caption. */
 void meta_reset(struct meta *m);
 

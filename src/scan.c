@@ -20,12 +20,13 @@ struct sample_state {
 	struct buf json;
 	struct buf txt;
 	int has_json, has_txt;
+	int jsons; /* KEY.json members: more than one is a doubt (meta.h) */
 };
 
 static void sample_reset(struct sample_state *s)
 {
 	buf_clear(&s->key);
-	s->has_json = s->has_txt = 0;
+	s->has_json = s->has_txt = s->jsons = 0;
 }
 
 /* Decides one finished sample; adds its caption to cf when it qualifies. */
@@ -40,6 +41,14 @@ static int finish_sample(const struct stage_ctx *ctx, const struct scan_opts *o,
 
 	c->samples++;
 	meta_reset(m); /* no metadata: no face boxes */
+	if (s->jsons > 1) {
+		/* No caption: generate drops the sample (meta.h) */
+		meta_set_ambiguous(m);
+		hy_report(&ctx->report, "%s: sample '%s': %s", path,
+			  s->key.data, m->why);
+		c->sample_errors++;
+		return HY_OK;
+	}
 	if (s->has_json &&
 	    meta_parse(m, s->json.data, s->json.len, &perr) != HY_OK) {
 		if (perr.code == HY_EFATAL)
@@ -114,6 +123,7 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 		if (strcmp(mem.ext, "json") == 0) {
 			dst = &s.json;
 			s.has_json = 1;
+			s.jsons++;
 		} else if (strcmp(mem.ext, "txt") == 0) {
 			dst = &s.txt;
 			s.has_txt = 1;

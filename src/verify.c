@@ -94,7 +94,9 @@ struct sample {
 	int json_edit;	   /* KEY.json is edited: check it against the image */
 	int in_json, in_img; /* the input's KEY.json / image member was seen */
 	int img_edited;	     /* ... and that image has an edit */
-	int images;	     /* image members in the input */
+	int images;	     /* image members in the input, any format */
+	int odd_image;	     /* one the stages cannot edit (meta.h) */
+	int jsons;	     /* KEY.json members in the input */
 	int extra_carried;   /* an image member after the first is the
 				input's, unchanged */
 	char key_why[160];   /* why the key cannot be a path, or "" */
@@ -138,11 +140,10 @@ struct vs {
 	struct sample s;
 };
 
+/* The sample's photo, as generate picks it (meta.h: one rule). */
 static int is_image_ext(const char *ext)
 {
-	/* The sample's photo, as generate picks it: "seg.png" is another
-	 * member. */
-	return !strchr(ext, '.') && image_fmt_of_ext(ext) != IMAGE_UNKNOWN;
+	return meta_member_kind(ext) == META_PHOTO;
 }
 
 static const char *const row_names[VR_NROWS] = {
@@ -607,6 +608,18 @@ static void parse_faces(struct vs *v)
 		v->c->bad_meta++;
 }
 
+/* Counts the input's photos and KEY.json members of the sample: more
+ * than one of either, or a photo no stage can edit, is a doubt. */
+static void count_member(struct vs *v, const char *ext)
+{
+	enum meta_member k = meta_member_kind(ext);
+
+	v->s.images += k != META_OTHER;
+	v->s.odd_image |= k == META_PHOTO_ODD;
+	if (!strcmp(ext, "json") && v->s.jsons++)
+		meta_set_ambiguous(&v->m);
+}
+
 /* A data member of a dropped sample: not in the output; its KEY.json
  * still says whether it was a face sample. */
 static int dropped_member(struct vs *v, const struct shard_member *im,
@@ -614,8 +627,7 @@ static int dropped_member(struct vs *v, const struct shard_member *im,
 {
 	int have, ret;
 
-	if (is_image_ext(im->ext))
-		v->s.images++;
+	count_member(v, im->ext);
 	if (v->s.in_json || strcmp(im->ext, "json") != 0)
 		return HY_OK;
 	v->s.in_json = 1;
@@ -784,7 +796,8 @@ static int check_body(struct vs *v, const struct shard_member *im,
 					 "%.190s", pe.msg);
 		}
 	}
-	if (im && !img && !e && !differ && is_image_ext(im->ext))
+	if (im && !img && !e && !differ &&
+	    meta_member_kind(im->ext) != META_OTHER)
 		v->s.extra_carried = 1;
 	if (json) {
 		v->s.out_json = 1;
@@ -826,8 +839,7 @@ static int data_member(struct vs *v, const struct shard_member *im,
 	}
 	if (img)
 		v->s.in_img = 1;
-	if (is_image_ext(im->ext))
-		v->s.images++;
+	count_member(v, im->ext);
 	if (json) {
 		v->s.in_json = 1;
 		ret = read_in_json(v, &jin_ok, err);
@@ -972,6 +984,8 @@ static const char *doubt(const struct vs *v)
 		return v->s.key_why;
 	if (v->s.images > 1)
 		return "it has several image members";
+	if (v->s.odd_image)
+		return "it has an image member no stage can replace or blur";
 	if (v->m.doubt != META_SURE)
 		return v->m.why;
 	return NULL;
@@ -1267,7 +1281,7 @@ static int start_sample(struct vs *v, const struct shard_member *im,
 	}
 	s->in_json = s->in_img = s->out_json = s->out_img = 0;
 	s->img_edited = 0;
-	s->images = s->extra_carried = 0;
+	s->images = s->odd_image = s->jsons = s->extra_carried = 0;
 	meta_reset(&v->m);
 	if (keypath_check(im->path + s->skip, im->key_len - s->skip, s->key_why,
 			  sizeof(s->key_why)) == 0)

@@ -50,7 +50,7 @@ for s in json.load(open(sys.argv[1]))["samples"]:
 }
 # fate_is KEY FATE REGEX: KEY's record has FATE and a reason matching REGEX
 fate_is() {
-	python3 - "$W/edits/s/.generate.json" "$@" <<'PY'
+	python3 - "$W/edits/${S:-s}/.generate.json" "$@" <<'PY'
 import json, re, sys
 rec = {s["key"]: s for s in json.load(open(sys.argv[1]))["samples"]}
 k, fate, why = sys.argv[2:5]
@@ -196,4 +196,34 @@ reshard_verify b5
 expect_rc 2 "verify: NaN and duplicate-key records treated as faceless"
 expect_err "sample 'nan'.*original photo" "names nan"
 expect_err "sample 'dup'.*original photo" "names dup"
+# Photos no stage can edit, and records readers disagree on: a face sample
+# with a GIF, with a second image under a two-part extension, or with two
+# KEY.json members (the first without faces) is dropped; verify fails any
+# of them shipped as it was.
+tt build odd.tar <<PY
+[
+ ("gif.gif", {"file": "$P1"}), ("gif.json", '{"caption": "c", $B}'),
+ ("multi.jpg", {"file": "$P2"}), ("multi.small.jpg", {"file": "$P3"}), ("multi.json", '{"caption": "c", $B}'),
+ ("dj.json", '{"caption": "c", "face_bboxes": []}'), ("dj.jpg", {"file": "$P1"}), ("dj.json", '{"caption": "c", $B}'),
+ ("fine.jpg", {"file": "$P2"}), ("fine.json", '{"caption": "c", $B}'),
+]
+PY
+W=wo S=odd
+run_hy run odd.tar -w wo --api none --image-api none --leftover blur -q --no-fsync
+expect_rc 2 "run over odd photos and records (the two KEY.json are a bad sample)"
+expect_err "odd\.tar: sample 'dj': several KEY\.json" "scan names dj"
+check "gif: an image it cannot edit -> dropped" fate_is gif dropped "image member 'gif' cannot be replaced or blurred"
+check "multi: a second image (small.jpg) -> dropped" fate_is multi dropped "image member 'small\.jpg' cannot be replaced"
+check "dj: two KEY.json members -> dropped" fate_is dj dropped 'several KEY\.json members'
+check "fine is blurred" fate_is fine blurred '^no image server'
+run_hy verify odd.tar -e wo/edits -o wo/shards -q
+expect_rc 0 "verify accepts it"
+rm -rf bo && cp -r wo bo && rm -f bo/shards/odd.tar
+sed -i 's/"fate": "dropped"/"fate": "kept"/' bo/edits/odd/.generate.json
+"$HY" reshard odd.tar -e bo/edits -o bo/shards -q >/dev/null 2>&1
+run_hy verify odd.tar -e bo/edits -o bo/shards -q
+expect_rc 2 "verify: the three recorded as kept, shipped as they were"
+expect_err "sample 'gif'.*no stage can replace or blur" "names gif"
+expect_err "sample 'multi'.*(several image members|no stage can replace)" "names multi"
+expect_err "sample 'dj'.*several KEY\.json members" "names dj"
 finish
