@@ -233,6 +233,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 	while ((k = shard_next(sh, &m, err)) > 0) {
 		struct archive_entry *ent = shard_entry(sh);
 		const char *hl, *why, *subject;
+		struct stat lst;
 
 		if (!ent) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
@@ -278,6 +279,18 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		buf_clear(&mname);
 		if (buf_append(&mname, m.path, strlen(m.path) + 1)) {
 			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+			goto out;
+		}
+		/* link(2) of a symbolic link makes another symbolic link with
+		 * the same target, read from the new place: checked where the
+		 * first one was made, it may climb out from here. */
+		if (hl && lstat(link, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+			ret = hy_err_set(err, HY_ESHARD,
+					 "%s: offset %lld: refusing member "
+					 "'%s' (link to '%s'): hard link to a "
+					 "symbolic link, whose target would "
+					 "be read from another folder",
+					 path, (long long)m.offset, m.path, hl);
 			goto out;
 		}
 		archive_entry_set_pathname(ent, dst);

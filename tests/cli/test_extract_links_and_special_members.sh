@@ -49,14 +49,17 @@ mk symabs.tar "[('k1.jpg','reg',0o644), ('k1.lnk','sym','$T/victim'), ('k1.lnk/e
 mk symup.tar "[('a/k1.jpg','reg',0o644), ('a/k1.lnk','sym','../../escaped-up')]"
 mk symchain.tar "[('sub/k1.jpg','reg',0o644), ('sub/s','sym','..'), ('t','sym','sub/s/../..')]"
 mk hardabs.tar "[('k1.jpg','reg',0o644), ('k2.jpg','hard','$T/victim/passwd')]"
+# a link two folders down may climb two; a hard link to it at the top
+# would climb out (link(2) copies the link, its target read from there)
+mk hardsym.tar "[('a/b/s','sym','../..'), ('h','hard','a/b/s')]"
 mk fifo.tar "[('k1.jpg','reg',0o644), ('k1.fifo','fifo',0)]"
 mk chr.tar "[('k1.jpg','reg',0o644), ('k1.null','chr',0)]"
 mk blk.tar "[('k1.jpg','reg',0o644), ('k1.loop','blk',0)]"
 mk modes.tar "[('d','dir',0o3777), ('d/k1.jpg','reg',0o4755), ('d/k2.jpg','reg',0o2750), ('d/k3.jpg','reg',0o1640)]"
 mk symok.tar "[('a/k1.jpg','reg',0o644), ('a/k1.lnk','sym','../a/k1.jpg'), ('b','sym','a/./k1.jpg'), ('c','sym','.'), ('a/k2.jpg','hard','a/k1.jpg')]"
-bad="symabs symup symchain hardabs fifo chr blk"
+bad="symabs symup symchain hardabs hardsym fifo chr blk"
 
-run_hy extract symabs.tar symup.tar symchain.tar hardabs.tar fifo.tar \
+run_hy extract symabs.tar symup.tar symchain.tar hardabs.tar hardsym.tar fifo.tar \
 	chr.tar blk.tar modes.tar symok.tar "$SHARDS/00000000.tar" -o out -q
 expect_rc 2 "extract with links out, special members and odd modes"
 expect_err "symabs\.tar: offset [0-9]+: refusing member 'k1\.lnk' \(link to '$T/victim'\): symbolic link" \
@@ -67,10 +70,12 @@ expect_err "symchain\.tar: offset [0-9]+: refusing member 't' \(link to 'sub/s/\
 	"symlink climbing through another link: refused"
 expect_err "hardabs\.tar: offset [0-9]+: refusing member 'k2\.jpg' \(link to '$T/victim/passwd'\): hard link" \
 	"absolute hard link: shard, member and target named"
+expect_err "hardsym\.tar: offset [0-9]+: refusing member 'h' \(link to 'a/b/s'\): hard link to a symbolic link" \
+	"hard link to a symbolic link: refused"
 expect_err "fifo\.tar: offset [0-9]+: refusing member 'k1\.fifo': a FIFO" "FIFO refused, named"
 expect_err "chr\.tar: offset [0-9]+: refusing member 'k1\.null': a character device" "character device refused, named"
 expect_err "blk\.tar: offset [0-9]+: refusing member 'k1\.loop': a block device" "block device refused, named"
-check "summary says 7 failed" grep -Eq "failed +7\$" out.txt
+check "summary says 8 failed" grep -Eq "failed +8\$" out.txt
 for n in $bad; do
 	check "no folder left for $n.tar" test ! -e "out/$n"
 done
