@@ -17,7 +17,10 @@ int redact_add(const char *secret)
 {
 	int ret = 0;
 
-	if (!secret || !*secret)
+	/* A secret this short would mask that text wherever it appears in
+	 * every message (a password "x": every x), and protects little;
+	 * user-info in a URL is masked by its place, whatever its length. */
+	if (!secret || strlen(secret) < REDACT_MIN_SECRET)
 		return 0;
 	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < nsecrets; i++)

@@ -10,10 +10,13 @@
 
 /* What a secret is replaced with. */
 #define REDACT_MASK "***"
+/* Shorter secrets are not masked as free text (see redact_add). */
+#define REDACT_MIN_SECRET 6
 
 /* Registers a secret that is masked in every message from now on (copied;
- * an empty string or NULL is ignored). Thread-safe. Returns 0, or -1 when
- * out of memory (the caller should stop: the secret would leak). */
+ * NULL or one under REDACT_MIN_SECRET bytes is ignored). Thread-safe. Returns
+ * 0, or -1 when out of memory (the caller should stop: the secret would leak).
+ */
 int redact_add(const char *secret);
 
 /* Registers the user-info of a URL ("user:pass" of
