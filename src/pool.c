@@ -24,8 +24,10 @@
  * hold. Without it 64 requests against a server whose body never ends held
  * 64 x 32 MiB (2.1 GB RSS). Text answers are kilobytes and images a few
  * hundred KB, so a full slot table of ordinary answers stays far below;
- * 256 MiB still holds 15 worst-case 2048x2048 PNGs at once, and keeps the
- * client's share of a node that also runs the servers small. */
+ * buffers grow by doubling, so a worst-case 2048x2048 PNG (under 17 MiB)
+ * holds 32 MiB and 256 MiB still holds 8 of them at once, and the
+ * client's share of a node that also runs the servers stays small. (The
+ * copy generate's worker takes of an answer is not counted here.) */
 #define POOL_MAX_TOTAL (256u << 20)
 /* A finished transfer keeps its answer buffer for the next one (no
  * allocation per request) only up to this size: an idle slot must not

@@ -1,9 +1,11 @@
 /* JSON as Python's json module reads it (json.loads), on cJSON: NaN,
  * Infinity and -Infinity are numbers (NaN reads as null: no cJSON number
- * is NaN), the last of duplicate keys wins, lone UTF-16 surrogate escapes
- * become U+FFFD, a \u0000 escape is a NUL inside its string. Python's
- * json.dump wrote KEY.json and the old scripts' stage files: a text it
- * reads must read the same here. */
+ * is NaN), the last of duplicate keys wins, a \u0000 escape is a NUL
+ * inside its string. Python's json.dump wrote KEY.json and the old
+ * scripts' stage files: a text it reads must read the same here. Lone
+ * UTF-16 surrogate escapes, which Python keeps as such, become U+FFFD
+ * (SPEC.md: UTF-8 has no place for them, and the sample must not be
+ * lost). */
 #ifndef HY_PYJSON_H
 #define HY_PYJSON_H
 
