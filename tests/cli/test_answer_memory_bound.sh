@@ -35,8 +35,11 @@ rc=$?
 expect_rc 2 "answers that never end: the samples fail, the run finishes"
 rss_kib=$(cat rss.txt 2>/dev/null || echo 0)
 echo "# peak RSS $((rss_kib / 1024)) MiB, server pumped $(($(stat_of "$P" pumped_bytes) / 1048576)) MiB"
+# How much more than the bound the server gets out depends on how the 64
+# transfers interleave (the machine's speed, its load: 499 to 672 MiB
+# seen): only "more than the bound" is certain.
 check "the server sent more than the bound (the bound was tested): $(($(stat_of "$P" pumped_bytes) / 1048576)) MiB" \
-	test "$(stat_of "$P" pumped_bytes)" -gt $((512 << 20))
+	test "$(stat_of "$P" pumped_bytes)" -gt $((256 << 20))
 check "peak RSS $((rss_kib / 1024)) MiB stays under 384 MiB (256 MiB of answers + the rest)" \
 	test "$rss_kib" -gt 0 -a "$rss_kib" -lt $((384 * 1024))
 expect_err "answers in flight over 256 MiB in all" "a sample cut by the total bound says so"
