@@ -31,9 +31,10 @@ static void sample_reset(struct sample_state *s)
 
 /* Decides one finished sample; adds its caption to cf when it qualifies. */
 static int finish_sample(const struct stage_ctx *ctx, const struct scan_opts *o,
-			 const char *path, struct sample_state *s,
-			 struct meta *m, struct capfile *cf,
-			 struct stage_counts *c, struct hy_err *err)
+			 const char *path, const char *outdir, const char *name,
+			 struct sample_state *s, struct meta *m,
+			 struct capfile *cf, struct stage_counts *c,
+			 struct hy_err *err)
 {
 	struct hy_err perr;
 	const char *cap;
@@ -75,7 +76,7 @@ static int finish_sample(const struct stage_ctx *ctx, const struct scan_opts *o,
 	}
 	if (capfile_add(cf, s->key.data, s->key.len, cap, cap_len))
 		return hy_err_set(err, HY_EFATAL, "%s: out of memory", path);
-	return HY_OK;
+	return capfile_flush(cf, outdir, name, ctx->fsync, err);
 }
 
 int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
@@ -89,6 +90,7 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 	struct shard_member mem;
 	struct stage_counts c = {0};
 	int64_t last = 0;
+	size_t len = 0;
 	int in_sample = 0, r, ret;
 
 	capfile_begin(&cf);
@@ -104,8 +106,8 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 			continue;
 		if (mem.new_sample) {
 			if (in_sample) {
-				ret = finish_sample(ctx, o, path, &s, &m, &cf,
-						    &c, err);
+				ret = finish_sample(ctx, o, path, outdir, name,
+						    &s, &m, &cf, &c, err);
 				if (ret)
 					goto out;
 				progress_advance(ctx->progress, 1,
@@ -150,19 +152,15 @@ int scan_shard(const struct stage_ctx *ctx, const struct scan_opts *o,
 		goto out;
 	}
 	if (in_sample) {
-		ret = finish_sample(ctx, o, path, &s, &m, &cf, &c, err);
+		ret = finish_sample(ctx, o, path, outdir, name, &s, &m, &cf, &c,
+				    err);
 		if (ret)
 			goto out;
 		progress_advance(ctx->progress, 1, shard_file_offset(sh),
 				 &last);
 	}
-	if (capfile_end(&cf)) {
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
-		goto out;
-	}
-	ret = outfile_put(outdir, name, ".json", cf.out.data, cf.out.len,
-			  ctx->fsync, err);
-	c.bytes_out = (int64_t)cf.out.len;
+	ret = capfile_commit(&cf, outdir, name, ctx->fsync, &len, err);
+	c.bytes_out = (int64_t)len;
 out:
 	if (sh)
 		progress_advance(ctx->progress, 0, shard_file_offset(sh),
