@@ -53,6 +53,7 @@ struct shardst {
 	enum res *res;
 	char **answer; /* per entry; owned */
 	size_t pending;
+	size_t cursor; /* the next entry to put on its way (advance) */
 	int64_t nfailed;
 	struct journal j;
 	double bytes_per_sample;
@@ -69,6 +70,7 @@ struct run {
 	size_t tabn, tabcount;
 	struct shardst *active;
 	size_t nactive;
+	size_t room; /* requests the pool may hold: advance stops there */
 	struct hy_err *err;
 	int fatal;
 	char tag[32]; /* hash of the options that shape answers */
@@ -182,6 +184,10 @@ static void settle(struct run *r, struct shardst *s, size_t idx, enum res v,
 	switch (v) {
 	case R_OK:
 		r->c->ok++;
+		/* The caption itself (--api none) is not copied: finish
+		 * reads it from the captions. */
+		if (answer == e->text)
+			break;
 		s->answer[idx] = strdup(answer);
 		if (!s->answer[idx])
 			r->fatal =
@@ -483,6 +489,61 @@ static void shard_free(struct shardst *s)
 	free(s);
 }
 
+/* Puts the samples of shard s on their way, from s->cursor on, while the
+ * pool holds fewer than r->room requests (all at once with --api none): a
+ * request (about 400 bytes with its caption entry) is made when it is
+ * near, not for every sample of a shard at once, so that memory stays flat
+ * in the samples of a shard. */
+static int advance(struct run *r, struct shardst *s)
+{
+	const struct prompts_opts *o = r->o;
+	int ret;
+
+	while (s->cursor < s->caps.n && !r->fatal &&
+	       (o->api_none || pool_pending(r->pool) < r->room)) {
+		size_t i = s->cursor++;
+		struct capentry *e = &s->caps.v[i];
+		int yes = 1;
+
+		if (s->res[i] != R_PENDING)
+			continue;
+		/* A caption with no text has nothing to rewrite and no
+		 * language: the filter leaves it out, and with --lang any it
+		 * is left out the same way rather than sent (a server answers
+		 * it with a 400 or with a prompt made up from nothing). */
+		if (blank(e->text, e->text_len))
+			yes = 0;
+		else if (o->lid) {
+			struct hy_err lerr;
+			if (langid_is(o->lid, e->text, e->text_len, o->langs,
+				      o->nlangs, o->min_lang_score, &yes,
+				      &lerr) != HY_OK)
+				return hy_err_set(r->err, HY_EFATAL, "%s",
+						  lerr.msg);
+		}
+		if (!yes) {
+			r->c->other_lang++;
+			settle(r, s, i, R_OTHER_LANG, "", 0);
+		} else if (o->api_none) {
+			settle(r, s, i, R_OK, e->text, 0);
+		} else if ((ret = ask(r, s, i)) != HY_OK) {
+			return ret;
+		}
+	}
+	return r->fatal ? r->fatal : HY_OK;
+}
+
+/* advance on every active shard, oldest first. */
+static int advance_all(struct run *r, struct shardst *s)
+{
+	int ret;
+
+	if (!s)
+		return HY_OK;
+	ret = advance_all(r, s->next);
+	return ret ? ret : advance(r, s);
+}
+
 /* Reads a captions file, its journal, and starts its samples. */
 static int load(struct run *r, const struct prompts_input *in)
 {
@@ -534,40 +595,8 @@ static int load(struct run *r, const struct prompts_input *in)
 	s->next = r->active;
 	r->active = s;
 	r->nactive++;
-	for (size_t i = 0; i < s->caps.n && !r->fatal; i++) {
-		struct capentry *e = &s->caps.v[i];
-		int yes = 1;
-
-		if (s->res[i] != R_PENDING)
-			continue;
-		/* A caption with no text has nothing to rewrite and no
-		 * language: the filter leaves it out, and with --lang any it
-		 * is left out the same way rather than sent (a server answers
-		 * it with a 400 or with a prompt made up from nothing). */
-		if (blank(e->text, e->text_len))
-			yes = 0;
-		else if (o->lid) {
-			struct hy_err lerr;
-			if (langid_is(o->lid, e->text, e->text_len, o->langs,
-				      o->nlangs, o->min_lang_score, &yes,
-				      &lerr) != HY_OK) {
-				free(jl.idx);
-				return hy_err_set(r->err, HY_EFATAL, "%s",
-						  lerr.msg);
-			}
-		}
-		if (!yes) {
-			r->c->other_lang++;
-			settle(r, s, i, R_OTHER_LANG, "", 0);
-		} else if (o->api_none) {
-			settle(r, s, i, R_OK, e->text, 0);
-		} else if ((ret = ask(r, s, i)) != HY_OK) {
-			free(jl.idx);
-			return ret;
-		}
-	}
 	free(jl.idx);
-	return r->fatal ? r->fatal : HY_OK;
+	return advance(r, s);
 fail:
 	free(jl.idx);
 	if (ret == HY_ESHARD) { /* this captions file is bad: report, go on */
@@ -597,20 +626,23 @@ static int finish(struct run *r, struct shardst *s)
 		return HY_OK;
 	}
 	capfile_begin(&cf);
-	for (size_t i = 0; i < s->caps.n; i++)
-		if (s->res[i] == R_OK &&
-		    capfile_add_name(&cf, s->caps.v[i].name,
-				     strlen(s->caps.v[i].name), s->answer[i],
-				     strlen(s->answer[i]))) {
+	for (size_t i = 0; i < s->caps.n; i++) {
+		const char *a = s->answer[i] ? s->answer[i] : s->caps.v[i].text;
+
+		if (s->res[i] != R_OK)
+			continue;
+		if (capfile_add_name(&cf, s->caps.v[i].name,
+				     strlen(s->caps.v[i].name), a, strlen(a))) {
 			ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
 			goto out;
 		}
-	if (capfile_end(&cf)) {
-		ret = hy_err_set(r->err, HY_EFATAL, "out of memory");
-		goto out;
+		ret = capfile_flush(&cf, r->outdir, s->in->name, r->ctx->fsync,
+				    r->err);
+		if (ret)
+			goto out;
 	}
-	ret = outfile_put(r->outdir, s->in->name, ".json", cf.out.data,
-			  cf.out.len, r->ctx->fsync, r->err);
+	ret = capfile_commit(&cf, r->outdir, s->in->name, r->ctx->fsync, NULL,
+			     r->err);
 	if (!ret) {
 		journal_remove(r->outdir, s->in->name);
 		r->c->shards_done++;
@@ -722,11 +754,18 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		size_t room =
 		    o->api_none ? 0 : (size_t)o->pool.max_in_flight * 4;
 
+		r.room = room;
 		if (stage_stopped(ctx)) {
 			ret = hy_err_set(err, HY_ESTOP, "stopped");
 			break;
 		}
-		/* Load ahead while the pool could use more work. */
+		/* The samples of the shards loaded, then load ahead while the
+		 * pool could use more work. */
+		ret = advance_all(&r, r.active);
+		if (!ret)
+			ret = reap(&r);
+		if (ret)
+			goto out;
 		while (!exhausted && r.nactive < PROMPTS_MAX_ACTIVE &&
 		       (o->api_none || pool_pending(r.pool) < room)) {
 			size_t idx;
