@@ -9,21 +9,29 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "strpool.h"
 
 #define FATES_FILE ".generate.json"
 
 enum fate { FATE_SYNTHETIC, FATE_BLURRED, FATE_DROPPED, FATE_KEPT };
 
 struct fate_entry {
-	char *key;
+	const char *key; /* in strings */
 	enum fate fate;
-	char *reason; /* leftovers: why no synthetic image; else NULL */
+	const char *reason; /* leftovers: why no synthetic image; else NULL.
+			       One copy of each distinct reason */
 };
 
+/* Per entry: 24 bytes, the key and its NUL, 8 for the index by key; a
+ * reason once however many samples share it (a shard of a million face
+ * samples left over for the same reason holds it once). */
 struct fates {
 	struct fate_entry *v; /* shard order */
 	size_t n, cap;
-	size_t *sorted; /* indexes by key, built by fates_load */
+	size_t *sorted;		/* indexes by key, built by fates_load */
+	struct strpool strings; /* keys and reasons */
+	const char **reasons;	/* distinct reasons, by hash */
+	size_t nreasons, reasons_slots;
 };
 
 const char *fate_name(enum fate f); /* "synthetic", "blurred", ... */

@@ -331,6 +331,50 @@ static void test_malformed_is_a_shard_error(void **state)
 		   "{\"samples\": [{\"key\": \"a\", \"fate\": "
 		   "\"Kept\"}]}",
 		   "unknown fate");
+	/* laid out as fates_write does (one entry a line, each parsed
+	 * alone): the same errors as the whole tree gives */
+	expect_bad("m13",
+		   "{\"samples\": [\n  {\"key\": \"a\", \"fate\": \"kept\"},"
+		   "\n  {\"key\": \"b\", \"fate\": \"burned\"}\n]}\n",
+		   "entry 1");
+	expect_bad(
+	    "m14",
+	    "{\"samples\": [\n  {\"key\": \"a\", \"fate\": \"kept\"\n]}\n",
+	    "samples");
+	expect_bad("m15",
+		   "{\"samples\": [\n  {\"key\": \"a\", \"fate\": \"kept\"}"
+		   "\n  {\"key\": \"b\", \"fate\": \"kept\"}\n]}\n",
+		   "samples");
+	expect_bad("m16",
+		   "{\"samples\": [\n  {\"key\": \"a\", \"fate\": \"kept\"},"
+		   "\n]}\n",
+		   "samples");
+}
+
+/* Many samples left over for one reason hold it once. */
+static void test_reasons_shared(void **state)
+{
+	struct fates f = {0};
+	struct hy_err err = {0};
+	char *d = shard_dir("shared");
+	char k[32];
+
+	(void)state;
+	for (unsigned i = 0; i < 300; i++) {
+		snprintf(k, sizeof(k), "%09u", i);
+		add(&f, k, FATE_BLURRED, i % 2 ? "no prompt" : "not English");
+	}
+	assert_ptr_equal(f.v[0].reason, f.v[2].reason);
+	assert_ptr_equal(f.v[1].reason, f.v[299].reason);
+	assert_int_equal(fates_write(&f, d, 0, &err), HY_OK);
+	fates_release(&f);
+	assert_int_equal(fates_load(&f, dir, "shared", &err), HY_OK);
+	assert_int_equal(f.n, 300);
+	assert_string_equal(f.v[298].reason, "not English");
+	assert_string_equal(f.v[299].reason, "no prompt");
+	assert_ptr_equal(f.v[1].reason, f.v[299].reason);
+	fates_release(&f);
+	free(d);
 }
 
 static void test_unreadable_is_a_shard_error(void **state)
@@ -434,6 +478,7 @@ int main(void)
 	    T(test_prefix_keys),
 	    T(test_many_keys),
 	    T(test_malformed_is_a_shard_error),
+	    T(test_reasons_shared),
 	    T(test_unreadable_is_a_shard_error),
 	    T(test_reason_is_optional_on_load),
 	    cmocka_unit_test(test_sha256_vectors),
