@@ -29,25 +29,31 @@ static int cmp_edit(const void *pa, const void *pb)
 	return c ? c : strcmp(a->ext, b->ext);
 }
 
-/* Adds the edit at rel, which it takes over (freed with the list). */
-static int add(struct edits *e, size_t *cap, char *rel, struct hy_err *err)
+/* Adds the edit at rel (copied). */
+static int add(struct edits *e, size_t *cap, const char *rel,
+	       struct hy_err *err)
 {
 	struct edit *ed;
+	size_t key_len, len = strlen(rel);
 
+	if (len > UINT32_MAX)
+		return hy_err_set(err, HY_ESHARD,
+				  "edit path too long: '%.200s'", rel);
 	if (e->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
 		struct edit *v = realloc(e->v, nc * sizeof(*v));
-		if (!v) {
-			free(rel);
+		if (!v)
 			return hy_err_set(err, HY_EFATAL, "out of memory");
-		}
 		e->v = v;
 		*cap = nc;
 	}
 	ed = &e->v[e->n];
 	memset(ed, 0, sizeof(*ed));
-	ed->relpath = rel;
-	shard_split_key(ed->relpath, &ed->key_len, &ed->ext);
+	ed->relpath = strpool_add(&e->paths, rel, len);
+	if (!ed->relpath)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	shard_split_key(ed->relpath, &key_len, &ed->ext);
+	ed->key_len = (uint32_t)key_len;
 	e->n++;
 	return HY_OK;
 }
@@ -101,10 +107,9 @@ static int walk(struct edits *e, size_t *cap, const char *rel,
 							     : DT_UNKNOWN;
 			free(full);
 		}
-		if (!ret && type == DT_REG) {
-			ret = add(e, cap, sub, err); /* takes sub */
-			sub = NULL;
-		} else if (!ret && type == DT_DIR)
+		if (!ret && type == DT_REG)
+			ret = add(e, cap, sub, err);
+		else if (!ret && type == DT_DIR)
 			ret = walk(e, cap, sub, err);
 		free(sub);
 		if (ret)
@@ -176,8 +181,7 @@ size_t edits_find(const struct edits *e, const char *key, size_t key_len,
 
 void edits_release(struct edits *e)
 {
-	for (size_t i = 0; i < e->n; i++)
-		free(e->v[i].relpath);
+	strpool_release(&e->paths);
 	/* A zeroed struct (never loaded) has no dir and owns no fd 0. */
 	if (e->dir && e->dirfd >= 0)
 		close(e->dirfd);

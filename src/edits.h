@@ -6,15 +6,18 @@
 #define HY_EDITS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
+#include "strpool.h"
 
+/* 24 bytes an edit, its path (KEY.EXT and a NUL) in the list's strpool. */
 struct edit {
-	char *relpath;	/* KEY.EXT relative to the shard's edits folder */
-	size_t key_len; /* key = relpath[0..key_len) */
+	const char *relpath; /* KEY.EXT relative to the shard's edits folder */
 	const char *ext;
-	int used;    /* its key was found in the shard */
-	int applied; /* it replaced or was added as a member */
+	uint32_t key_len;      /* key = relpath[0..key_len) */
+	unsigned char used;    /* its key was found in the shard */
+	unsigned char applied; /* it replaced or was added as a member */
 };
 
 struct edits {
@@ -22,6 +25,7 @@ struct edits {
 	int dirfd;	/* the folder listed, open when n > 0 */
 	struct edit *v; /* sorted by key, then ext */
 	size_t n;
+	struct strpool paths; /* the edits' relpaths */
 };
 
 /* Lists edits_dir/name. A missing folder means no edits (n = 0). Returns
