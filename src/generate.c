@@ -61,24 +61,37 @@ struct gtask {
 	void *owner;
 };
 
-struct gsample {
-	char *key;
-	size_t key_len;
-	char *ext;  /* the image member's extension, or NULL */
+/* What only a sample with a prompt needs, to ask the image server and to
+ * write its edit: freed (drop_post) once it is not to be sent, or done. */
+struct gpost {
+	char *prompt;
+	size_t prompt_len;
 	char *json; /* the original metadata, or NULL */
 	size_t json_len;
-	char *prompt; /* NULL: a leftover */
-	size_t prompt_len;
 	int ow, oh; /* original image size; 0 when unknown */
 	int gw, gh; /* size asked of the server */
 	unsigned long seed;
-	enum gstate st;
-	char *reason;	 /* leftovers and failures */
-	char *doubt;	 /* G_DOUBTFUL's reason, set by the first pass */
-	char *boxes_why; /* face boxes in doubt, and why (NULL: trusted): a
-			    leftover is blurred whole or dropped, never
-			    kept */
 	struct gjob *job;
+};
+
+/* A face sample (or one with a prompt) of the shard being generated: 56
+ * bytes and its key, besides a gpost while it has a prompt to send. The
+ * list of them is what stays per sample. */
+struct gsample {
+	char *key;
+	struct gpost *post; /* NULL: no prompt (a leftover) */
+	const char *reason; /* leftovers and failures: owned when
+			       reason_owned, else a literal */
+	char *doubt;	    /* G_DOUBTFUL's reason, set by the first pass */
+	char *boxes_why;    /* face boxes in doubt, and why (NULL: trusted):
+			       a leftover is blurred whole or dropped, never
+			       kept */
+	uint32_t key_len;
+	unsigned char st; /* enum gstate */
+	unsigned char reason_owned;
+	/* the image member's extension (jpg, jpeg, png or webp: is_image_ext),
+	 * or "": kept inline, not one allocation a sample */
+	char ext[8];
 };
 
 struct gshard {
@@ -88,6 +101,7 @@ struct gshard {
 	struct gsample *v;
 	size_t n, cap;
 	size_t pending;
+	size_t cursor; /* the next sample to submit (submit_more) */
 	int64_t nfailed, samples, resumed;
 	int64_t blurred, dropped, kept; /* set by the finish task */
 	struct shard_id id;		/* the file the first pass read */
@@ -119,6 +133,7 @@ struct run {
 	struct taskq *tq;
 	struct gshard *active;
 	size_t nactive;
+	size_t room; /* jobs the pool may hold: submit_more stops there */
 	struct hy_err *err;
 	int fatal;
 	char tag[32];
@@ -167,22 +182,39 @@ void generate_size(int ow, int oh, int max_side, int *w, int *h)
 static void sample_free(struct gsample *g)
 {
 	free(g->key);
-	free(g->ext);
-	free(g->json);
-	free(g->prompt);
-	free(g->reason);
+	if (g->reason_owned)
+		free((void *)g->reason);
 	free(g->doubt);
 	free(g->boxes_why);
-	if (g->job) {
-		buf_release(&g->job->resp);
-		free(g->job);
+	if (g->post) {
+		if (g->post->job) {
+			buf_release(&g->post->job->resp);
+			free(g->post->job);
+		}
+		free(g->post->json);
+		free(g->post->prompt);
+		free(g->post);
 	}
 	memset(g, 0, sizeof(*g));
 	/* Said again for clang's analyzer, which does not see memset
 	 * clear the pointers. */
-	g->key = g->ext = g->json = g->prompt = g->reason = g->doubt = NULL;
-	g->boxes_why = NULL;
-	g->job = NULL;
+	g->key = g->doubt = g->boxes_why = NULL;
+	g->reason = NULL;
+	g->post = NULL;
+}
+
+/* Frees what only a request to the image server needs: the prompt and a
+ * copy of KEY.json. A sample that is not sent keeps neither (a blur reads
+ * its KEY.json again), so that a shard's leftovers cost no more than their
+ * gsample and key. */
+static void drop_post(struct gsample *g)
+{
+	if (!g->post)
+		return;
+	free(g->post->json);
+	free(g->post->prompt);
+	free(g->post);
+	g->post = NULL;
 }
 
 static void shard_free(struct gshard *s)
@@ -449,7 +481,7 @@ static int keep_sample(struct gshard *s, struct cur *c, struct hy_err *err)
 		sample_free(&c->g);
 		return HY_OK;
 	}
-	if (!c->g.prompt && !face) {
+	if (!c->g.post && !face) {
 		sample_free(&c->g);
 		return HY_OK;
 	}
@@ -469,6 +501,10 @@ static int keep_sample(struct gshard *s, struct cur *c, struct hy_err *err)
 		sample_free(&c->g);
 		return hy_err_set(err, HY_EFATAL, "out of memory");
 	}
+	/* Never sent to a server (run_load decides on api_none and doubt
+	 * first). */
+	if (o->api_none || c->g.doubt)
+		drop_post(&c->g);
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 256;
 		struct gsample *v = realloc(s->v, nc * sizeof(*v));
@@ -531,9 +567,14 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				const struct capentry *p =
 				    pfind(pi, c.g.key, c.g.key_len);
 				if (p) {
-					c.g.prompt = strdup(p->text);
-					c.g.prompt_len = p->text_len;
-					if (!c.g.prompt) {
+					c.g.post = calloc(1, sizeof(*c.g.post));
+					if (c.g.post) {
+						c.g.post->prompt =
+						    strdup(p->text);
+						c.g.post->prompt_len =
+						    p->text_len;
+					}
+					if (!c.g.post || !c.g.post->prompt) {
 						ret =
 						    hy_err_set(err, HY_EFATAL,
 							       "out of memory");
@@ -552,14 +593,19 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				goto out;
 			}
 			if (ret == HY_OK) {
-				c.g.json = malloc(body.len + 1);
-				if (!c.g.json) {
+				/* the copy for the request, before meta_parse
+				 * mends body in place */
+				if (c.g.post && !s->r->o->api_none &&
+				    !(c.g.post->json = malloc(body.len + 1))) {
 					ret = hy_err_set(err, HY_EFATAL,
 							 "out of memory");
 					goto out;
 				}
-				memcpy(c.g.json, body.data, body.len + 1);
-				c.g.json_len = body.len;
+				if (c.g.post && c.g.post->json) {
+					memcpy(c.g.post->json, body.data,
+					       body.len + 1);
+					c.g.post->json_len = body.len;
+				}
 				/* unreadable: keep_sample reports the drop */
 				pr = meta_parse(&c.m, body.data, body.len, &e2);
 				if (pr == HY_EFATAL) {
@@ -574,7 +620,7 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 			}
 		} else if (kind == META_OTHER) {
 			continue;
-		} else if (c.g.ext || kind == META_PHOTO_ODD) {
+		} else if (c.g.ext[0] || kind == META_PHOTO_ODD) {
 			/* Only one photo, in a format we write, can be
 			 * replaced or blurred; another would ship as it is. */
 			if (!c.img_why[0]) {
@@ -591,20 +637,16 @@ static int read_shard(struct gshard *s, const struct pindex *pi,
 				memcpy(c.img_why, why, sizeof(c.img_why));
 			}
 		} else {
-			c.g.ext = strdup(m.ext);
-			if (!c.g.ext) {
-				ret =
-				    hy_err_set(err, HY_EFATAL, "out of memory");
-				goto out;
-			}
+			/* META_PHOTO: jpg, jpeg, png, webp: at most 4 bytes */
+			snprintf(c.g.ext, sizeof(c.g.ext), "%s", m.ext);
 			/* Its size only matters when it is replaced. */
-			if (c.g.prompt &&
-			    shard_read_body(sh, &body, GEN_MAX_BODY, &e2) ==
-				HY_OK) {
+			if (c.g.post && shard_read_body(sh, &body, GEN_MAX_BODY,
+							&e2) == HY_OK) {
 				enum image_fmt f;
 				if (image_probe(body.data, body.len, &f,
-						&c.g.ow, &c.g.oh, &e2) != HY_OK)
-					c.g.ow = c.g.oh = 0;
+						&c.g.post->ow, &c.g.post->oh,
+						&e2) != HY_OK)
+					c.g.post->ow = c.g.post->oh = 0;
 			}
 		}
 	}
@@ -623,9 +665,24 @@ out:
 
 static int set_reason(struct gsample *g, const char *why)
 {
-	free(g->reason);
-	g->reason = strdup(why);
-	return g->reason ? 0 : -1;
+	char *r = strdup(why);
+
+	if (!r)
+		return -1;
+	if (g->reason_owned)
+		free((void *)g->reason);
+	g->reason = r;
+	g->reason_owned = 1;
+	return 0;
+}
+
+/* The same with a string literal, not copied. */
+static void set_reason_static(struct gsample *g, const char *why)
+{
+	if (g->reason_owned)
+		free((void *)g->reason);
+	g->reason = why;
+	g->reason_owned = 0;
 }
 
 /* Load task: prompts, first pass, resume state, sizes and seeds. */
@@ -658,38 +715,40 @@ static void run_load(struct task *t)
 
 		if (g->doubt) {
 			g->st = G_DOUBTFUL;
+			drop_post(g);
 			continue;
 		}
 		if (o->api_none)
 			why = "no image server (--image-api none)";
-		else if (!g->prompt)
+		else if (!g->post)
 			why = "no prompt (caption not in the wanted language, "
 			      "declined by the LLM, or no captions entry)";
-		else if (!g->ext)
+		else if (!g->ext[0])
 			why = "no image member to replace";
-		else if (!g->prompt[strspn(g->prompt, " \t\r\n")])
+		else if (!g->post->prompt[strspn(g->post->prompt, " \t\r\n")])
 			why = "empty prompt";
 		if (why) {
 			g->st = G_LEFT;
-			if (set_reason(g, why))
-				ret = hy_err_set(&s->err, HY_EFATAL,
-						 "out of memory");
+			set_reason_static(g, why);
+			drop_post(g);
 			continue;
 		}
 		if (already_done(s->part, g, g->ext)) {
+			drop_post(g);
 			g->st = G_DONE;
 			s->resumed++;
 			continue;
 		}
 		if (o->size_w > 0) {
-			g->gw = o->size_w;
-			g->gh = o->size_h;
+			g->post->gw = o->size_w;
+			g->post->gh = o->size_h;
 		} else {
-			generate_size(g->ow, g->oh, o->max_side, &g->gw,
-				      &g->gh);
+			generate_size(g->post->ow, g->post->oh, o->max_side,
+				      &g->post->gw, &g->post->gh);
 		}
-		g->seed = o->seed >= 0 ? (unsigned long)o->seed
-				       : generate_seed(g->key, g->key_len);
+		g->post->seed = o->seed >= 0
+				    ? (unsigned long)o->seed
+				    : generate_seed(g->key, g->key_len);
 		g->st = G_PENDING;
 		s->pending++;
 	}
@@ -717,6 +776,7 @@ static void run_post(struct task *t)
 	struct gjob *j = ((struct gtask *)t)->owner;
 	struct gshard *s = j->sh;
 	struct gsample *g = &s->v[j->idx];
+	struct gpost *p = g->post;
 	const struct generate_opts *o = s->r->o;
 	enum image_fmt want = image_fmt_of_ext(g->ext), got;
 	struct buf img = {0}, enc = {0}, meta = {0};
@@ -736,10 +796,10 @@ static void run_post(struct task *t)
 		snprintf(j->why, sizeof(j->why), "%.200s", err.msg);
 		goto out;
 	}
-	if (w != g->gw || h != g->gh) {
+	if (w != p->gw || h != p->gh) {
 		snprintf(j->why, sizeof(j->why),
-			 "image is %dx%d, %dx%d was asked for", w, h, g->gw,
-			 g->gh);
+			 "image is %dx%d, %dx%d was asked for", w, h, p->gw,
+			 p->gh);
 		goto out;
 	}
 	/* Decoded whole even when its bytes are kept: half an image has a
@@ -757,8 +817,8 @@ static void run_post(struct task *t)
 		j->blank = 1;
 		goto out;
 	}
-	if (o->resize && g->ow > 0 && g->oh > 0 && (g->ow != w || g->oh != h)) {
-		ret = image_resize(&px, g->ow, g->oh, &sized, &err);
+	if (o->resize && p->ow > 0 && p->oh > 0 && (p->ow != w || p->oh != h)) {
+		ret = image_resize(&px, p->ow, p->oh, &sized, &err);
 		if (ret)
 			goto fatal;
 		image_release(&px);
@@ -777,21 +837,21 @@ static void run_post(struct task *t)
 	}
 	{
 		struct metaedit_synth ms = {
-		    .prompt = g->prompt,
-		    .prompt_len = g->prompt_len,
+		    .prompt = p->prompt,
+		    .prompt_len = p->prompt_len,
 		    .w = px.w,
 		    .h = px.h,
 		    .sha256 = sha,
 		    .generator = o->generator,
 		    .model = o->api.model,
-		    .seed = g->seed,
+		    .seed = p->seed,
 		    .steps = o->api.steps,
 		    .cfg_scale = o->api.cfg_scale,
 		    .sampler = o->api.sampler,
 		    .llm_model = o->llm_model,
 		};
 		ret =
-		    metaedit_synthetic(g->json, g->json_len, &ms, &meta, &err);
+		    metaedit_synthetic(p->json, p->json_len, &ms, &meta, &err);
 		if (ret == HY_ESAMPLE) /* the original record was not JSON */
 			ret = metaedit_synthetic(NULL, 0, &ms, &meta, &err);
 		if (ret)
@@ -799,7 +859,7 @@ static void run_post(struct task *t)
 	}
 	ret = write_member(s->part, g, g->ext, out->data, out->len, &err);
 	if (!ret)
-		ret = write_member(s->part, g, "txt", g->prompt, g->prompt_len,
+		ret = write_member(s->part, g, "txt", p->prompt, p->prompt_len,
 				   &err);
 	if (!ret) /* last: its presence means the sample is done */
 		ret =
@@ -831,28 +891,114 @@ static int append_reason(struct gsample *g, const char *why, const char *what)
 	if (asprintf(&r, "%s; %s: %s", g->reason ? g->reason : "leftover", why,
 		     what) < 0)
 		return -1;
-	free(g->reason);
+	if (g->reason_owned)
+		free((void *)g->reason);
 	g->reason = r;
+	g->reason_owned = 1;
 	return 0;
 }
 
 /* The next leftover from i on that has a photo to blur. */
 static size_t next_left(const struct gshard *s, size_t i)
 {
-	while (i < s->n && !(s->v[i].st == G_LEFT && s->v[i].ext))
+	while (i < s->n && !(s->v[i].st == G_LEFT && s->v[i].ext[0]))
 		i++;
 	return i;
 }
 
-/* Blurs the leftovers' images: a second pass reading only their bodies. */
+/* Blurs one leftover's photo (body, as img_ret/img_err read it) in the
+ * regions its metadata (json, or NULL) gives. HY_OK (blurred, or dropped
+ * as unblurrable) or an error that stops the shard. */
+static int blur_one(struct gshard *s, struct gsample *g, struct buf *body,
+		    int img_ret, const struct hy_err *img_err, struct buf *json,
+		    struct meta *md, struct buf *out, struct buf *meta,
+		    struct hy_err *err)
+{
+	const struct image_box *boxes = NULL;
+	size_t nb = 0;
+	struct hy_err e2;
+	char sha[65];
+	enum image_fmt f;
+	int w = 0, h = 0, ret = img_ret;
+
+	/* The regions by the face rule: the boxes, or the whole photo when
+	 * they are in doubt. */
+	meta_reset(md);
+	if (!ret && json)
+		ret = meta_parse(md, json->data, json->len, &e2);
+	if (ret == HY_OK) {
+		boxes = meta_hide(md, &nb);
+		if (g->boxes_why && append_reason(g, g->boxes_why,
+						  "the whole photo is blurred"))
+			ret = hy_err_set(&e2, HY_EFATAL, "out of memory");
+	}
+	if (ret == HY_OK) {
+		buf_clear(out);
+		ret = image_blur_encoded(body->data, body->len, boxes, nb, out,
+					 &e2);
+	}
+	if (ret == HY_OK)
+		ret = image_probe(out->data, out->len, &f, &w, &h, &e2);
+	if (ret == HY_EFATAL) {
+		*err = img_ret == HY_EFATAL ? *img_err : e2;
+		return ret;
+	}
+	if (ret) {
+		/* A face that cannot be blurred must not ship. */
+		char why[300];
+		snprintf(why, sizeof(why),
+			 "cannot blur the original image (%.200s): dropped",
+			 img_ret == HY_OK ? e2.msg : img_err->msg);
+		hy_report(&s->r->ctx->report, "%s: sample '%s': %s",
+			  s->in->shard, g->key, why);
+		g->st = G_UNBLURRABLE;
+		if (set_reason(g, why))
+			return hy_err_set(err, HY_EFATAL, "out of memory");
+		return HY_OK;
+	}
+	if (digest_sha256_hex(out->data, out->len, sha))
+		return hy_err_set(err, HY_EFATAL, "sha256 failed");
+	{
+		struct metaedit_blur mb = {.w = w,
+					   .h = h,
+					   .sha256 = sha,
+					   .boxes = (long)nb,
+					   .reason = g->reason};
+		ret = json ? metaedit_blurred(json->data, json->len, &mb, meta,
+					      &e2)
+			   : HY_ESAMPLE;
+		if (ret == HY_ESAMPLE)
+			ret = metaedit_blurred(NULL, 0, &mb, meta, &e2);
+		if (ret) {
+			*err = e2;
+			return ret;
+		}
+	}
+	ret = write_member(s->part, g, g->ext, out->data, out->len, err);
+	if (!ret)
+		ret = write_member(s->part, g, "json", meta->data, meta->len,
+				   err);
+	if (ret)
+		return ret;
+	s->blurred++;
+	g->st = G_BLURRED;
+	return HY_OK;
+}
+
+/* Blurs the leftovers' images: a second pass reading only their photos and
+ * metadata (KEY.json is read again here rather than kept from the first
+ * pass for every leftover: memory stays flat in the samples of a shard). */
 static int blur_leftovers(struct gshard *s, struct hy_err *err)
 {
 	struct shard *sh = NULL;
 	struct shard_member m;
-	struct buf body = {0}, out = {0}, meta = {0};
+	struct buf body = {0}, json = {0}, out = {0}, meta = {0};
 	struct meta md = {0};
 	struct shard_id id;
+	struct hy_err img_err = {0}, e2;
 	size_t i = next_left(s, 0);
+	/* of leftover i: a member met, its JSON read, its photo read */
+	int seen = 0, has_json = 0, has_img = 0, img_ret = HY_OK;
 	int ret, more = 1;
 
 	if (i == s->n)
@@ -872,108 +1018,75 @@ static int blur_leftovers(struct gshard *s, struct hy_err *err)
 				 s->in->shard);
 		goto out;
 	}
-	while (i < s->n && (more = shard_next(sh, &m, err)) == 1) {
+	while (i < s->n) {
 		struct gsample *g = &s->v[i];
-		const struct image_box *boxes = NULL;
-		size_t nb = 0;
-		struct hy_err e2;
-		char sha[65];
-		enum image_fmt f;
-		int w = 0, h = 0;
+		size_t skip;
+		int same;
 
-		size_t skip = shard_key_skip(m.path, m.key_len);
-
-		if (!m.is_data ||
-		    !same_key(g, m.path + skip, m.key_len - skip) ||
-		    strcmp(m.ext, g->ext) != 0)
+		more = shard_next(sh, &m, err);
+		if (more < 0) {
+			ret = more;
+			goto out;
+		}
+		if (more == 1 && !m.is_data)
 			continue;
-		i = next_left(s, i + 1);
-		ret = shard_read_body(sh, &body, GEN_MAX_BODY, &e2);
-		if (ret == HY_ESHARD || ret == HY_EFATAL) {
-			*err = e2;
-			goto out;
-		}
-		/* The regions by the face rule: the boxes, or the whole
-		 * photo when they are in doubt. */
-		meta_reset(&md);
-		if (!ret && g->json)
-			ret = meta_parse(&md, g->json, g->json_len, &e2);
-		if (ret == HY_OK) {
-			boxes = meta_hide(&md, &nb);
-			if (g->boxes_why &&
-			    append_reason(g, g->boxes_why,
-					  "the whole photo is blurred"))
-				ret =
-				    hy_err_set(&e2, HY_EFATAL, "out of memory");
-		}
-		if (ret == HY_OK) {
-			buf_clear(&out);
-			ret = image_blur_encoded(body.data, body.len, boxes, nb,
-						 &out, &e2);
-		}
-		if (ret == HY_OK)
-			ret = image_probe(out.data, out.len, &f, &w, &h, &e2);
-		if (ret == HY_EFATAL) {
-			*err = e2;
-			goto out;
-		}
-		if (ret) {
-			/* A face that cannot be blurred must not ship. */
-			char why[300];
-			snprintf(why, sizeof(why),
-				 "cannot blur the original image (%.200s): "
-				 "dropped",
-				 e2.msg);
-			hy_report(&s->r->ctx->report, "%s: sample '%s': %s",
-				  s->in->shard, g->key, why);
-			g->st = G_UNBLURRABLE;
-			if (set_reason(g, why)) {
-				ret =
-				    hy_err_set(err, HY_EFATAL, "out of memory");
+		skip = more == 1 ? shard_key_skip(m.path, m.key_len) : 0;
+		same =
+		    more == 1 && same_key(g, m.path + skip, m.key_len - skip);
+		if (seen && !same) {
+			/* Leftover i ended: blur it, or drop it when its photo
+			 * was not met again (the loop below). */
+			if (!has_img)
+				break;
+			ret = blur_one(s, g, &body, img_ret, &img_err,
+				       has_json ? &json : NULL, &md, &out,
+				       &meta, err);
+			if (ret)
 				goto out;
-			}
+			i = next_left(s, i + 1);
+			seen = has_json = has_img = 0;
+			if (i == s->n)
+				break;
+			g = &s->v[i];
+			same = more == 1 &&
+			       same_key(g, m.path + skip, m.key_len - skip);
+		}
+		if (more == 0)
+			break;
+		if (!same)
 			continue;
-		}
-		if (digest_sha256_hex(out.data, out.len, sha)) {
-			ret = hy_err_set(err, HY_EFATAL, "sha256 failed");
-			goto out;
-		}
-		{
-			struct metaedit_blur mb = {.w = w,
-						   .h = h,
-						   .sha256 = sha,
-						   .boxes = (long)nb,
-						   .reason = g->reason};
-			ret = metaedit_blurred(g->json, g->json_len, &mb, &meta,
-					       &e2);
-			if (ret == HY_ESAMPLE)
-				ret =
-				    metaedit_blurred(NULL, 0, &mb, &meta, &e2);
-			if (ret) {
+		seen = 1;
+		if (!strcmp(m.ext, "json") && !has_json) {
+			/* the record the first pass read: the first one
+			 * that reads */
+			ret = shard_read_body(sh, &json, GEN_MAX_BODY, &e2);
+			if (ret == HY_ESHARD || ret == HY_EFATAL) {
 				*err = e2;
 				goto out;
 			}
+			has_json = ret == HY_OK;
+		} else if (!strcmp(m.ext, g->ext) && !has_img) {
+			img_ret =
+			    shard_read_body(sh, &body, GEN_MAX_BODY, &img_err);
+			if (img_ret == HY_ESHARD) {
+				*err = img_err;
+				ret = img_ret;
+				goto out;
+			}
+			has_img = 1;
 		}
-		ret = write_member(s->part, g, g->ext, out.data, out.len, err);
-		if (!ret)
-			ret = write_member(s->part, g, "json", meta.data,
-					   meta.len, err);
-		if (ret)
-			goto out;
-		s->blurred++;
-		g->st = G_BLURRED;
 	}
-	ret = more < 0 ? more : HY_OK;
+	ret = HY_OK;
 	/* A leftover the second pass did not meet (the shard changed under
 	 * us) must not ship its face either. */
-	for (; !ret && i < s->n; i = next_left(s, i + 1)) {
+	for (; i < s->n; i = next_left(s, i + 1)) {
 		s->v[i].st = G_UNBLURRABLE;
-		if (set_reason(&s->v[i], "photo not found again for blurring: "
-					 "dropped"))
-			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		set_reason_static(&s->v[i], "photo not found again for "
+					    "blurring: dropped");
 	}
 out:
 	buf_release(&body);
+	buf_release(&json);
 	buf_release(&out);
 	buf_release(&meta);
 	meta_release(&md);
@@ -1011,7 +1124,7 @@ static void run_finish(struct task *t)
 			 * unless its boxes are in doubt: keep never ships
 			 * a photo whose faces may be anywhere */
 			fa = o->leftover == LEFTOVER_DROP ||
-				     (g->boxes_why && g->ext)
+				     (g->boxes_why && g->ext[0])
 				 ? FATE_DROPPED
 				 : FATE_KEPT;
 			if (fa == FATE_DROPPED &&
@@ -1079,8 +1192,10 @@ static int on_request(void *ctx, struct pool_job *job, struct buf *path,
 	struct gjob *j = (struct gjob *)job;
 	struct gsample *g = &j->sh->v[j->idx];
 
-	return imgapi_request(&r->o->api, g->prompt, g->prompt_len, g->seed,
-			      g->gw, g->gh, path, body);
+	const struct gpost *p = g->post;
+
+	return imgapi_request(&r->o->api, p->prompt, p->prompt_len, p->seed,
+			      p->gw, p->gh, path, body);
 }
 
 static enum pool_verdict on_response(void *ctx, struct pool_job *job,
@@ -1137,7 +1252,8 @@ static void on_done(void *ctx, struct pool_job *job, int result)
 	progress_add(r->ctx->progress, 1, 0);
 	buf_release(&j->resp);
 	free(j);
-	g->job = NULL;
+	g->post->job = NULL;
+	drop_post(g); /* written, or a leftover */
 }
 
 static void wake(void *ctx)
@@ -1188,6 +1304,8 @@ static void unlink_shard(struct run *r, struct gshard *s)
 	shard_free(s);
 }
 
+static int submit_more(struct run *r, struct gshard *s);
+
 /* A shard's task is back. */
 static int shard_task_done(struct run *r, struct gshard *s)
 {
@@ -1218,14 +1336,33 @@ static int shard_task_done(struct run *r, struct gshard *s)
 	r->c->samples += s->samples;
 	r->c->faces += (int64_t)s->n;
 	r->c->resumed += s->resumed;
-	for (size_t i = 0; i < s->n; i++) {
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].st != G_PENDING)
+			progress_add(r->ctx->progress, 1, 0);
+	return submit_more(r, r->active);
+}
+
+/* Submits the pending samples of shard s and of those started before it
+ * (oldest first) while the pool holds fewer than r->room jobs. A job
+ * (about 650 bytes) is made when its request is near, not for every
+ * pending sample of a shard at once: memory stays flat in the samples of
+ * a shard. */
+static int submit_more(struct run *r, struct gshard *s)
+{
+	int ret;
+
+	if (!s || !r->pool)
+		return HY_OK;
+	ret = submit_more(r, s->next);
+	if (ret || s->state != S_RUNNING)
+		return ret;
+	while (s->cursor < s->n && pool_pending(r->pool) < r->room) {
+		size_t i = s->cursor++;
 		struct gsample *g = &s->v[i];
 		struct gjob *j;
 
-		if (g->st != G_PENDING) {
-			progress_add(r->ctx->progress, 1, 0);
+		if (g->st != G_PENDING)
 			continue;
-		}
 		j = calloc(1, sizeof(*j));
 		if (!j)
 			return hy_err_set(r->err, HY_EFATAL, "out of memory");
@@ -1234,7 +1371,7 @@ static int shard_task_done(struct run *r, struct gshard *s)
 		j->task.kind = T_POST;
 		j->task.owner = j;
 		j->task.t.run = run_post;
-		g->job = j;
+		g->post->job = j;
 		pool_submit(r->pool, &j->base);
 	}
 	return HY_OK;
@@ -1346,6 +1483,8 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 	size_t next = 0, max_active = (size_t)(o->threads > 2 ? o->threads : 2);
 	size_t room =
 	    (size_t)(o->pool.max_in_flight > 0 ? o->pool.max_in_flight : 1) * 4;
+
+	r.room = room;
 	double last_note = 0;
 	int ret = HY_OK;
 
@@ -1366,7 +1505,11 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 			ret = hy_err_set(err, HY_ESTOP, "stopped");
 			break;
 		}
-		/* Read ahead while the servers could use more work. */
+		/* Jobs of the shards running, then read ahead while the
+		 * servers could use more work. */
+		ret = submit_more(&r, r.active);
+		if (ret)
+			goto out;
 		while (!exhausted && r.nactive < max_active &&
 		       (o->api_none || pool_pending(r.pool) < room)) {
 			size_t idx;
