@@ -172,5 +172,6 @@ out:
 	buf_release(&s.key);
 	buf_release(&s.json);
 	buf_release(&s.txt);
+	buf_heap_trim();
 	return ret;
 }
