@@ -11,6 +11,10 @@ tarfile, stdlib only) to build inputs and check the tool's outputs.
   tartool.py gen OUT.tar NSAMPLES BODYSIZE SEED
       A WebDataset shard of NSAMPLES samples (KEY.jpg random bytes,
       KEY.txt, KEY.json).
+  tartool.py tiny OUT.tar NSAMPLES FACE_EVERY IMAGE
+      A shard of NSAMPLES small samples written fast (memory tests): KEY.jpg
+      (the bytes of IMAGE) and KEY.json (caption; one face box every
+      FACE_EVERY samples, none when 0). Plain ustar.
   tartool.py list TAR          name, type, size, sha256 of each member
   tartool.py names TAR         member names, one a line
   tartool.py offsets TAR       index, header offset, data offset, size, name
@@ -95,6 +99,40 @@ def gen(out, n, size, seed):
                               ("txt", cap.encode()), ("json", meta)):
                 t.addfile(_info(key + "." + ext, len(data)),
                           io.BytesIO(data))
+
+
+def _ustar_header(name, size):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"0000644\0"
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"%011o\0" % MTIME
+    h[148:156] = b"        "
+    h[156:157] = b"0"
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def tiny(out, n, face_every, image):
+    with open(image, "rb") as f:
+        img = f.read()
+    pad = b"\0" * (-len(img) % 512)
+    with open(out, "wb", buffering=1 << 20) as f:
+        for i in range(n):
+            key = b"%09d" % i
+            face = face_every and i % face_every == 0
+            meta = b'{"uid": "%s", "caption": "A person, sample %d.", ' \
+                b'"face_bboxes": [%s]}' % (key, i,
+                                            b"[0.25, 0.25, 0.75, 0.75]"
+                                            if face else b"")
+            f.write(_ustar_header(key + b".jpg", len(img)))
+            f.write(img + pad)
+            f.write(_ustar_header(key + b".json", len(meta)))
+            f.write(meta + b"\0" * (-len(meta) % 512))
+        f.write(b"\0" * 1024)
 
 
 def members(path):
@@ -286,6 +324,8 @@ def main(argv):
         build(argv[2], spec, argv[3] if len(argv) > 3 else "ustar")
     elif cmd == "gen":
         gen(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif cmd == "tiny":
+        tiny(argv[2], int(argv[3]), int(argv[4]), argv[5])
     elif cmd == "list":
         for name, typ, link, data in members(argv[2]):
             print(name, typ.decode(), link,
