@@ -2,9 +2,6 @@
 #include "buf.h"
 
 #include <stdlib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 
 size_t buf_next_cap(const struct buf *b, size_t extra)
@@ -69,11 +66,4 @@ void buf_release(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
-}
-
-void buf_heap_trim(void)
-{
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
 }

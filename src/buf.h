@@ -25,12 +25,4 @@ void buf_clear(struct buf *b);
 /* Frees the memory; the buffer is zeroed and may be reused. */
 void buf_release(struct buf *b);
 
-/* Hands the memory freed so far back to the system. Called when a stage
- * is done with a shard: glibc keeps freed memory in the arena of the
- * thread that used it, and in `run`, where each stage has its threads,
- * the peaks of the stages would add up instead of taking turns (one
- * shard of 1M samples: 146 MB against 83 MB for the largest stage). A few
- * milliseconds a shard. */
-void buf_heap_trim(void);
-
 #endif

@@ -1302,7 +1302,6 @@ static void unlink_shard(struct run *r, struct gshard *s)
 	*pp = s->next;
 	r->nactive--;
 	shard_free(s);
-	buf_heap_trim();
 }
 
 static int submit_more(struct run *r, struct gshard *s);

@@ -670,7 +670,6 @@ static int reap(struct run *r)
 		r->nactive--;
 		ret = finish(r, s);
 		shard_free(s);
-		buf_heap_trim();
 	}
 	return ret;
 }

@@ -392,6 +392,5 @@ out:
 	buf_release(&r.file);
 	buf_release(&r.key);
 	shard_close(r.sh);
-	buf_heap_trim();
 	return ret;
 }

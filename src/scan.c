@@ -172,6 +172,5 @@ out:
 	buf_release(&s.key);
 	buf_release(&s.json);
 	buf_release(&s.txt);
-	buf_heap_trim();
 	return ret;
 }
