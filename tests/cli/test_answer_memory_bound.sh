@@ -37,13 +37,14 @@ rss_kib=$(cat rss.txt 2>/dev/null || echo 0)
 echo "# peak RSS $((rss_kib / 1024)) MiB, server pumped $(($(stat_of "$P" pumped_bytes) / 1048576)) MiB"
 # How much more than the bound the server gets out depends on how the 64
 # transfers interleave (the machine's speed, its load: 499 to 672 MiB
-# seen): only "more than the bound" is certain.
+# seen): only "more than the bound" is certain. Whether a last survivor
+# then reaches the 32 MiB cap of one answer depends on it too: not
+# checked.
 check "the server sent more than the bound (the bound was tested): $(($(stat_of "$P" pumped_bytes) / 1048576)) MiB" \
 	test "$(stat_of "$P" pumped_bytes)" -gt $((256 << 20))
 check "peak RSS $((rss_kib / 1024)) MiB stays under 384 MiB (256 MiB of answers + the rest)" \
 	test "$rss_kib" -gt 0 -a "$rss_kib" -lt $((384 * 1024))
 expect_err "answers in flight over 256 MiB in all" "a sample cut by the total bound says so"
-expect_err "answer over 32 MiB" "a sample over the per-answer bound says so"
 check "no prompts file for the failed shard" test ! -e po/00000000.json
 
 finish
