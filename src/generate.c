@@ -663,10 +663,9 @@ out:
 	return ret;
 }
 
-static int set_reason(struct gsample *g, const char *why)
+/* Makes r (malloc'd, or NULL when out of memory: -1) g's reason. */
+static int take_reason(struct gsample *g, char *r)
 {
-	char *r = strdup(why);
-
 	if (!r)
 		return -1;
 	if (g->reason_owned)
@@ -674,6 +673,11 @@ static int set_reason(struct gsample *g, const char *why)
 	g->reason = r;
 	g->reason_owned = 1;
 	return 0;
+}
+
+static int set_reason(struct gsample *g, const char *why)
+{
+	return take_reason(g, strdup(why));
 }
 
 /* The same with a string literal, not copied. */
@@ -890,12 +894,8 @@ static int append_reason(struct gsample *g, const char *why, const char *what)
 
 	if (asprintf(&r, "%s; %s: %s", g->reason ? g->reason : "leftover", why,
 		     what) < 0)
-		return -1;
-	if (g->reason_owned)
-		free((void *)g->reason);
-	g->reason = r;
-	g->reason_owned = 1;
-	return 0;
+		r = NULL;
+	return take_reason(g, r);
 }
 
 /* The next leftover from i on that has a photo to blur. */
