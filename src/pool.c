@@ -94,8 +94,9 @@ struct pool {
 	long retries;
 	uint64_t rng;
 	char broken[300];	    /* the last refusal, for HY_ECONFIG */
-	char redirect[800];	    /* the first redirect: stops the run */
+	char stop[800];		    /* a redirect or POOL_STOP: ends the run */
 	struct curl_slist *headers; /* shared by all transfers */
+	struct curl_slist *probe_headers; /* the Authorization alone */
 	struct pool_ep_stats *stats;
 };
 
@@ -162,6 +163,16 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* HTTP Basic (A1111 --api-auth user:password), sent with the first
+ * request rather than after a 401. */
+static void set_basic(struct pool *p, CURL *h)
+{
+	if (!p->o.basic)
+		return;
+	curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(h, CURLOPT_USERPWD, p->o.basic);
+}
+
 int pool_new(struct pool **out, const char *const *urls, size_t n,
 	     const struct pool_opts *o, const struct pool_callbacks *cb,
 	     struct hy_err *err)
@@ -205,7 +216,10 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		p->ep[i].down_for = 1;
 	}
 	/* Servers quote a wrong key back ("Incorrect API key provided"). */
-	if (o->bearer && redact_add(o->bearer)) {
+	if ((o->bearer && redact_add(o->bearer)) ||
+	    (o->basic && redact_add(o->basic)) ||
+	    (o->basic && strchr(o->basic, ':') &&
+	     redact_add(strchr(o->basic, ':') + 1))) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto fail;
 	}
@@ -221,6 +235,9 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 			goto fail;
 		}
 		p->headers = curl_slist_append(p->headers, h.data);
+		/* A probe without the key gets 401 from a server that asks
+		 * for one, which says nothing about its health. */
+		p->probe_headers = curl_slist_append(NULL, h.data);
 		buf_release(&h);
 	}
 	for (int i = 0; i < p->o.max_in_flight; i++) {
@@ -246,6 +263,7 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
 				 (long)(fmin(p->o.timeout, 5) * 1000));
 		curl_easy_setopt(t->easy, CURLOPT_PROXY, ""); /* no env proxy */
+		set_basic(p, t->easy);
 		limit_protocols(t->easy);
 		t->next_free = p->free_tr;
 		p->free_tr = t;
@@ -422,22 +440,36 @@ static void redirected(struct pool *p, struct transfer *t, long status)
 	struct curl_header *h = NULL;
 	const char *loc = NULL;
 
-	if (p->redirect[0])
+	if (p->stop[0])
 		return;
 	if (curl_easy_header(t->easy, "Location", 0, CURLH_HEADER, -1, &h) ==
 		CURLHE_OK &&
 	    h)
 		loc = h->value;
 	if (loc)
-		snprintf(p->redirect, sizeof(p->redirect),
+		snprintf(p->stop, sizeof(p->stop),
 			 "%.200s: HTTP %ld redirect to '%.400s', not followed: "
 			 "give the server's own URL as the endpoint",
 			 p->ep[t->ep].name, status, loc);
 	else
-		snprintf(p->redirect, sizeof(p->redirect),
+		snprintf(p->stop, sizeof(p->stop),
 			 "%.200s: HTTP %ld (a redirect without a Location), "
 			 "not followed: check the endpoint URL",
 			 p->ep[t->ep].name, status);
+}
+
+/* The answer says the configuration is wrong (POOL_STOP): the run stops
+ * with the endpoint and the reason; the job goes back unreported, so a
+ * re-run with the right settings does it. */
+static void stopped(struct pool *p, struct pool_job *j, int ep)
+{
+	if (!p->stop[0]) {
+		snprintf(p->stop, sizeof(p->stop), "%.200s: %.500s",
+			 p->ep[ep].name, j->why);
+		redact(p->stop, sizeof(p->stop));
+	}
+	p->ep[ep].errors++;
+	push_ready(p, j);
 }
 
 /* Decides what a finished transfer means; the one place that does. */
@@ -535,6 +567,10 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		j->latency = now - t->t0;
 		return;
 	}
+	if (v == POOL_STOP) {
+		stopped(p, j, t->ep);
+		return;
+	}
 	if (v == POOL_RETRY) {
 		char tmp[256];
 		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
@@ -565,6 +601,8 @@ static void start_probe(struct pool *p, struct endpoint *e)
 	curl_easy_setopt(e->probe, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(e->probe, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e->probe, CURLOPT_PROXY, "");
+	curl_easy_setopt(e->probe, CURLOPT_HTTPHEADER, p->probe_headers);
+	set_basic(p, e->probe);
 	limit_protocols(e->probe);
 	curl_easy_setopt(e->probe, CURLOPT_ERRORBUFFER, e->probe_err);
 	curl_easy_setopt(e->probe, CURLOPT_TIMEOUT_MS,
@@ -581,6 +619,16 @@ static void probe_done(struct pool *p, struct endpoint *e, CURLcode rc,
 
 	curl_multi_remove_handle(p->multi, e->probe);
 	curl_easy_getinfo(e->probe, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK &&
+	    (status == 401 || status == 403 || status == 404)) {
+		/* A wrong key, or not the server (or API) we were told: the
+		 * requests would be refused the same way. */
+		e->state = EP_BROKEN;
+		snprintf(p->broken, sizeof(p->broken),
+			 "%.200s: health probe GET %.60s: HTTP %ld", e->name,
+			 p->o.health_path, status);
+		return;
+	}
 	if (rc == CURLE_OK && status > 0 && status < 500) {
 		/* Up again; down_for stays until a real request succeeds, so
 		 * a server whose probe answers but whose requests fail is not
@@ -601,8 +649,8 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 	CURLMsg *msg;
 	int left, running;
 
-	if (p->redirect[0]) /* called again after HY_ECONFIG */
-		return hy_err_set(err, HY_ECONFIG, "%s", p->redirect);
+	if (p->stop[0]) /* called again after HY_ECONFIG */
+		return hy_err_set(err, HY_ECONFIG, "%s", p->stop);
 	/* Backoffs that are over go back to the ready queue. */
 	for (pp = &p->delayed; *pp;) {
 		struct pool_job *j = *pp;
@@ -673,8 +721,8 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		if (t->resp.cap > POOL_KEEP_BODY)
 			buf_release(&t->resp);
 	}
-	if (p->redirect[0])
-		return hy_err_set(err, HY_ECONFIG, "%s", p->redirect);
+	if (p->stop[0])
+		return hy_err_set(err, HY_ECONFIG, "%s", p->stop);
 	return HY_OK;
 }
 
@@ -683,6 +731,10 @@ void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
 	double now = progress_now();
 	struct endpoint *e = &p->ep[j->last_ep];
 
+	if (v == POOL_STOP) {
+		stopped(p, j, j->last_ep);
+		return;
+	}
 	if (v == POOL_RETRY) {
 		char tmp[256];
 		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
@@ -803,6 +855,7 @@ void pool_free(struct pool *p)
 	if (p->multi)
 		curl_multi_cleanup(p->multi);
 	curl_slist_free_all(p->headers);
+	curl_slist_free_all(p->probe_headers);
 	free(p->tr);
 	free(p->ep);
 	free(p->stats);

@@ -20,6 +20,10 @@ enum pool_verdict {
 	POOL_DEFER, /* the caller checks the answer elsewhere (a worker
 		       thread) and calls pool_resolve later; the body must be
 		       copied, as it is reused */
+	POOL_STOP,  /* a well-formed answer that says the configuration is
+		       wrong (another API's format): the run stops with
+		       HY_ECONFIG, why naming the reason; the job is kept,
+		       unreported */
 };
 
 /* How a job left the pool. */
@@ -67,7 +71,10 @@ struct pool_opts {
 	double backoff_base;	 /* seconds; doubles per attempt, +-50% */
 	double backoff_max;	 /* cap of one wait */
 	const char *bearer;	 /* Authorization: Bearer token, or NULL */
-	const char *health_path; /* GET probe of a dead endpoint */
+	const char *basic;	 /* "user:password" for HTTP Basic (A1111's
+				    --api-auth), or NULL */
+	const char *health_path; /* GET probe of a dead endpoint; it carries
+				    the same Authorization header */
 };
 
 struct pool_ep_stats {
@@ -92,11 +99,13 @@ void pool_submit(struct pool *p, struct pool_job *job);
 /* Runs the event loop once: starts what can start, waits at most
  * max_wait seconds for network activity, and handles what finished
  * (calling the callbacks). Returns HY_OK, HY_EFATAL, or HY_ECONFIG when
- * every endpoint refused us for good (HTTP 401, 403 or 404: a wrong key,
- * model or API), err naming the last one and its answer, or at once when
- * an endpoint answered with a redirect (3xx, never followed), err naming
- * the endpoint and the Location; the redirected job is kept, unreported.
- * After a redirect, every later call returns it again. */
+ * every endpoint refused us for good (HTTP 401, 403 or 404 to a request
+ * or a health probe: a wrong key, model or API), err naming the last one
+ * and its answer, or at once when an endpoint answered with a redirect
+ * (3xx, never followed), err naming the endpoint and the Location, or an
+ * answer the response callback judged POOL_STOP; the job is kept,
+ * unreported. After a redirect or a stop, every later call returns it
+ * again. */
 int pool_step(struct pool *p, double max_wait, struct hy_err *err);
 
 /* Settles a job whose answer was deferred (POOL_DEFER): POOL_DONE
