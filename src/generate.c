@@ -1549,6 +1549,7 @@ out:
 	taskq_drain(r.tq);
 	if (r.pool) {
 		counts->retries = pool_retries(r.pool);
+		counts->copies = pool_copies(r.pool, &counts->copies_won);
 		if (summary)
 			pool_print_stats(r.pool, summary, "image endpoint");
 	}

@@ -54,6 +54,7 @@ struct generate_counts {
 	int64_t rejected; /* refused by the server for good: leftovers */
 	int64_t failed;	  /* retries spent: left for the next run */
 	long retries;
+	long copies, copies_won; /* sent to idle servers at the end */
 };
 
 /* Processes in[0..n) into outdir. A shard whose samples all settled gets

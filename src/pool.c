@@ -4,6 +4,7 @@
  * decides whether a failed request is retried. */
 #include "pool.h"
 
+#include <cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "limiter.h"
 #include "progress.h"
 #include "redact.h"
 
@@ -37,10 +39,20 @@
 #define POOL_DOWN_AFTER 3
 /* Latencies kept per endpoint for the percentiles. */
 #define POOL_LAT_RING 4096
+/* Requests in flight an endpoint starts with, before its limit is learned
+ * (limiter.h) or told (props_path). */
+#define POOL_START_LIMIT 2
+/* A copy goes to an idle endpoint only when it would save more than this
+ * (seconds) over the answer expected from the slower one: against fast
+ * servers a copy is wasted work. */
+#define POOL_COPY_GAIN 0.05
+/* The longest wait between two health probes of a down endpoint. */
+#define POOL_PROBE_MAX 5.0
 
 /* BROKEN: it answered 401, 403 or 404 (a wrong key, model or API for that
  * server): no request goes there again in this run. */
 enum ep_state { EP_UP, EP_DOWN, EP_PROBING, EP_BROKEN };
+
 
 struct endpoint {
 	char *url;	/* as given, user-info included: for curl only */
@@ -49,13 +61,19 @@ struct endpoint {
 	int in_flight;
 	int fails;	   /* consecutive */
 	double down_until; /* when DOWN: time of the next probe */
-	double down_for;   /* current probe interval, doubles up to 30 s */
+	double down_for;   /* current probe interval, doubles up to 5 s */
 	double ewma;	   /* latency of successes, seconds */
+	double min_rtt;	   /* lowest latency seen, 0 before any */
 	long ok, errors;
 	double *lat; /* ring of POOL_LAT_RING latencies */
 	size_t nlat;
 	CURL *probe; /* health probe transfer, or NULL */
 	char probe_err[CURL_ERROR_SIZE];
+	CURL *props;	/* the props_path request at start, or NULL */
+	struct buf props_body;
+	int slots; /* total_slots the server told, 0 unknown */
+	int cap;   /* hard bound: ep_limit, slots + 1, max_in_flight */
+	struct limiter lim;
 };
 
 struct transfer {
@@ -75,6 +93,8 @@ struct transfer {
 	} cut;		/* why on_body
 			    stopped */
 	int sock_errno; /* errno of a socket() that failed */
+	int full;	/* it filled its endpoint's limit (limiter_sent) */
+	int copy;	/* a copy of a job still in flight elsewhere */
 	struct transfer *next_free;
 };
 
@@ -92,6 +112,8 @@ struct pool {
 	size_t queued;			     /* ready + delayed */
 	size_t resp_bytes; /* buffer capacity of the answers in flight */
 	long retries;
+	long copies, copies_won;
+	double dark_since; /* every endpoint down since then; 0: not */
 	uint64_t rng;
 	char broken[300];	    /* the last refusal, for HY_ECONFIG */
 	char stop[800];		    /* a redirect or POOL_STOP: ends the run */
@@ -173,6 +195,45 @@ static void set_basic(struct pool *p, CURL *h)
 	curl_easy_setopt(h, CURLOPT_USERPWD, p->o.basic);
 }
 
+/* The props_path answer, kept up to 64 KiB (llama.cpp's is ~2 KB). */
+static size_t props_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	if (b->len + size * n > (64u << 10) || buf_append(b, data, size * n))
+		return 0;
+	return size * n;
+}
+
+/* Asks the server how many requests it serves at once (props_done). */
+static void start_props(struct pool *p, struct endpoint *e)
+{
+	struct buf url = {0};
+
+	if (!(e->props = curl_easy_init()))
+		return;
+	if (buf_append(&url, e->url, strlen(e->url)) ||
+	    buf_append(&url, p->o.props_path, strlen(p->o.props_path))) {
+		buf_release(&url);
+		curl_easy_cleanup(e->props);
+		e->props = NULL;
+		return;
+	}
+	curl_easy_setopt(e->props, CURLOPT_URL, url.data);
+	curl_easy_setopt(e->props, CURLOPT_PRIVATE, NULL);
+	curl_easy_setopt(e->props, CURLOPT_WRITEFUNCTION, props_body);
+	curl_easy_setopt(e->props, CURLOPT_WRITEDATA, &e->props_body);
+	curl_easy_setopt(e->props, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e->props, CURLOPT_PROXY, "");
+	curl_easy_setopt(e->props, CURLOPT_HTTPHEADER, p->probe_headers);
+	set_basic(p, e->props);
+	limit_protocols(e->props);
+	curl_easy_setopt(e->props, CURLOPT_TIMEOUT_MS,
+			 (long)(fmin(p->o.timeout, 5) * 1000));
+	buf_release(&url);
+	curl_multi_add_handle(p->multi, e->props);
+}
+
 int pool_new(struct pool **out, const char *const *urls, size_t n,
 	     const struct pool_opts *o, const struct pool_callbacks *cb,
 	     struct hy_err *err)
@@ -214,6 +275,12 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		}
 		redact_url(p->ep[i].name, sizeof(p->ep[i].name), p->ep[i].url);
 		p->ep[i].down_for = 1;
+		p->ep[i].cap = p->o.ep_limit > 0 &&
+				       p->o.ep_limit < p->o.max_in_flight
+				   ? p->o.ep_limit
+				   : p->o.max_in_flight;
+		limiter_init(&p->ep[i].lim, POOL_START_LIMIT, p->ep[i].cap,
+			     p->o.timeout / 3, progress_now());
 	}
 	/* Servers quote a wrong key back ("Incorrect API key provided"). */
 	if ((o->bearer && redact_add(o->bearer)) ||
@@ -268,6 +335,8 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		t->next_free = p->free_tr;
 		p->free_tr = t;
 	}
+	for (size_t i = 0; p->o.props_path && i < n; i++)
+		start_props(p, &p->ep[i]);
 	*out = p;
 	return HY_OK;
 fail:
@@ -288,6 +357,8 @@ static void push_ready(struct pool *p, struct pool_job *j)
 void pool_submit(struct pool *p, struct pool_job *job)
 {
 	job->attempts = 0;
+	job->flying = 0;
+	job->copied = 0;
 	job->last_ep = -1;
 	job->not_before = 0;
 	job->why[0] = '\0';
@@ -295,49 +366,72 @@ void pool_submit(struct pool *p, struct pool_job *job)
 	p->queued++;
 }
 
-/* Join the shortest queue: the endpoint with the fewest requests in
- * flight, ties to the faster one. A slow endpoint then gets fewer requests
- * per second (its requests stay in flight longer) without its server slots
- * ever sitting idle, which weighting by speed a second time would cause.
- * A job that just failed somewhere goes elsewhere when it can. When every
- * endpoint is down the job still goes to one of them: its attempt counts,
- * so that a sample fails (and is left for the next run) after --retries
- * instead of waiting forever. */
-static int better(const struct endpoint *e, const struct endpoint *b)
+static int any_up(const struct pool *p)
 {
-	if (e->in_flight != b->in_flight)
-		return e->in_flight < b->in_flight;
-	if (e->fails != b->fails)
-		return e->fails < b->fails;
-	/* ewma 0: no success yet, so unknown, not fastest */
-	return e->ewma > 0 && (b->ewma == 0 || e->ewma < b->ewma);
+	for (size_t i = 0; i < p->nep; i++)
+		if (p->ep[i].state == EP_UP)
+			return 1;
+	return 0;
 }
 
-static int pick(struct pool *p, const struct pool_job *j)
+/* Every endpoint is down, and has been for less than the patience: jobs
+ * wait for one to come back instead of spending their attempts. */
+static int patient(const struct pool *p, double now)
 {
-	int best = -1;
+	return p->dark_since > 0 && now - p->dark_since < p->o.patience;
+}
 
-	/* Passes: healthy and not where it just failed; healthy; then any
-	 * not broken (all down), avoiding the last one first. */
-	for (int pass = 0; pass < 4 && best < 0; pass++) {
+/* When a new request sent to e now is expected to be answered: the
+ * recent latency there, scaled by how full its limit would be. An
+ * endpoint with no answer yet is expected at once (so that it gets
+ * measured; its starting limit is small). */
+static double expected(const struct endpoint *e)
+{
+	return e->ewma * (e->in_flight + 1) / limiter_room(&e->lim);
+}
+
+/* Where a job goes: among the endpoints that are up and below their
+ * learned limit, the one expected to answer first; one where the job has
+ * just failed only when no other has room. Returns the endpoint, -2 when
+ * the job must wait (every limit full, or every endpoint down within the
+ * patience), -1 when every endpoint refuses us. Past the patience, with
+ * every endpoint down, the job goes to a down one: its attempt counts, so
+ * that the sample fails (and is left for the next run) after --retries. */
+static int pick(struct pool *p, const struct pool_job *j, double now)
+{
+	int best = -1, usable = 0;
+	int down_ok = !any_up(p) && !patient(p, now);
+
+	for (int pass = 0; pass < 2 && best < 0; pass++) {
 		for (size_t i = 0; i < p->nep; i++) {
 			struct endpoint *e = &p->ep[i];
-			if (e->state == EP_BROKEN ||
-			    (pass < 2 && e->state != EP_UP))
+			if (e->state == EP_BROKEN)
 				continue;
-			if ((pass == 0 || pass == 2) && (int)i == j->last_ep &&
-			    p->nep > 1)
+			usable = 1;
+			if (e->state != EP_UP && !down_ok)
 				continue;
-			if (best < 0 || better(e, &p->ep[best]))
+			if (e->in_flight >= limiter_room(&e->lim))
+				continue;
+			if (pass == 0 && (int)i == j->last_ep && j->attempts)
+				continue;
+			if (best < 0 || expected(e) < expected(&p->ep[best]) ||
+			    (expected(e) == expected(&p->ep[best]) &&
+			     e->fails < p->ep[best].fails))
 				best = (int)i;
 		}
 	}
-	return best;
+	if (best >= 0)
+		return best;
+	return usable ? -2 : -1;
 }
 
-static int start(struct pool *p, struct pool_job *j, int ep, double now)
+/* Sends job j to endpoint ep on a free transfer; a copy (a second
+ * transfer of a job in flight elsewhere) spends no attempt. */
+static int start(struct pool *p, struct pool_job *j, int ep, double now,
+		 int copy)
 {
 	struct transfer *t = p->free_tr;
+	struct endpoint *e = &p->ep[ep];
 
 	buf_clear(&t->path);
 	buf_clear(&t->body);
@@ -345,7 +439,7 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now)
 	buf_clear(&t->url);
 	if (p->cb.request(p->cb.ctx, j, &t->path, &t->body) != 0)
 		return -1;
-	if (buf_append(&t->url, p->ep[ep].url, strlen(p->ep[ep].url)) ||
+	if (buf_append(&t->url, e->url, strlen(e->url)) ||
 	    buf_append(&t->url, t->path.data ? t->path.data : "", t->path.len))
 		return -1;
 	p->free_tr = t->next_free;
@@ -353,6 +447,7 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now)
 	t->ep = ep;
 	t->t0 = now;
 	t->cut = CUT_NO;
+	t->copy = copy;
 	p->resp_bytes += t->resp.cap; /* counted while in flight */
 	t->sock_errno = 0;
 	t->err[0] = '\0';
@@ -360,14 +455,55 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now)
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body.data);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long)t->body.len);
 	curl_multi_add_handle(p->multi, t->easy);
-	j->attempts++;
-	j->last_ep = ep;
-	p->ep[ep].in_flight++;
+	if (!copy) {
+		j->attempts++;
+		j->last_ep = ep;
+	}
+	j->flying++;
+	e->in_flight++;
 	p->in_flight++;
+	t->full = limiter_sent(&e->lim, e->in_flight);
 	return 0;
 }
 
-static void ep_failed(struct pool *p, int ep, double now)
+/* Takes a transfer out of the multi handle and back to the free list;
+ * its answer stays in t->resp until forget_answer (no callback that
+ * classify calls can start a transfer). */
+static void unlink_transfer(struct pool *p, struct transfer *t)
+{
+	curl_multi_remove_handle(p->multi, t->easy);
+	p->ep[t->ep].in_flight--;
+	p->in_flight--;
+	t->job->flying--;
+	t->job = NULL;
+	t->next_free = p->free_tr;
+	p->free_tr = t;
+}
+
+/* An idle transfer keeps a small answer buffer for the next request. */
+static void forget_answer(struct pool *p, struct transfer *t)
+{
+	p->resp_bytes -= t->resp.cap;
+	if (t->resp.cap > POOL_KEEP_BODY)
+		buf_release(&t->resp);
+}
+
+/* The first answer won: the job's other transfer is cancelled (its
+ * server sees the connection close; llama.cpp and vLLM then stop
+ * generating it). */
+static void cancel_others(struct pool *p, struct pool_job *j)
+{
+	for (int i = 0; j->flying > 0 && i < p->o.max_in_flight; i++)
+		if (p->tr[i].job == j) {
+			unlink_transfer(p, &p->tr[i]);
+			forget_answer(p, &p->tr[i]);
+		}
+}
+
+/* A request failed at endpoint ep. Returns 1 when the failure is an
+ * outage (no endpoint is up now, within the patience): the job's attempt
+ * is then not counted. */
+static int ep_failed(struct pool *p, int ep, double now)
 {
 	struct endpoint *e = &p->ep[ep];
 
@@ -376,15 +512,21 @@ static void ep_failed(struct pool *p, int ep, double now)
 		e->state = EP_DOWN;
 		e->down_until = now + e->down_for;
 	}
+	if (any_up(p))
+		return 0;
+	if (!p->dark_since)
+		p->dark_since = now;
+	return patient(p, now);
 }
 
-static void ep_ok(struct endpoint *e, double lat)
+static void ep_ok(struct pool *p, struct endpoint *e, double lat)
 {
 	e->ok++;
 	e->fails = 0;
 	e->down_for = 1; /* only a real answer resets the probe interval */
 	if (e->state == EP_DOWN)
 		e->state = EP_UP; /* answered while all were down */
+	p->dark_since = 0;
 	e->ewma = e->ewma > 0 ? 0.8 * e->ewma + 0.2 * lat : lat;
 	e->lat[e->nlat++ % POOL_LAT_RING] = lat;
 }
@@ -469,14 +611,36 @@ static void stopped(struct pool *p, struct pool_job *j, int ep)
 		redact(p->stop, sizeof(p->stop));
 	}
 	p->ep[ep].errors++;
-	push_ready(p, j);
+	if (!j->flying)
+		push_ready(p, j);
 }
 
-/* Decides what a finished transfer means; the one place that does. */
-static void classify(struct pool *p, struct transfer *t, CURLcode rc,
-		     double now)
+/* The job goes back to the queue at once, unless its copy is still in
+ * flight (then that one decides). */
+static void requeue(struct pool *p, struct pool_job *j)
 {
-	struct pool_job *j = t->job;
+	if (!j->flying)
+		push_ready(p, j);
+}
+
+/* A failed attempt of t's job: retried, unless its copy still flies. An
+ * outage (no endpoint up, within the patience) does not count as an
+ * attempt. */
+static void failed(struct pool *p, struct transfer *t, struct pool_job *j,
+		   double now, int outage)
+{
+	if (j->flying)
+		return;
+	if (outage && j->attempts > 0 && !t->copy)
+		j->attempts--;
+	retry(p, j, now, 0);
+}
+
+/* Decides what a finished transfer (already released, t->job cleared:
+ * the job is j) means; the one place that does. */
+static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
+		     CURLcode rc, double now)
+{
 	struct endpoint *e = &p->ep[t->ep];
 	long status = 0;
 	curl_off_t retry_after = 0;
@@ -491,6 +655,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		    : t->cut == CUT_NOMEM ? "out of memory for the answer"
 		    : t->err[0]		  ? t->err
 					  : curl_easy_strerror(rc);
+		int outage = 0;
 		/* Out of file descriptors (ulimit -n), curl says only
 		 * "Couldn't connect": name the cause. */
 		if (t->sock_errno)
@@ -503,10 +668,10 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		 * is retried (its attempt counts, so it cannot loop), the
 		 * endpoint is not taken out for it. */
 		if (t->cut != CUT_TOTAL)
-			ep_failed(p, t->ep, now);
+			outage = ep_failed(p, t->ep, now);
 		else
 			e->errors++;
-		retry(p, j, now, 0);
+		failed(p, t, j, now, outage);
 		return;
 	}
 	if (status < 200 || status >= 300) {
@@ -519,14 +684,15 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 	if (status == 429) {
 		curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after);
 		e->errors++;
+		if (j->flying)
+			return;
 		j->attempts--; /* busy is not failing: see retry() */
 		j->busy++;
 		retry(p, j, now, (double)retry_after);
 		return;
 	}
 	if (status == 408 || status >= 500) {
-		ep_failed(p, t->ep, now);
-		retry(p, j, now, 0);
+		failed(p, t, j, now, ep_failed(p, t->ep, now));
 		return;
 	}
 	if (status >= 300 && status < 400) {
@@ -538,7 +704,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		 * unrecorded, and the message says where it points. */
 		e->errors++;
 		redirected(p, t, status);
-		push_ready(p, j);
+		requeue(p, j);
 		return;
 	}
 	if (status == 401 || status == 403 || status == 404) {
@@ -548,20 +714,38 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		e->state = EP_BROKEN;
 		snprintf(p->broken, sizeof(p->broken), "%s", j->why);
 		redact(p->broken, sizeof(p->broken));
-		push_ready(p, j);
+		requeue(p, j);
 		return;
 	}
 	if (status < 200 || status >= 300) {
 		/* This request is wrong for this server (too long for the
 		 * context, say): the same request will fail again. */
 		e->errors++;
+		if (j->flying)
+			return;
 		p->queued--;
 		job_done(p, j, POOL_REJECTED);
 		return;
 	}
+	/* A whole answer: the server's latency, whatever the verdict. */
+	limiter_answered(&e->lim, t->t0, t->full, now - t->t0, now);
+	if (now - t->t0 < e->min_rtt || e->min_rtt == 0)
+		e->min_rtt = now - t->t0;
 	j->why[0] = '\0';
 	v = p->cb.response(p->cb.ctx, j, t->resp.data ? t->resp.data : "",
 			   t->resp.len, j->why, sizeof(j->why));
+	if (v == POOL_RETRY) {
+		char tmp[256];
+		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
+		memcpy(j->why, tmp, sizeof(j->why));
+		failed(p, t, j, now, ep_failed(p, t->ep, now));
+		return;
+	}
+	/* The first answer wins; a copy still in flight is cancelled. */
+	cancel_others(p, j);
+	if (t->copy)
+		p->copies_won++;
+	j->last_ep = t->ep;
 	if (v == POOL_DEFER) {
 		/* Its slot is free again; the job stays counted as queued. */
 		j->latency = now - t->t0;
@@ -571,15 +755,7 @@ static void classify(struct pool *p, struct transfer *t, CURLcode rc,
 		stopped(p, j, t->ep);
 		return;
 	}
-	if (v == POOL_RETRY) {
-		char tmp[256];
-		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
-		memcpy(j->why, tmp, sizeof(j->why));
-		ep_failed(p, t->ep, now);
-		retry(p, j, now, 0);
-		return;
-	}
-	ep_ok(e, now - t->t0);
+	ep_ok(p, e, now - t->t0);
 	p->queued--;
 	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
 }
@@ -637,9 +813,74 @@ static void probe_done(struct pool *p, struct endpoint *e, CURLcode rc,
 		e->fails = 0;
 		return;
 	}
+	/* Probes are a GET each: every few seconds is cheap, and a server
+	 * back from a restart is found within POOL_PROBE_MAX. */
 	e->state = EP_DOWN;
-	e->down_for = fmin(e->down_for * 2, 30);
+	e->down_for = fmin(e->down_for * 2, POOL_PROBE_MAX);
 	e->down_until = now + e->down_for;
+}
+
+/* The props_path answer: a JSON object with "total_slots" sets where the
+ * endpoint's limit starts and its cap (limiter_slots). Anything else (a
+ * 404 from a server without it) changes nothing. */
+static void props_done(struct pool *p, struct endpoint *e, CURLcode rc,
+		       double now)
+{
+	long status = 0;
+	cJSON *root, *n;
+
+	curl_multi_remove_handle(p->multi, e->props);
+	curl_easy_getinfo(e->props, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_OK && status == 200) {
+		root = cJSON_ParseWithLength(
+		    e->props_body.data ? e->props_body.data : "",
+		    e->props_body.len);
+		n = cJSON_GetObjectItemCaseSensitive(root, "total_slots");
+		if (cJSON_IsNumber(n) && n->valuedouble >= 1 &&
+		    n->valuedouble <= 65536) {
+			e->slots = (int)n->valuedouble;
+			limiter_slots(&e->lim, e->slots, now);
+		}
+		cJSON_Delete(root);
+	}
+	curl_easy_cleanup(e->props);
+	e->props = NULL;
+	buf_release(&e->props_body);
+}
+
+/* Sends copies of the jobs that wait longest on slow endpoints to the
+ * endpoints that have room, when nothing else is waiting to be sent: the
+ * end of a run is then not one slow server draining its queue while the
+ * fast ones idle. One copy per job; the first answer wins. */
+static void send_copies(struct pool *p, double now)
+{
+	for (size_t i = 0; i < p->nep && p->free_tr; i++) {
+		struct endpoint *e = &p->ep[i];
+		struct transfer *best = NULL;
+		double best_left = 0;
+
+		if (e->state != EP_UP || e->min_rtt == 0 ||
+		    e->in_flight >= limiter_room(&e->lim))
+			continue;
+		for (int k = 0; k < p->o.max_in_flight; k++) {
+			struct transfer *t = &p->tr[k];
+			double left;
+			if (!t->job || t->ep == (int)i || t->job->copied ||
+			    t->job->flying != 1 || p->ep[t->ep].ewma == 0)
+				continue;
+			left = t->t0 + p->ep[t->ep].ewma - now;
+			if (left > best_left) {
+				best_left = left;
+				best = t;
+			}
+		}
+		if (!best || best_left < e->min_rtt + POOL_COPY_GAIN)
+			continue;
+		if (start(p, best->job, (int)i, now, 1) == 0) {
+			best->job->copied = 1;
+			p->copies++;
+		}
+	}
 }
 
 int pool_step(struct pool *p, double max_wait, struct hy_err *err)
@@ -674,22 +915,26 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 	}
 	while (p->free_tr && p->ready) {
 		struct pool_job *j = p->ready;
-		int ep = pick(p, j);
-		if (ep < 0)
+		int ep = pick(p, j, now);
+		if (ep == -1)
 			return hy_err_set(
 			    err, HY_ECONFIG,
 			    "every endpoint refuses our requests; "
 			    "last: %s",
 			    p->broken);
+		if (ep < 0)
+			break; /* every endpoint full, or all down: wait */
 		p->ready = j->next;
 		if (!p->ready)
 			p->ready_tail = NULL;
-		if (start(p, j, ep, now) != 0) {
+		if (start(p, j, ep, now, 0) != 0) {
 			snprintf(j->why, sizeof(j->why), "out of memory");
 			p->queued--;
 			job_done(p, j, POOL_FAILED);
 		}
 	}
+	if (!p->ready && !p->o.no_copies && p->free_tr)
+		send_copies(p, now);
 	if (curl_multi_poll(p->multi, NULL, 0,
 			    (int)fmax(0, (next - now) * 1000),
 			    NULL) != CURLM_OK)
@@ -699,27 +944,28 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 	now = progress_now();
 	while ((msg = curl_multi_info_read(p->multi, &left))) {
 		struct transfer *t = NULL;
+		struct pool_job *j;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
 		if (!t) {
-			for (size_t i = 0; i < p->nep; i++)
+			for (size_t i = 0; i < p->nep; i++) {
 				if (p->ep[i].probe == msg->easy_handle)
 					probe_done(p, &p->ep[i],
 						   msg->data.result, now);
+				else if (p->ep[i].props == msg->easy_handle)
+					props_done(p, &p->ep[i],
+						   msg->data.result, now);
+			}
 			continue;
 		}
-		curl_multi_remove_handle(p->multi, t->easy);
-		p->ep[t->ep].in_flight--;
-		p->in_flight--;
-		t->next_free = p->free_tr;
-		p->free_tr = t;
-		classify(p, t, msg->data.result, now);
-		t->job = NULL;
-		p->resp_bytes -= t->resp.cap;
-		if (t->resp.cap > POOL_KEEP_BODY)
-			buf_release(&t->resp);
+		if (!t->job)
+			continue; /* cancelled while its message waited */
+		j = t->job;
+		unlink_transfer(p, t);
+		classify(p, t, j, msg->data.result, now);
+		forget_answer(p, t);
 	}
 	if (p->stop[0])
 		return hy_err_set(err, HY_ECONFIG, "%s", p->stop);
@@ -739,11 +985,12 @@ void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
 		char tmp[256];
 		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
 		memcpy(j->why, tmp, sizeof(j->why));
-		ep_failed(p, j->last_ep, now);
+		if (ep_failed(p, j->last_ep, now) && j->attempts > 0)
+			j->attempts--;
 		retry(p, j, now, 0);
 		return;
 	}
-	ep_ok(e, j->latency);
+	ep_ok(p, e, j->latency);
 	p->queued--;
 	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
 }
@@ -763,15 +1010,22 @@ void pool_note(struct pool *p, char *out, size_t n)
 	const struct pool_ep_stats *st;
 	size_t k = pool_stats(p, &st), off = 0;
 
+	double dark;
+
 	if (!n)
 		return;
 	out[0] = '\0';
+	if (pool_waiting(p, &dark))
+		off += (size_t)snprintf(out, n,
+					"waiting for a server: none up for "
+					"%.0f s (patience %.0f s); ",
+					dark, p->o.patience);
 	for (size_t i = 0; i < k && off + 64 < n; i++)
 		off += (size_t)snprintf(
-		    out + off, n - off, "%s%s %d in flight %ld ok %ld err%s",
-		    i ? ", " : "",
+		    out + off, n - off,
+		    "%s%s %d/%d in flight %ld ok %ld err%s", i ? ", " : "",
 		    st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
-		    st[i].in_flight, st[i].ok, st[i].errors,
+		    st[i].in_flight, st[i].limit, st[i].ok, st[i].errors,
 		    st[i].healthy ? "" : " down");
 }
 
@@ -780,17 +1034,33 @@ void pool_print_stats(struct pool *p, FILE *f, const char *title)
 	const struct pool_ep_stats *st;
 	size_t n = pool_stats(p, &st);
 
-	fprintf(f, "  %-32s %8s %8s %8s %8s %8s\n", title, "ok", "errors",
-		"p50 s", "p95 s", "p99 s");
+	fprintf(f, "  %-32s %8s %8s %8s %8s %8s %6s\n", title, "ok",
+		"errors", "p50 s", "p95 s", "p99 s", "limit");
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "  %-32s %8ld %8ld %8.3f %8.3f %8.3f\n", st[i].url,
-			st[i].ok, st[i].errors, st[i].p50, st[i].p95,
-			st[i].p99);
+		fprintf(f, "  %-32s %8ld %8ld %8.3f %8.3f %8.3f %6d\n",
+			st[i].url, st[i].ok, st[i].errors, st[i].p50,
+			st[i].p95, st[i].p99, st[i].limit);
 }
 
 long pool_retries(const struct pool *p)
 {
 	return p->retries;
+}
+
+long pool_copies(const struct pool *p, long *won)
+{
+	if (won)
+		*won = p->copies_won;
+	return p->copies;
+}
+
+int pool_waiting(const struct pool *p, double *for_s)
+{
+	double now = progress_now();
+
+	if (for_s)
+		*for_s = p->dark_since > 0 ? now - p->dark_since : 0;
+	return !any_up(p) && patient(p, now);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -811,6 +1081,8 @@ size_t pool_stats(struct pool *p, const struct pool_ep_stats **out)
 
 		s->url = e->name;
 		s->in_flight = e->in_flight;
+		s->limit = limiter_room(&e->lim);
+		s->slots = e->slots;
 		s->healthy = e->state == EP_UP;
 		s->ok = e->ok;
 		s->errors = e->errors;
@@ -849,6 +1121,11 @@ void pool_free(struct pool *p)
 			curl_multi_remove_handle(p->multi, p->ep[i].probe);
 			curl_easy_cleanup(p->ep[i].probe);
 		}
+		if (p->ep[i].props) {
+			curl_multi_remove_handle(p->multi, p->ep[i].props);
+			curl_easy_cleanup(p->ep[i].props);
+		}
+		buf_release(&p->ep[i].props_body);
 		free(p->ep[i].url);
 		free(p->ep[i].lat);
 	}

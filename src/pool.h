@@ -40,7 +40,11 @@ enum pool_result {
  * valid until the done callback has run. */
 struct pool_job {
 	struct pool_job *next;
-	int attempts;	   /* requests sent so far, 429s not counted */
+	int attempts;	   /* requests sent so far, 429s, copies and
+			      failures during an outage not counted */
+	int flying;	   /* transfers carrying it now: 2 while a copy
+			      races the first (see pool_opts.no_copies) */
+	int copied;	   /* a copy was sent (at most one per attempt) */
 	int busy;	   /* 429 answers so far */
 	int last_ep;	   /* endpoint of the last attempt, -1 before */
 	double not_before; /* monotonic seconds: backoff */
@@ -75,11 +79,22 @@ struct pool_opts {
 				    --api-auth), or NULL */
 	const char *health_path; /* GET probe of a dead endpoint; it carries
 				    the same Authorization header */
+	double patience; /* seconds: while no endpoint is up, jobs wait this
+			    long (probes going on) without spending attempts;
+			    past it they fail as with any failure */
+	int ep_limit;	 /* requests in flight per endpoint at most; 0: no
+			    cap but the learned limit and max_in_flight */
+	int no_copies;	 /* 1: never send a copy to an idle endpoint */
+	const char *props_path; /* GET at start, e.g. llama.cpp's "/props":
+				   a JSON "total_slots" there sets the
+				   endpoint's limit; NULL: none */
 };
 
 struct pool_ep_stats {
 	const char *url; /* without user-info (redact_url) */
 	int in_flight;
+	int limit; /* requests in flight allowed now (learned) */
+	int slots; /* what the server said it has (props_path), or 0 */
 	int healthy;
 	long ok, errors;
 	double p50, p95, p99; /* latency of successful requests, seconds */
@@ -135,6 +150,14 @@ void pool_print_stats(struct pool *p, FILE *f, const char *title);
 
 /* Total retries so far (all endpoints). */
 long pool_retries(const struct pool *p);
+
+/* Copies sent to idle endpoints so far, and how many of them answered
+ * first (the other transfer was then cancelled). */
+long pool_copies(const struct pool *p, long *won);
+
+/* 1 while every endpoint is down and jobs wait for one (within the
+ * patience); *for_s says for how long so far. */
+int pool_waiting(const struct pool *p, double *for_s);
 
 /* Frees the pool; jobs still inside are dropped without callbacks.
  * Accepts NULL. */

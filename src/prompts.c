@@ -803,6 +803,7 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 out:
 	if (r.pool) {
 		counts->retries = pool_retries(r.pool);
+		counts->copies = pool_copies(r.pool, &counts->copies_won);
 		if (summary && !o->api_none)
 			pool_print_stats(r.pool, summary, "endpoint");
 	}

@@ -50,6 +50,7 @@ struct prompts_counts {
 	int64_t resumed;    /* answers taken from a journal */
 	int64_t ok, declined, failed;
 	long retries;
+	long copies, copies_won; /* sent to idle servers at the end */
 };
 
 /* Processes the caption files in[0..n) and writes outdir/NAME.json for

@@ -49,6 +49,12 @@ static const char usage[] =
     "                           (default 2 per endpoint)\n"
     "      --image-timeout S    seconds per request (300)\n"
     "      --retries N          further tries of a failing request (4)\n"
+    "      --server-patience S  while every server is down, requests wait\n"
+    "                           for one without spending retries (600)\n"
+    "      --endpoint-limit N   at most N in flight per server (default:\n"
+    "                           learned from its latency)\n"
+    "      --no-copies          at the end, never copy a request waiting on\n"
+    "                           a slow server to an idle one\n"
     "      --api-key-env NAME   send the bearer token in $NAME\n"
     "Servers started by us:\n"
     "      --spawn 'CMD ... {port} ...'  one server per GPU, told its GPU\n"
@@ -164,6 +170,9 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 	go->threads = cli_jobs(o);
 	go->pool.timeout = o->image_timeout;
 	go->pool.retries = (int)o->retries;
+	go->pool.patience = o->server_patience;
+	go->pool.ep_limit = (int)o->endpoint_limit;
+	go->pool.no_copies = o->no_copies;
 	go->pool.backoff_base = 1;
 	go->pool.backoff_max = 60;
 	go->pool.health_path = imgapi_health_path(go->api.kind);
@@ -249,6 +258,8 @@ static void print_summary(const struct generate_counts *c, size_t nshards,
 	printf("  %-22s %lld\n", "  refused by server", (long long)c->rejected);
 	printf("  %-22s %lld\n", "  failed (run again)", (long long)c->failed);
 	printf("  %-22s %ld\n", "retries", c->retries);
+	printf("  %-22s %ld (%ld answered first)\n", "copies", c->copies,
+	       c->copies_won);
 	printf("  %-22s %s/s\n", "images", rate);
 }
 

@@ -39,11 +39,20 @@ static const char usage[] =
     "                           llama.cpp, SGLang, TGI); none: no server, the\n"
     "                           prompt is the caption (default ollama)\n"
     "      --model_name M       (default person_tagger)\n"
-    "      --num_threads N      requests in flight over all servers (20)\n"
+    "      --num_threads N      requests in flight over all servers at most\n"
+    "                           (20); each server gets what it serves well,\n"
+    "                           learned from its latency (see README)\n"
+    "      --endpoint-limit N   at most N in flight per server (default: no\n"
+    "                           cap; llama.cpp's /props total_slots + 1)\n"
     "      --timeout S          seconds per request (10)\n"
     "      --retries N          further tries of a failing request (4); a\n"
     "                           sample that still fails is reported and left\n"
     "                           for the next run\n"
+    "      --server-patience S  while every server is down, requests wait\n"
+    "                           for one (probing) without spending retries,\n"
+    "                           for up to S seconds (600)\n"
+    "      --no-copies          at the end, never send a copy of a request\n"
+    "                           waiting on a slow server to an idle one\n"
     "      --api-key-env NAME   send the bearer token in $NAME\n"
     "      --system-prompt FILE system prompt (default: none for ollama,\n"
     "                           whose model may carry its own; a built-in\n"
@@ -258,10 +267,15 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	po->pool.max_in_flight = (int)o->num_threads;
 	po->pool.timeout = o->timeout;
 	po->pool.retries = (int)o->retries;
+	po->pool.patience = o->server_patience;
+	po->pool.ep_limit = (int)o->endpoint_limit;
+	po->pool.no_copies = o->no_copies;
 	po->pool.backoff_base = 0.5;
 	po->pool.backoff_max = 30;
 	po->pool.health_path =
 	    po->llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
+	/* llama.cpp's server tells its slots there; others answer 404. */
+	po->pool.props_path = po->llm.api == LLM_OPENAI ? "/props" : NULL;
 	if (o->api_key_env) {
 		po->pool.bearer = getenv(o->api_key_env);
 		if (!po->pool.bearer || !*po->pool.bearer) {
@@ -494,6 +508,8 @@ int cmd_prompts(int argc, char **argv)
 			printf("  %-22s %lld\n", "  saved (same caption)",
 			       (long long)c.reused);
 			printf("  %-22s %ld\n", "  retries", c.retries);
+			printf("  %-22s %ld (%ld answered first)\n",
+			       "  copies", c.copies, c.copies_won);
 			printf("  %-22s %s\n", "seed",
 			       o.seed >= 0
 				   ? "fixed (--seed)"

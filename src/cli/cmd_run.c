@@ -36,8 +36,9 @@ static const char usage[] =
     "Every option of scan, prompts and generate applies (see their\n"
     "--help): --min-faces; --api, --ports/--host/--endpoint, --model_name,\n"
     "--num_threads, --timeout, --lang...; --image-api, --image-endpoint,\n"
-    "--image-model, --size, --leftover...; --seed and --retries apply to\n"
-    "both servers.\n"
+    "--image-model, --size, --leftover...; --seed, --retries,\n"
+    "--server-patience, --endpoint-limit and --no-copies apply to both\n"
+    "kinds of server.\n"
     "Servers started by us (one per GPU, see prompts/generate --spawn):\n"
     "      --llm-spawn 'CMD ... {port} ...'    LLM servers\n"
     "      --image-spawn 'CMD ... {port} ...'  image servers\n"
@@ -155,6 +156,9 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 	printf("  %-22s %lld\n", "  failed (run again)",
 	       (long long)c->prompts.failed + (long long)c->gen.failed);
 	printf("  %-22s %ld\n", "retries", c->prompts.retries + c->gen.retries);
+	printf("  %-22s %ld (%ld answered first)\n", "copies",
+	       c->prompts.copies + c->gen.copies,
+	       c->prompts.copies_won + c->gen.copies_won);
 	printf("  %-22s %lld\n", "bytes written", (long long)c->bytes_out);
 	printf("  %-22s %s/s\n", "speed (scanned)", rate);
 }

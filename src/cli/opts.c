@@ -42,6 +42,9 @@ static const struct optdef defs[] = {
     {"seed", 0, OPT_LLM | OPT_IMAGE, 1},
     {"max-tokens", 0, OPT_LLM, 1},
     {"retries", 0, OPT_LLM | OPT_IMAGE, 1},
+    {"server-patience", 0, OPT_LLM | OPT_IMAGE, 1},
+    {"endpoint-limit", 0, OPT_LLM | OPT_IMAGE, 1},
+    {"no-copies", 0, OPT_LLM | OPT_IMAGE, 0},
     {"decline-regex", 0, OPT_LLM, 1},
     {"lang", 0, OPT_LANG, 1},
     {"min-lang-score", 0, OPT_LANG, 1},
@@ -161,6 +164,12 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
 		return parse_long(n, v, 1, &o->max_tokens);
 	else if (!strcmp(n, "retries"))
 		return parse_long(n, v, 0, &o->retries);
+	else if (!strcmp(n, "server-patience"))
+		return parse_double(n, v, 0, &o->server_patience);
+	else if (!strcmp(n, "endpoint-limit"))
+		return parse_long(n, v, 1, &o->endpoint_limit);
+	else if (!strcmp(n, "no-copies"))
+		o->no_copies = 1;
 	else if (!strcmp(n, "decline-regex"))
 		o->decline_regex = v;
 	else if (!strcmp(n, "lang"))
@@ -242,6 +251,7 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 	o->temperature = -1;
 	o->seed = -1;
 	o->retries = 4;
+	o->server_patience = 600;
 	o->lang = "en";
 	o->image_api = "a1111";
 	o->image_timeout = 300;

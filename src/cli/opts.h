@@ -53,6 +53,9 @@ struct cli_opts {
 	long seed;		   /* < 0: per caption */
 	long max_tokens;
 	long retries;
+	double server_patience; /* seconds all servers may be down */
+	long endpoint_limit;	/* requests in flight per server; 0: learned */
+	int no_copies;		/* --no-copies */
 	const char *decline_regex;
 	const char *lang;
 	double min_lang_score;

@@ -1,0 +1,82 @@
+/* How many requests one endpoint gets in flight: a limit learned from
+ * the latency of its answers, in the spirit of the adaptive concurrency
+ * limiters (TCP Vegas, Netflix concurrency-limits, Envoy's adaptive
+ * concurrency filter), but judged by throughput rather than by a latency
+ * tolerance, because LLM servers batch.
+ *
+ * The limit moves in windows. A window holds the answers to requests sent
+ * after it began that filled the limit (the request made in_flight reach
+ * it: requests sent while the pool ramps up to a new limit find free
+ * slots and would hide the queue that the new limit builds), at least as
+ * many as the limit, and its figure is their mean latency: by Little's
+ * law limit / mean latency is the throughput at that limit. (Not the
+ * lowest latency: against a server whose slots finish together, the
+ * requests sent at that instant find free slots and never show the
+ * queue.) The first window at a new limit is not used: its requests
+ * still queued behind the old limit's queue. Without enough work to fill the limit a window never ends:
+ * there is nothing to learn.
+ *
+ * Between two windows at limits L1 < L2 with latencies r1 <= r2, the
+ * elasticity e = ln(r2/r1) / ln(L2/L1) says what the extra requests
+ * bought: a server that batches them (vLLM up to max_num_seqs) answers
+ * them nearly as fast (e well under 1: throughput L/r grew), while one
+ * that queues them (past its slots, or past llama-server's HTTP threads)
+ * makes each wait for the others (e = 1: throughput flat, latency paid for
+ * nothing). So the limit grows (doubling while e < 0.25, else by a
+ * quarter) while e < 0.9, and steps back to the last good limit when e
+ * reaches 0.9. It then holds there for 2, 4, 8, then 16 windows before it
+ * tries a step up again, so a server that gets faster is found out.
+ * Latency above `ceiling` (a third of the request timeout) and above
+ * twice the lowest latency seen (so: a queue) cuts the limit by a fifth:
+ * a request must never queue into its own timeout. */
+#ifndef HY_LIMITER_H
+#define HY_LIMITER_H
+
+struct limiter {
+	double limit; /* allowed in flight; limiter_room() rounds it */
+	int cap;      /* hard bound (>= 1) */
+	double ceiling;
+	double min_rtt; /* lowest latency of any answer */
+	/* the window being measured */
+	double win_start, win_sum;
+	int win_n;
+	int settling; /* the window is the first at a new limit: not used */
+	/* the last limit known good and its latency; 0: none yet */
+	int good_limit;
+	double good_rtt;
+	int hold;  /* windows to stay before the next step up */
+	int holds; /* step ups refused in a row */
+	long windows;
+};
+
+/* Starts at `start` requests (clamped to 1..cap); `ceiling` in seconds
+ * (<= 0: none); `now` a monotonic time. */
+void limiter_init(struct limiter *l, int start, int cap, double ceiling,
+		  double now);
+
+/* A new hard bound; the limit is clamped to it. */
+void limiter_set_cap(struct limiter *l, int cap, double now);
+
+/* The server said how many requests it serves at once (llama.cpp's
+ * total_slots): start there, and never go past slots + 1. A server that
+ * serves its slots and no more (llama-server answers on slots + 2 HTTP
+ * threads on a small machine, and each keep-alive connection holds one)
+ * gains nothing from more, and a connection past its threads would wait
+ * unread until the request times out; the one extra request is there so
+ * that a slot that frees finds the next request already waiting. */
+void limiter_slots(struct limiter *l, int slots, double now);
+
+/* Requests the endpoint may have in flight now (1..cap). */
+int limiter_room(const struct limiter *l);
+
+/* A request was sent and in_flight (counting it) are in flight now: 1 when
+ * it filled the limit; keep that with the request for limiter_answered. */
+int limiter_sent(const struct limiter *l, int in_flight);
+
+/* A request sent at t0 (`full` from limiter_sent) was answered after rtt
+ * seconds; may end the window and move the limit. Returns 1 when the
+ * limit moved. */
+int limiter_answered(struct limiter *l, double t0, int full, double rtt,
+		     double now);
+
+#endif
