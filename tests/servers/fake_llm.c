@@ -322,6 +322,9 @@ static const char NOT_IMAGE[] =
 
 enum image_fmt { IMG_PNG, IMG_JPEG, IMG_WEBP };
 
+/* --mimic: where one real server departs from the shared behaviour. */
+enum mimic { MIMIC_NONE, MIMIC_SDCPP, MIMIC_OPENAI };
+
 static struct config {
 	int port;
 	const char *port_file;
@@ -346,6 +349,8 @@ static struct config {
 	unsigned slow_ms;
 	const char *redirect_to; /* Location of the redirect fault */
 	int image_fmt;		 /* enum image_fmt */
+	int mimic;		 /* enum mimic: a real server's quirks */
+	const char *api_auth;	 /* A1111 --api-auth user:password */
 } cfg = {
     .max_seconds = 600,
     .seed = 1,
@@ -1875,6 +1880,116 @@ static bool check_images(const cJSON *j, struct img_req *ir, struct verr *e)
 }
 
 /* ------------------------------------------------------------------ */
+/* --mimic: real servers' quirks on POST /v1/images/generations         */
+
+/* OpenAI's image models and the sizes they accept; a model not listed
+ * takes any size. The default model is dall-e-2. */
+static const struct {
+	const char *name;
+	const char *sizes[4];
+} openai_sizes[] = {
+    {"dall-e-2", {"256x256", "512x512", "1024x1024", NULL}},
+    {"dall-e-3", {"1024x1024", "1792x1024", "1024x1792", NULL}},
+    {"gpt-image-1", {"1024x1024", "1536x1024", "1024x1536", NULL}},
+    {"gpt-image-1-mini", {"1024x1024", "1536x1024", "1024x1536", NULL}},
+    {"gpt-image-1.5", {"1024x1024", "1536x1024", "1024x1536", NULL}},
+};
+
+/* --mimic openai: api.openai.com refuses fields it does not know, with
+ * 400 "Unknown parameter: 'seed'." (and response_format for gpt-image-*,
+ * which always answer b64_json), and sizes the model does not make. Run
+ * before the fake's own checks, so that OpenAI's words are the ones sent. */
+static bool mimic_images_before(const cJSON *j, struct verr *e)
+{
+	static const char *const known[] = {
+	    "prompt",	  "model",	     "n",
+	    "size",	  "quality",	     "style",
+	    "user",	  "response_format", "background",
+	    "moderation", "output_format",   "output_compression",
+	    NULL};
+	if (cfg.mimic != MIMIC_OPENAI)
+		return true;
+	const cJSON *m = get(j, "model");
+	const char *model = cJSON_IsString(m) ? m->valuestring : "dall-e-2";
+	for (const cJSON *f = j->child; f; f = f->next)
+		if (!str_in(f->string, known) ||
+		    (streq(f->string, "response_format") &&
+		     !strncmp(model, "gpt-image-", 10)))
+			return verr_set(e, f->string,
+					"Unknown parameter: '%.40s'.",
+					f->string);
+	const cJSON *sz = get(j, "size");
+	const char *size = cJSON_IsString(sz) ? sz->valuestring : "1024x1024";
+	for (size_t k = 0; k < sizeof openai_sizes / sizeof openai_sizes[0];
+	     k++) {
+		const char *const *v = openai_sizes[k].sizes;
+		if (!streq(model, openai_sizes[k].name) || str_in(size, v))
+			continue;
+		return verr_set(e, "size",
+				"Invalid value: '%.40s'. Supported values "
+				"are: '%s', '%s', and '%s'.",
+				size, v[0], v[1], v[2]);
+	}
+	return true;
+}
+
+static struct buf sdcpp_prompt; /* the prompt without its extra args */
+
+/* --mimic sd.cpp: stable-diffusion.cpp's server takes only prompt, n and
+ * size from the body of this route (examples/server/routes_openai.cpp):
+ * seed, steps, cfg_scale and negative_prompt there are ignored, the seed
+ * is the server's --seed (42). Its options come from a block
+ * <sd_cpp_extra_args>{JSON}</sd_cpp_extra_args> in the prompt, found by
+ * the regex <sd_cpp_extra_args>(.*?)</sd_cpp_extra_args> ('.' stops at a
+ * line break) and cut out of it; JSON that does not parse is 400
+ * "invalid sd_cpp_extra_args". Of its fields the image depends on the
+ * seed (an integer; -1: a random one). */
+static bool mimic_images_after(struct img_req *ir, struct verr *e)
+{
+	static const char open[] = "<sd_cpp_extra_args>",
+			  close[] = "</sd_cpp_extra_args>";
+	if (cfg.mimic != MIMIC_SDCPP)
+		return true;
+	ir->seed = 42;
+	const char *p = ir->prompt, *a, *b = NULL;
+	/* the leftmost opening tag whose closing tag follows on its line */
+	for (a = strstr(p, open); a; a = strstr(a + 1, open)) {
+		const char *nl = strpbrk(a, "\r\n");
+		b = strstr(a + sizeof open - 1, close);
+		if (b && (!nl || b < nl))
+			break;
+	}
+	if (!a)
+		return true;
+	cJSON *x = cJSON_ParseWithLength(a + sizeof open - 1,
+					 (size_t)(b - a) - (sizeof open - 1));
+	if (!x) /* from_json_str: json::parse failed */
+		return verr_set(e, NULL, "invalid sd_cpp_extra_args");
+	const cJSON *seed = get(x, "seed");
+	if (is_int(seed))
+		ir->seed =
+		    seed->valuedouble < 0 ? -1 : (long long)seed->valuedouble;
+	cJSON_Delete(x);
+	/* regex_replace: every block goes, this one and any other */
+	sdcpp_prompt.len = 0;
+	for (const char *q = p;;) {
+		const char *o = strstr(q, open),
+			   *c2 = o ? strstr(o, close) : NULL;
+		const char *nl = o ? strpbrk(o, "\r\n") : NULL;
+		if (!o || !c2 || (nl && nl < c2)) {
+			buf_adds(&sdcpp_prompt, q);
+			break;
+		}
+		buf_add(&sdcpp_prompt, q, (size_t)(o - q));
+		q = c2 + sizeof close - 1;
+	}
+	buf_add(&sdcpp_prompt, "", 1); /* NUL, not counted */
+	sdcpp_prompt.len--;
+	ir->prompt = sdcpp_prompt.p;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Reply text                                                           */
 
 static bool word_byte(unsigned char ch)
@@ -2621,7 +2736,8 @@ static void handle_gen(struct conn *c, enum api api)
 	else if (api == API_TXT2IMG)
 		good = check_txt2img(j, &ir, &e);
 	else
-		good = check_images(j, &ir, &e);
+		good = mimic_images_before(j, &e) && check_images(j, &ir, &e) &&
+		       mimic_images_after(&ir, &e);
 	if (good && api == API_OPENAI) {
 		text = otext.p;
 		text_len = otext.len;
@@ -2964,12 +3080,58 @@ static const struct route {
     {"/stats", M_GET, h_stats, P_STATS, false},
 };
 
+/* Whether the server --mimic names has this route: stable-diffusion.cpp
+ * has no /sdapi/v1/progress, api.openai.com no /sdapi/ at all. */
+static bool mimic_serves(const struct route *rt)
+{
+	if (cfg.mimic == MIMIC_SDCPP)
+		return rt->id != P_PROGRESS;
+	if (cfg.mimic == MIMIC_OPENAI)
+		return strncmp(rt->path, "/sdapi/", 7) != 0;
+	return true;
+}
+
+/* --api-auth: A1111 started with --api-auth user:password puts every
+ * /sdapi/ route behind HTTP Basic (modules/api/api.py, Api.auth). A
+ * missing or wrong one is 401 through its exception handler, which
+ * writes {error, detail, body, errors} and drops the WWW-Authenticate
+ * header FastAPI's HTTPBasic set. True when the request may go on. */
+static bool basic_auth_ok(struct conn *c, bool post)
+{
+	static struct buf want; /* "Basic " + base64(user:password) */
+	const struct req *r = &c->rq;
+	if (!cfg.api_auth || !c->sdapi)
+		return true;
+	if (!want.len) {
+		buf_adds(&want, "Basic ");
+		base64(&want, (const unsigned char *)cfg.api_auth,
+		       strlen(cfg.api_auth));
+	}
+	const char *a = c->in.p + r->auth_off;
+	if (r->auth_len == want.len && !strncasecmp(a, want.p, 6) &&
+	    !memcmp(a + 6, want.p + 6, want.len - 6))
+		return true;
+	/* HTTPBasic itself refuses a request without credentials */
+	const char *why = iprefix(a, r->auth_len, "Basic ")
+			      ? "Incorrect username or password"
+			      : "Not authenticated";
+	sbody.len = 0;
+	buf_addf(&sbody,
+		 "{\"error\":\"HTTPException\",\"detail\":\"%s\",\"body\":"
+		 "\"\",\"errors\":\"401: %s\"}",
+		 why, why);
+	respond_json(c, 401, &sbody, NULL);
+	if (post)
+		llm_done();
+	return false;
+}
+
 static void handle_request(struct conn *c)
 {
 	struct req *r = &c->rq;
 	const struct route *rt = NULL;
 	for (size_t k = 0; k < sizeof routes / sizeof routes[0]; k++)
-		if (streq(routes[k].path, r->path))
+		if (streq(routes[k].path, r->path) && mimic_serves(&routes[k]))
 			rt = &routes[k];
 	st.paths[rt ? rt->id : P_OTHER]++;
 	if (!rt || rt->id != P_STATS)
@@ -2995,7 +3157,9 @@ static void handle_request(struct conn *c)
 			llm_done();
 		return;
 	}
-	if (rt->auth && cfg.api_key) {
+	if (!basic_auth_ok(c, rt->method == M_POST))
+		return;
+	if (rt->auth && cfg.api_key && !(cfg.api_auth && c->sdapi)) {
 		const char *a = c->in.p + r->auth_off;
 		size_t al = r->auth_len, kl = strlen(cfg.api_key);
 		if (!(al == 7 + kl && !strncasecmp(a, "Bearer ", 7) &&
@@ -3374,6 +3538,16 @@ static void usage(FILE *f)
 	    "  --lenient             accept unknown request fields\n"
 	    "  --image-format F      png (default), jpeg (q90) or webp (q80):\n"
 	    "                        the bytes inside the base64 of images\n"
+	    "  --mimic sd.cpp        /v1/images/generations as\n"
+	    "                        stable-diffusion.cpp: seed, steps,\n"
+	    "                        cfg_scale, negative_prompt only from\n"
+	    "                        <sd_cpp_extra_args> in the prompt (seed\n"
+	    "                        42 otherwise); no /sdapi/v1/progress\n"
+	    "  --mimic openai        /v1/images/generations as OpenAI: only\n"
+	    "                        its fields, only its models' sizes (400\n"
+	    "                        otherwise); no /sdapi/ routes\n"
+	    "  --api-auth U:P        /sdapi/ routes need HTTP Basic U:P (401\n"
+	    "                        as A1111's --api-auth)\n"
 	    "Per request: header 'X-Fault: KIND' or '[[fault:KIND]]' /\n"
 	    "'[[fault:KIND:N]]' (first N times only) in the user text or\n"
 	    "the image prompt.\n"
@@ -3413,6 +3587,8 @@ static void parse_args(int argc, char **argv)
 		O_REDIRECT_TO,
 		O_LENIENT,
 		O_IMAGE_FORMAT,
+		O_MIMIC,
+		O_API_AUTH,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -3434,6 +3610,8 @@ static void parse_args(int argc, char **argv)
 	    {"redirect-to", required_argument, NULL, O_REDIRECT_TO},
 	    {"lenient", no_argument, NULL, O_LENIENT},
 	    {"image-format", required_argument, NULL, O_IMAGE_FORMAT},
+	    {"mimic", required_argument, NULL, O_MIMIC},
+	    {"api-auth", required_argument, NULL, O_API_AUTH},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -3542,6 +3720,20 @@ static void parse_args(int argc, char **argv)
 				    "'%s'",
 				    optarg);
 			break;
+		case O_MIMIC:
+			if (streq(optarg, "sd.cpp"))
+				cfg.mimic = MIMIC_SDCPP;
+			else if (streq(optarg, "openai"))
+				cfg.mimic = MIMIC_OPENAI;
+			else
+				die("--mimic: sd.cpp or openai, not '%s'",
+				    optarg);
+			break;
+		case O_API_AUTH:
+			if (!strchr(optarg, ':'))
+				die("--api-auth: want user:password");
+			cfg.api_auth = optarg;
+			break;
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); exit(1);
 		}
@@ -3573,6 +3765,7 @@ int main(int argc, char **argv)
 	buf_free(&sresp);
 	buf_free(&stmp);
 	buf_free(&simg);
+	buf_free(&sdcpp_prompt);
 	free(spx);
 	if (tj)
 		tjDestroy(tj);

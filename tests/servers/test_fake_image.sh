@@ -4,7 +4,8 @@
 # $FAKE_LLM, e.g. a sanitizer build), then checks the AUTOMATIC1111 and
 # OpenAI image routes, the pictures (decoded, sized, deterministic),
 # request validation, --image-format, every image fault kind and the old
-# ones on image routes, slots + latency and the /stats counters.
+# ones on image routes, --mimic sd.cpp / openai, --api-auth, slots +
+# latency and the /stats counters.
 TEST_NAME=fake_image
 . "$(dirname "$0")/../cli/lib.sh"
 . "$ROOT/tests/servers/fake_lib.sh"
@@ -337,6 +338,70 @@ stop_fake
 check "SIGTERM: exit 0" test "$rc" -eq 0
 check "on exit the counters go to stderr, image_requests included" \
 	test "$(tail -n 1 "$LOG" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image_requests"])')" = 4
+
+# --- --mimic sd.cpp: options only from <sd_cpp_extra_args> in the prompt --
+start_fake --mimic sd.cpp
+xa() { printf '{"prompt":"a cat<sd_cpp_extra_args>%s</sd_cpp_extra_args>","size":"64x64"%s}' "$1" "${2:-}"; }
+oai "$(xa '{\"seed\":1}')"
+expect_code 200 "sd.cpp: extra args in the prompt"
+jv body.txt 'd["data"][0]["b64_json"]' >x1.txt
+jv body.txt 'd["data"][0]["revised_prompt"]' >xp.txt
+check "sd.cpp: the block is cut out of the prompt" test "$(cat xp.txt)" = "a cat"
+oai "$(xa '{\"seed\":2}')"
+jv body.txt 'd["data"][0]["b64_json"]' >x2.txt
+check "sd.cpp: another seed in the block, another picture" bash -c '! cmp -s x1.txt x2.txt'
+oai '{"prompt":"a cat","size":"64x64","seed":1}'
+jv body.txt 'd["data"][0]["b64_json"]' >x3.txt
+oai '{"prompt":"a cat","size":"64x64","seed":7,"steps":3}'
+jv body.txt 'd["data"][0]["b64_json"]' >x4.txt
+check "sd.cpp: seed in the body ignored (42 both times)" cmp -s x3.txt x4.txt
+oai "$(xa '{\"seed\":42}')"
+jv body.txt 'd["data"][0]["b64_json"]' >x5.txt
+check "sd.cpp: ... which is seed 42" cmp -s x3.txt x5.txt
+oai "$(xa '{seed')"
+expect_code 400 "sd.cpp: extra args that are not JSON"
+check "sd.cpp: its message" grep -q "invalid sd_cpp_extra_args" body.txt
+req /sdapi/v1/progress
+expect_code 404 "sd.cpp has no /sdapi/v1/progress"
+req /sdapi/v1/sd-models
+expect_code 200 "sd.cpp serves /sdapi/v1/sd-models"
+stop_fake
+
+# --- --mimic openai: OpenAI's fields and sizes only ---------------------------
+start_fake --mimic openai
+oai '{"prompt":"x","size":"640x480"}'
+expect_code 400 "openai: 640x480 for dall-e-2 (the default model)"
+expect_text 'd["error"]["param"]' size "openai: param size"
+oai '{"prompt":"x","model":"dall-e-3","size":"1792x1024"}'
+expect_code 200 "openai: dall-e-3 1792x1024"
+oai '{"prompt":"x","model":"dall-e-3","size":"512x512"}'
+expect_code 400 "openai: dall-e-3 512x512"
+oai '{"prompt":"x","size":"256x256","seed":1}'
+expect_code 400 "openai: seed is an unknown parameter"
+expect_text 'd["error"]["message"]' "Unknown parameter: 'seed'." "openai: its message"
+oai '{"prompt":"x","model":"gpt-image-1","size":"1024x1536","response_format":"b64_json"}'
+expect_code 400 "openai: gpt-image-1 refuses response_format"
+oai '{"prompt":"x","model":"gpt-image-1","size":"1024x1536"}'
+expect_code 200 "openai: gpt-image-1 1024x1536, base64"
+req /sdapi/v1/sd-models
+expect_code 404 "openai has no /sdapi/ routes"
+stop_fake
+
+# --- --api-auth: A1111's HTTP Basic on every /sdapi/ route --------------------
+start_fake --api-auth 'u:p4ss'
+req /sdapi/v1/sd-models
+expect_code 401 "--api-auth: no credentials"
+expect_text 'd["detail"]' "Not authenticated" "--api-auth: A1111's detail"
+check "--api-auth: no WWW-Authenticate (A1111's handler drops it)" bash -c '! grep -qi "^WWW-Authenticate" head.txt'
+req /sdapi/v1/progress -u u:wrong
+expect_code 401 "--api-auth: a wrong password"
+expect_text 'd["detail"] + "|" + d["errors"]' "Incorrect username or password|401: Incorrect username or password" \
+	"--api-auth: A1111's body"
+a1111 '{"prompt":"x","width":64,"height":64}' -u u:p4ss
+expect_code 200 "--api-auth: the right credentials"
+oai '{"prompt":"x","size":"64x64"}'
+expect_code 200 "--api-auth: not on /v1/ routes"
+stop_fake
 
 # --die-after counts image requests as well.
 start_fake --die-after 2
