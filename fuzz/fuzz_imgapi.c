@@ -122,6 +122,7 @@ static void check_metaedit(const uint8_t *data, size_t size)
 				   .h = 64,
 				   .sha256 = "00",
 				   .generator = "a1111",
+				   .has_seed = 1,
 				   .seed = 7,
 				   .steps = 30,
 				   .cfg_scale = -1};
@@ -140,14 +141,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct imgapi_opts a1111 = {IMGAPI_A1111, "m", 20, 7.5, "Euler", "x"};
 	struct imgapi_opts openai = {IMGAPI_OPENAI, NULL, 0, -1, NULL, NULL};
+	struct imgapi_opts sdcpp = {IMGAPI_SDCPP, NULL, 8, 4.5, "euler", "<x>"};
+	struct imgapi_used used;
 	struct buf img = {0};
 	char why[128];
 
-	if (imgapi_parse(&a1111, (const char *)data, size, &img, why,
+	/* used: the answer's "info" text is read too */
+	if (imgapi_parse(&a1111, 42, (const char *)data, size, &img, &used, why,
 			 sizeof(why)) == HY_OK &&
 	    !img.len)
 		abort(); /* an image of no bytes is no image */
-	if (imgapi_parse(&openai, (const char *)data, size, &img, why,
+	if (imgapi_parse(&openai, 42, (const char *)data, size, &img, NULL, why,
 			 sizeof(why)) == HY_OK &&
 	    !img.len)
 		abort();
@@ -155,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_b64(data, size);
 	check_request(&a1111, data, size);
 	check_request(&openai, data, size);
+	check_request(&sdcpp, data, size);
 	check_metaedit(data, size);
 	return 0;
 }

@@ -746,7 +746,12 @@ static void run_load(struct task *t)
 		if (o->size_w > 0) {
 			g->post->gw = o->size_w;
 			g->post->gh = o->size_h;
-		} else {
+		} else if (o->api.kind != IMGAPI_OPENAI ||
+			   !imgapi_fit_size(o->api.model, g->post->ow,
+					    g->post->oh, o->max_side,
+					    &g->post->gw, &g->post->gh)) {
+			/* (OpenAI's models make a few sizes only: the nearest
+			 * one, which --resize brings to the original's) */
 			generate_size(g->post->ow, g->post->oh, o->max_side,
 				      &g->post->gw, &g->post->gh);
 		}
@@ -786,14 +791,16 @@ static void run_post(struct task *t)
 	struct buf img = {0}, enc = {0}, meta = {0};
 	struct image px = {0}, sized = {0};
 	struct hy_err err;
+	struct imgapi_used used;
 	const struct buf *out = &img;
 	char sha[65];
 	int w, h, ret;
 
 	j->verdict = POOL_RETRY;
 	j->ret = HY_OK;
-	if (imgapi_parse(&o->api, j->resp.data ? j->resp.data : "", j->resp.len,
-			 &img, j->why, sizeof(j->why)) != HY_OK)
+	if (imgapi_parse(&o->api, p->seed, j->resp.data ? j->resp.data : "",
+			 j->resp.len, &img, &used, j->why,
+			 sizeof(j->why)) != HY_OK)
 		goto out;
 	buf_release(&j->resp);
 	if (image_probe(img.data, img.len, &got, &w, &h, &err) != HY_OK) {
@@ -847,11 +854,13 @@ static void run_post(struct task *t)
 		    .h = px.h,
 		    .sha256 = sha,
 		    .generator = o->generator,
-		    .model = o->api.model,
-		    .seed = p->seed,
-		    .steps = o->api.steps,
-		    .cfg_scale = o->api.cfg_scale,
-		    .sampler = o->api.sampler,
+		    /* what the server used, never merely what was asked */
+		    .model = used.model[0] ? used.model : NULL,
+		    .has_seed = used.seed_known,
+		    .seed = used.seed,
+		    .steps = used.steps,
+		    .cfg_scale = used.cfg_scale,
+		    .sampler = used.sampler[0] ? used.sampler : NULL,
 		    .llm_model = o->llm_model,
 		};
 		ret =

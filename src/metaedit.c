@@ -116,7 +116,8 @@ int metaedit_synthetic(const char *json, size_t len,
 			  : cJSON_AddNullToObject(syn, "model"));
 	/* As an integer: a double keeps 15 digits and rounds larger seeds. */
 	snprintf(seed, sizeof(seed), "%lu", s->seed);
-	bad |= !cJSON_AddRawToObject(syn, "seed", seed);
+	if (s->has_seed)
+		bad |= !cJSON_AddRawToObject(syn, "seed", seed);
 	if (s->steps > 0)
 		bad |= !cJSON_AddNumberToObject(syn, "steps", (double)s->steps);
 	if (s->cfg_scale >= 0)

@@ -19,6 +19,7 @@ struct metaedit_synth {
 	const char *sha256;    /* hex of the new image member */
 	const char *generator; /* "a1111", "openai" */
 	const char *model;     /* image model, or NULL when not known */
+	int has_seed;	       /* 0: the seed is not known (left out) */
 	unsigned long seed;
 	long steps;	       /* <= 0: not known (server default) */
 	double cfg_scale;      /* < 0: not known */

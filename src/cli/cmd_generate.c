@@ -35,12 +35,15 @@ static const char usage[] =
     "re-run continues it.\n"
     "\n"
     "Image servers:\n"
-    "      --image-api a1111|openai|none  a1111: POST /sdapi/v1/txt2img\n"
-    "                           (AUTOMATIC1111, Forge, SD.Next,\n"
-    "                           stable-diffusion.cpp); openai: POST\n"
-    "                           /v1/images/generations (b64_json); none: no\n"
-    "                           server, every face sample is a leftover\n"
-    "                           (default a1111)\n"
+    "      --image-api a1111|openai|sdcpp|none  a1111: POST\n"
+    "                           /sdapi/v1/txt2img (AUTOMATIC1111, Forge,\n"
+    "                           SD.Next, stable-diffusion.cpp); openai: POST\n"
+    "                           /v1/images/generations (b64_json); sdcpp:\n"
+    "                           the same route of stable-diffusion.cpp's\n"
+    "                           server, seed and sampling options sent in\n"
+    "                           the prompt as <sd_cpp_extra_args>, the only\n"
+    "                           place it reads them; none: no server, every\n"
+    "                           face sample is a leftover (default a1111)\n"
     "      --image-endpoint URL base URL, repeatable (default\n"
     "                           http://127.0.0.1:7860)\n"
     "      --image-model M      checkpoint / model name (default: the\n"
@@ -56,6 +59,8 @@ static const char usage[] =
     "      --no-copies          at the end, never copy a request waiting on\n"
     "                           a slow server to an idle one\n"
     "      --api-key-env NAME   send the bearer token in $NAME\n"
+    "      --image-auth-env NAME  HTTP Basic with $NAME = user:password\n"
+    "                           (A1111's --api-auth)\n"
     "Servers started by us:\n"
     "      --spawn 'CMD ... {port} ...'  one server per GPU, told its GPU\n"
     "                           by CUDA_VISIBLE_DEVICES ({gpu} in CMD too),\n"
@@ -67,7 +72,9 @@ static const char usage[] =
     "Images:\n"
     "      --size WxH|original  asked size; original: the sample's aspect,\n"
     "                           longer side --max-side, multiples of 64\n"
-    "                           (default original)\n"
+    "                           (default original); with OpenAI's models\n"
+    "                           (dall-e-2, dall-e-3, gpt-image-1), which make\n"
+    "                           a few sizes only, the nearest of those\n"
     "      --max-side N         (default 512)\n"
     "      --resize             resample each image to the original's size\n"
     "      --quality Q          JPEG / WebP quality (90)\n"
@@ -119,6 +126,82 @@ static int parse_size(const char *s, int *w, int *h)
 	return 0;
 }
 
+/* --image-auth-env NAME: HTTP Basic, as A1111 started with --api-auth
+ * user:password wants it. The value is never printed. */
+static int auth_opt(const struct cli_opts *o, struct generate_opts *go,
+		    const char *cmd)
+{
+	const char *v = getenv(o->image_auth_env);
+
+	if (!v || !*v) {
+		fprintf(stderr,
+			"hybridize %s: --image-auth-env: $%s is not set\n", cmd,
+			o->image_auth_env);
+		return -1;
+	}
+	if (!strchr(v, ':') || *v == ':') {
+		fprintf(stderr,
+			"hybridize %s: --image-auth-env: $%s is not "
+			"user:password\n",
+			cmd, o->image_auth_env);
+		return -1;
+	}
+	if (go->pool.bearer) {
+		/* one Authorization header: the server would read one of the
+		 * two */
+		fprintf(stderr,
+			"hybridize %s: --image-auth-env and --api-key-env both "
+			"set the Authorization header: give one\n",
+			cmd);
+		return -1;
+	}
+	go->pool.basic = v;
+	return 0;
+}
+
+/* What the chosen API cannot carry is said before anything starts,
+ * rather than dropped from every request (or refused by the server in
+ * each). */
+static int check_api_fields(const struct generate_opts *go, const char *cmd)
+{
+	const struct imgapi_opts *a = &go->api;
+	const char *const *sizes = imgapi_fixed_sizes(a->model);
+	char want[32];
+
+	if (go->api_none)
+		return 0;
+	if (a->kind == IMGAPI_SDCPP && a->model) {
+		fprintf(stderr,
+			"hybridize %s: --image-model: stable-diffusion.cpp's "
+			"server makes images with the model it was started "
+			"with, whatever the request names\n",
+			cmd);
+		return -1;
+	}
+	if (a->kind != IMGAPI_OPENAI || !imgapi_openai_model(a->model))
+		return 0;
+	if (a->steps > 0 || a->cfg_scale >= 0 || a->sampler || a->negative) {
+		fprintf(stderr,
+			"hybridize %s: --steps, --cfg-scale, --sampler and "
+			"--negative-prompt are not fields of OpenAI's images "
+			"API (%s refuses them)\n",
+			cmd, a->model);
+		return -1;
+	}
+	if (!sizes || go->size_w <= 0)
+		return 0;
+	snprintf(want, sizeof(want), "%dx%d", go->size_w, go->size_h);
+	for (const char *const *s = sizes; *s; s++)
+		if (!strcmp(*s, want))
+			return 0;
+	fprintf(stderr, "hybridize %s: --size %s: %s makes only", cmd, want,
+		a->model);
+	for (const char *const *s = sizes; *s; s++)
+		fprintf(stderr, "%s %s", s == sizes ? "" : ",", *s);
+	fprintf(stderr, " (or --size original: the nearest of them)\n");
+	return -1;
+}
+
 int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 		      const char *cmd)
 {
@@ -128,10 +211,12 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 		go->api.kind = IMGAPI_A1111;
 	} else if (!strcmp(o->image_api, "openai")) {
 		go->api.kind = IMGAPI_OPENAI;
+	} else if (!strcmp(o->image_api, "sdcpp")) {
+		go->api.kind = IMGAPI_SDCPP;
 	} else {
 		fprintf(stderr,
-			"hybridize %s: --image-api: '%s' is not a1111, openai "
-			"or none\n",
+			"hybridize %s: --image-api: '%s' is not a1111, openai, "
+			"sdcpp or none\n",
 			cmd, o->image_api);
 		return -1;
 	}
@@ -185,7 +270,9 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 			return -1;
 		}
 	}
-	return 0;
+	if (o->image_auth_env && auth_opt(o, go, cmd) < 0)
+		return -1;
+	return check_api_fields(go, cmd);
 }
 
 int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
@@ -219,6 +306,19 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 		urls = default_url;
 		nurls = 1;
 	}
+	for (size_t i = 0;
+	     go->api.kind == IMGAPI_OPENAI && !go->api.model && i < nurls; i++)
+		if (strstr(urls[i], "api.openai.com")) {
+			/* its default model (dall-e-2) decides the sizes it
+			 * takes: ours must be chosen knowing it */
+			fprintf(stderr,
+				"hybridize %s: api.openai.com: name OpenAI's "
+				"model with --image-model (dall-e-2, dall-e-3, "
+				"gpt-image-1...): the sizes it accepts depend "
+				"on it\n",
+				cmd);
+			return 1;
+		}
 	go->urls = urls;
 	go->nurls = nurls;
 	go->pool.max_in_flight =

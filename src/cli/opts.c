@@ -54,6 +54,7 @@ static const struct optdef defs[] = {
     {"image-endpoint", 0, OPT_IMAGE, 1},
     {"image-api", 0, OPT_IMAGE, 1},
     {"image-model", 0, OPT_IMAGE, 1},
+    {"image-auth-env", 0, OPT_IMAGE, 1},
     {"image-threads", 0, OPT_IMAGE, 1},
     {"image-timeout", 0, OPT_IMAGE, 1},
     {"steps", 0, OPT_IMAGE, 1},
@@ -188,6 +189,8 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
 		o->image_api = v;
 	else if (!strcmp(n, "image-model"))
 		o->image_model = v;
+	else if (!strcmp(n, "image-auth-env"))
+		o->image_auth_env = v;
 	else if (!strcmp(n, "image-threads"))
 		return parse_long(n, v, 1, &o->image_threads);
 	else if (!strcmp(n, "image-timeout"))

@@ -67,7 +67,8 @@ struct cli_opts {
 	size_t nimage_endpoints;
 	const char *image_api;
 	const char *image_model;
-	long image_threads; /* 0: 2 per endpoint */
+	const char *image_auth_env; /* NAME of "user:password" (HTTP Basic) */
+	long image_threads;	    /* 0: 2 per endpoint */
 	double image_timeout;
 	long steps;	  /* 0: the server's */
 	double cfg_scale; /* < 0: the server's */

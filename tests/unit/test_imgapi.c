@@ -231,15 +231,15 @@ static void test_a1111_zero_cfg_is_sent(void **state)
 
 static void test_openai_body(void **state)
 {
-	struct imgapi_opts o = {IMGAPI_OPENAI, "gpt-image-1", 0, -1,
-				NULL,	       NULL};
+	/* a local OpenAI-compatible server's model: extensions are sent */
+	struct imgapi_opts o = {IMGAPI_OPENAI, "flux-local", 0, -1, NULL, NULL};
 	char path[64];
 	cJSON *j = request(&o, tricky, 99, 1024, 768, path, NULL);
 
 	(void)state;
 	assert_string_equal(path, "/v1/images/generations");
 	assert_string_equal(str(j, "prompt"), tricky);
-	assert_string_equal(str(j, "model"), "gpt-image-1");
+	assert_string_equal(str(j, "model"), "flux-local");
 	assert_string_equal(str(j, "size"), "1024x768");
 	assert_true(num(j, "n") == 1);
 	assert_string_equal(str(j, "response_format"), "b64_json");
@@ -262,6 +262,141 @@ static void test_openai_body(void **state)
 	assert_true(num(j, "cfg_scale") == 4);
 	assert_string_equal(str(j, "negative_prompt"), "text");
 	cJSON_Delete(j);
+}
+
+static void test_openai_own_models_get_only_their_fields(void **state)
+{
+	/* OpenAI answers 400 "Unknown parameter" to the extensions local
+	 * servers take, and gpt-image-* to response_format as well */
+	struct imgapi_opts o = {IMGAPI_OPENAI, "dall-e-3", 0, -1, NULL, NULL};
+	char path[64];
+	cJSON *j = request(&o, "p", 99, 1792, 1024, path, NULL);
+
+	(void)state;
+	assert_string_equal(str(j, "model"), "dall-e-3");
+	assert_string_equal(str(j, "size"), "1792x1024");
+	assert_string_equal(str(j, "response_format"), "b64_json");
+	assert_null(cJSON_GetObjectItem(j, "seed"));
+	assert_int_equal(cJSON_GetArraySize(j), 5);
+	cJSON_Delete(j);
+	o.model = "gpt-image-1";
+	j = request(&o, "p", 99, 1024, 1024, path, NULL);
+	assert_null(cJSON_GetObjectItem(j, "response_format"));
+	assert_null(cJSON_GetObjectItem(j, "seed"));
+	assert_int_equal(cJSON_GetArraySize(j), 4);
+	cJSON_Delete(j);
+	assert_true(imgapi_openai_model("dall-e-2"));
+	assert_true(imgapi_openai_model("gpt-image-1-mini"));
+	assert_false(imgapi_openai_model("sd-cpp-local"));
+	assert_false(imgapi_openai_model(NULL));
+}
+
+/* The JSON of the extra-args block at the end of an sd.cpp prompt, and the
+ * prompt before it. */
+static cJSON *sdcpp_block(const char *prompt, char **before)
+{
+	static const char open[] = "<sd_cpp_extra_args>",
+			  close[] = "</sd_cpp_extra_args>";
+	const char *a = strstr(prompt, open), *b;
+	cJSON *j;
+
+	assert_non_null(a);
+	b = strstr(a, close);
+	assert_non_null(b);
+	/* one block, at the very end, on one line */
+	assert_string_equal(b + strlen(close), "");
+	assert_null(strstr(b + 1, open));
+	assert_null(memchr(a, '\n', (size_t)(b - a)));
+	*before = strndup(prompt, (size_t)(a - prompt));
+	j = cJSON_ParseWithLength(a + strlen(open),
+				  (size_t)(b - a) - strlen(open));
+	assert_non_null(j);
+	return j;
+}
+
+static void test_sdcpp_body_carries_options_in_the_prompt(void **state)
+{
+	/* stable-diffusion.cpp's /v1/images/generations ignores seed, steps,
+	 * cfg_scale and negative_prompt in the body: they go in the block it
+	 * cuts out of the prompt, in its own schema */
+	struct imgapi_opts o = {IMGAPI_SDCPP, NULL, 0, -1, NULL, NULL};
+	char path[64], *before;
+	cJSON *j = request(&o, tricky, 4242, 768, 512, path, NULL), *x, *sp;
+
+	(void)state;
+	assert_string_equal(path, "/v1/images/generations");
+	assert_string_equal(str(j, "size"), "768x512");
+	assert_true(num(j, "n") == 1);
+	assert_int_equal(cJSON_GetArraySize(j), 3);
+	x = sdcpp_block(str(j, "prompt"), &before);
+	assert_string_equal(before, tricky); /* byte for byte */
+	assert_true(num(x, "seed") == 4242);
+	assert_int_equal(cJSON_GetArraySize(x), 1);
+	free(before);
+	cJSON_Delete(x);
+	cJSON_Delete(j);
+
+	o.steps = 12;
+	o.cfg_scale = 4.5;
+	o.sampler = "euler_a";
+	o.negative = "blurry </sd_cpp_extra_args> <sd_cpp_extra_args>{}";
+	j = request(&o, "p", 7, 64, 64, path, NULL);
+	assert_null(cJSON_GetObjectItem(j, "seed"));
+	assert_null(cJSON_GetObjectItem(j, "steps"));
+	assert_null(cJSON_GetObjectItem(j, "negative_prompt"));
+	x = sdcpp_block(str(j, "prompt"), &before);
+	assert_string_equal(before, "p");
+	assert_true(num(x, "seed") == 7);
+	/* the negative prompt cannot close the block early */
+	assert_string_equal(str(x, "negative_prompt"), o.negative);
+	sp = cJSON_GetObjectItemCaseSensitive(x, "sample_params");
+	assert_true(num(sp, "sample_steps") == 12);
+	assert_string_equal(str(sp, "sample_method"), "euler_a");
+	assert_true(num(cJSON_GetObjectItemCaseSensitive(sp, "guidance"),
+			"txt_cfg") == 4.5);
+	free(before);
+	cJSON_Delete(x);
+	cJSON_Delete(j);
+}
+
+static void fit(const char *model, int ow, int oh, int max_side,
+		const char *want)
+{
+	int w = 0, h = 0;
+	char got[32];
+
+	assert_int_equal(imgapi_fit_size(model, ow, oh, max_side, &w, &h), 1);
+	snprintf(got, sizeof(got), "%dx%d", w, h);
+	if (strcmp(got, want))
+		fail_msg("%s %dx%d max %d: %s, not %s", model, ow, oh, max_side,
+			 got, want);
+}
+
+static void test_openai_sizes_nearest_accepted(void **state)
+{
+	int w = 1, h = 1;
+
+	(void)state;
+	/* squares only: the side nearest --max-side */
+	fit("dall-e-2", 800, 600, 512, "512x512");
+	fit("dall-e-2", 800, 600, 300, "256x256");
+	fit("dall-e-2", 0, 0, 1024, "1024x1024");
+	fit("dall-e-2", 600, 800, 4096, "1024x1024");
+	/* the nearest shape */
+	fit("dall-e-3", 800, 600, 512, "1792x1024");
+	fit("dall-e-3", 600, 800, 512, "1024x1792");
+	fit("dall-e-3", 1000, 1010, 512, "1024x1024");
+	fit("dall-e-3", 0, 0, 512, "1024x1024");
+	fit("gpt-image-1", 800, 600, 512, "1536x1024");
+	fit("gpt-image-1", 300, 1000, 512, "1024x1536");
+	fit("gpt-image-1", 640, 640, 512, "1024x1024");
+	assert_string_equal(imgapi_fixed_sizes("dall-e-3")[1], "1792x1024");
+	assert_null(imgapi_fixed_sizes("dall-e-3")[3]);
+	/* any other model takes any size */
+	assert_null(imgapi_fixed_sizes("sd-cpp-local"));
+	assert_null(imgapi_fixed_sizes(NULL));
+	assert_int_equal(imgapi_fit_size("flux", 800, 600, 512, &w, &h), 0);
+	assert_int_equal(w, 1);
 }
 
 static void test_prompt_length_is_respected(void **state)
@@ -312,9 +447,12 @@ static void test_seed_is_written_in_full(void **state)
 static void test_health_paths(void **state)
 {
 	(void)state;
+	/* paths A1111, Forge and stable-diffusion.cpp's server all serve
+	 * (sd.cpp has no /sdapi/v1/progress) */
 	assert_string_equal(imgapi_health_path(IMGAPI_A1111),
-			    "/sdapi/v1/progress");
+			    "/sdapi/v1/sd-models");
 	assert_string_equal(imgapi_health_path(IMGAPI_OPENAI), "/v1/models");
+	assert_string_equal(imgapi_health_path(IMGAPI_SDCPP), "/v1/models");
 }
 
 static int parse(enum imgapi_kind k, const char *body, struct buf *img,
@@ -323,7 +461,7 @@ static int parse(enum imgapi_kind k, const char *body, struct buf *img,
 	struct imgapi_opts o = {k, NULL, 0, -1, NULL, NULL};
 
 	why[0] = '\0';
-	return imgapi_parse(&o, body, strlen(body), img, why, 128);
+	return imgapi_parse(&o, 1, body, strlen(body), img, NULL, why, 128);
 }
 
 static void test_parse_answers(void **state)
@@ -364,6 +502,104 @@ static void test_parse_answers(void **state)
 	assert_int_equal(img.len, 4);
 	assert_memory_equal(img.data, "RIFF", 4);
 	buf_release(&img);
+}
+
+static void used_of(const struct imgapi_opts *o, const char *body,
+		    struct imgapi_used *u)
+{
+	struct buf img = {0};
+	char why[128];
+
+	memset(u, 0x55, sizeof(*u)); /* all of it is written */
+	assert_int_equal(
+	    imgapi_parse(o, 5, body, strlen(body), &img, u, why, sizeof(why)),
+	    HY_OK);
+	buf_release(&img);
+}
+
+static void test_used_is_what_the_server_reports(void **state)
+{
+	struct imgapi_opts o = {IMGAPI_A1111, "v1-5.safetensors [6ce0161689]",
+				30,	      7,
+				"Euler",      NULL};
+	struct imgapi_used u;
+
+	(void)state;
+	/* A1111's info (a JSON text) overrides what was asked */
+	used_of(&o,
+		"{\"images\":[\"QUJD\"],\"info\":\"{\\\"seed\\\": 3735928559, "
+		"\\\"steps\\\": 25, \\\"cfg_scale\\\": 6.5, "
+		"\\\"sampler_name\\\": \\\"DPM++ 2M\\\", "
+		"\\\"sd_model_name\\\": \\\"v1-5\\\"}\"}",
+		&u);
+	assert_true(u.seed_known);
+	assert_int_equal(u.seed, 3735928559UL);
+	assert_int_equal(u.steps, 25);
+	assert_true(u.cfg_scale == 6.5);
+	assert_string_equal(u.sampler, "DPM++ 2M");
+	assert_string_equal(u.model, "v1-5");
+	/* steps left to the server, reported */
+	o.steps = 0;
+	o.cfg_scale = -1;
+	o.sampler = NULL;
+	o.model = NULL;
+	used_of(&o,
+		"{\"images\":[\"QUJD\"],\"info\":\"{\\\"seed\\\": 5, "
+		"\\\"steps\\\": 20}\"}",
+		&u);
+	assert_int_equal(u.steps, 20);
+	assert_true(u.cfg_scale < 0);
+	assert_string_equal(u.sampler, "");
+	assert_string_equal(u.model, "");
+	/* no info, or info that is not JSON: what A1111 applies, as asked */
+	o.steps = 9;
+	used_of(&o, "{\"images\":[\"QUJD\"],\"info\":\"{seed\"}", &u);
+	assert_true(u.seed_known);
+	assert_int_equal(u.seed, 5);
+	assert_int_equal(u.steps, 9);
+	used_of(&o, "{\"images\":[\"QUJD\"],\"info\":{\"seed\":1}}", &u);
+	assert_int_equal(u.seed, 5);
+	/* a seed a double cannot hold exactly, or negative: not known */
+	used_of(&o, "{\"images\":[\"QUJD\"],\"info\":\"{\\\"seed\\\": -1}\"}",
+		&u);
+	assert_int_equal(u.seed, 5);
+	used_of(&o,
+		"{\"images\":[\"QUJD\"],\"info\":\"{\\\"seed\\\": 1e300}\"}",
+		&u);
+	assert_int_equal(u.seed, 5);
+}
+
+static void test_used_leaves_out_what_cannot_be_known(void **state)
+{
+	struct imgapi_opts o = {IMGAPI_OPENAI, "dall-e-3", 0, -1, NULL, NULL};
+	struct imgapi_used u;
+
+	(void)state;
+	/* OpenAI reports no seed: none is recorded */
+	used_of(&o, "{\"data\":[{\"b64_json\":\"QUJD\"}]}", &u);
+	assert_false(u.seed_known);
+	assert_true(u.steps <= 0);
+	assert_true(u.cfg_scale < 0);
+	assert_string_equal(u.sampler, "");
+	assert_string_equal(u.model, "dall-e-3");
+	o.model = "local";
+	o.steps = 20;
+	used_of(&o, "{\"data\":[{\"b64_json\":\"QUJD\"}]}", &u);
+	assert_false(u.seed_known);
+	assert_true(u.steps <= 0);
+	/* sd.cpp applies its extra args, but ignores a sampler name it does
+	 * not know without a word, and has one model */
+	o.kind = IMGAPI_SDCPP;
+	o.model = NULL;
+	o.cfg_scale = 3;
+	o.sampler = "euler_a";
+	used_of(&o, "{\"data\":[{\"b64_json\":\"QUJD\"}]}", &u);
+	assert_true(u.seed_known);
+	assert_int_equal(u.seed, 5);
+	assert_int_equal(u.steps, 20);
+	assert_true(u.cfg_scale == 3);
+	assert_string_equal(u.sampler, "");
+	assert_string_equal(u.model, "");
 }
 
 static void expect_bad(enum imgapi_kind k, const char *body,
@@ -438,9 +674,9 @@ static void test_parse_huge_answer(void **state)
 	assert_int_equal(buf_append(&body, s, strlen(s)), 0);
 	assert_int_equal(buf_append(&body, "\"]}", 3), 0);
 	free(s);
-	assert_int_equal(
-	    imgapi_parse(&o, body.data, body.len, &out, why, sizeof(why)),
-	    HY_OK);
+	assert_int_equal(imgapi_parse(&o, 1, body.data, body.len, &out, NULL,
+				      why, sizeof(why)),
+			 HY_OK);
 	assert_int_equal(out.len, n);
 	assert_memory_equal(out.data, img, n);
 	/* the same answer cut short by one character */
@@ -448,9 +684,9 @@ static void test_parse_huge_answer(void **state)
 	body.data[body.len - 3] = ']';
 	body.data[body.len - 2] = '}';
 	body.len--;
-	assert_int_equal(
-	    imgapi_parse(&o, body.data, body.len, &out, why, sizeof(why)),
-	    HY_ESAMPLE);
+	assert_int_equal(imgapi_parse(&o, 1, body.data, body.len, &out, NULL,
+				      why, sizeof(why)),
+			 HY_ESAMPLE);
 	assert_int_equal(out.len, 0);
 	free(img);
 	buf_release(&body);
@@ -468,10 +704,15 @@ int main(void)
 	    cmocka_unit_test(test_a1111_full_body),
 	    cmocka_unit_test(test_a1111_zero_cfg_is_sent),
 	    cmocka_unit_test(test_openai_body),
+	    cmocka_unit_test(test_openai_own_models_get_only_their_fields),
+	    cmocka_unit_test(test_sdcpp_body_carries_options_in_the_prompt),
+	    cmocka_unit_test(test_openai_sizes_nearest_accepted),
 	    cmocka_unit_test(test_prompt_length_is_respected),
 	    cmocka_unit_test(test_seed_is_written_in_full),
 	    cmocka_unit_test(test_health_paths),
 	    cmocka_unit_test(test_parse_answers),
+	    cmocka_unit_test(test_used_is_what_the_server_reports),
+	    cmocka_unit_test(test_used_leaves_out_what_cannot_be_known),
 	    cmocka_unit_test(test_parse_rejects_what_is_not_an_image),
 	    cmocka_unit_test(test_parse_huge_answer),
 	};

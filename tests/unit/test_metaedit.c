@@ -30,6 +30,7 @@ static struct metaedit_synth synth(void)
 	    .sha256 = sha,
 	    .generator = "a1111",
 	    .model = "sdxl.safetensors",
+	    .has_seed = 1,
 	    .seed = 123456789,
 	    .steps = 30,
 	    .cfg_scale = 6.5,
@@ -182,6 +183,27 @@ static void test_synthetic_seed_is_exact(void **state)
 	cJSON_Delete(parsed(&out));
 	if (!strstr(out.data, "\"seed\":18446744073709551615"))
 		fail_msg("seed not exact: %s", out.data);
+	buf_release(&out);
+}
+
+static void test_synthetic_unknown_seed_is_left_out(void **state)
+{
+	/* OpenAI's API reports no seed: none is written, rather than the one
+	 * it was not told to use */
+	struct metaedit_synth s = synth();
+	struct buf out = {0};
+	struct hy_err err = {0};
+	cJSON *j, *syn;
+
+	(void)state;
+	s.has_seed = 0;
+	assert_int_equal(metaedit_synthetic(NULL, 0, &s, &out, &err), HY_OK);
+	j = parsed(&out);
+	syn = cJSON_GetObjectItemCaseSensitive(j, "synthetic");
+	assert_non_null(syn);
+	assert_null(cJSON_GetObjectItem(syn, "seed"));
+	assert_non_null(cJSON_GetObjectItem(syn, "generator"));
+	cJSON_Delete(j);
 	buf_release(&out);
 }
 
@@ -346,6 +368,7 @@ int main(void)
 	    cmocka_unit_test(test_synthetic_replaces_removes_and_keeps_order),
 	    cmocka_unit_test(test_synthetic_unknowns),
 	    cmocka_unit_test(test_synthetic_seed_is_exact),
+	    cmocka_unit_test(test_synthetic_unknown_seed_is_left_out),
 	    cmocka_unit_test(test_synthetic_without_metadata),
 	    cmocka_unit_test(test_not_an_object_is_a_sample_error),
 	    cmocka_unit_test(test_lone_surrogate_becomes_replacement),
