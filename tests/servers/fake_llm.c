@@ -3344,6 +3344,25 @@ static void listen_add(void)
 		die("epoll_ctl: %s", strerror(errno));
 }
 
+/* A listening socket on 127.0.0.1:PORT (0: any free port). SO_REUSEADDR
+ * also lets a restart after an --outage bind the same port again. */
+static int listen_open(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0)
+		die("bind 127.0.0.1:%d: %s", port, strerror(errno));
+	if (listen(fd, 4096) < 0)
+		die("listen: %s", strerror(errno));
+	return fd;
+}
+
 static void setup(void)
 {
 	/* Thousands of client connections in the load tests. */
@@ -3368,19 +3387,8 @@ static void setup(void)
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &signal_tag};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sig_fd, &ev);
 
-	listen_fd =
-	    socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0)
-		die("socket: %s", strerror(errno));
-	int one = 1;
-	setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_port = htons((uint16_t)cfg.port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	if (bind(listen_fd, (struct sockaddr *)&a, sizeof a) < 0)
-		die("bind 127.0.0.1:%d: %s", cfg.port, strerror(errno));
-	if (listen(listen_fd, 4096) < 0)
-		die("listen: %s", strerror(errno));
+	listen_fd = listen_open(cfg.port);
+	struct sockaddr_in a;
 	socklen_t al = sizeof a;
 	getsockname(listen_fd, (struct sockaddr *)&a, &al);
 	int port = ntohs(a.sin_port);
