@@ -53,6 +53,7 @@
 #define NS_PER_MS	1000000ULL
 #define NS_PER_S	1000000000ULL
 #define LINGER_NS	(2 * NS_PER_S) /* drain time before a graceful close */
+#define FAKE_N_CTX	4096	       /* /props and /slots: context per slot */
 
 /* ------------------------------------------------------------------ */
 /* Small utilities                                                      */
@@ -375,6 +376,8 @@ enum path_id {
 	P_SD_MODELS,
 	P_PROGRESS,
 	P_PING,
+	P_PROPS,
+	P_SLOTS,
 	P_STATS,
 	P_OTHER,
 	P_COUNT
@@ -421,6 +424,8 @@ static void stats_json(struct buf *b)
 						    "/sdapi/v1/sd-models",
 						    "/sdapi/v1/progress",
 						    "/internal/ping",
+						    "/props",
+						    "/slots",
 						    "/stats",
 						    "other"};
 	buf_addf(
@@ -3057,6 +3062,56 @@ static void h_ping(struct conn *c)
 	respond(c, 200, "application/json", NULL, "{}", 2, SEND_ALL);
 }
 
+/* llama-server's GET /props, with the fields a client reads to size its
+ * concurrency and prompts (server-context.cpp, get_props): total_slots is
+ * --slots, n_ctx (per slot) is fixed. */
+static void h_props(struct conn *c)
+{
+	const char **m;
+	int n;
+	model_names(&m, &n);
+	sbody.len = 0;
+	buf_addf(&sbody,
+		 "{\"default_generation_settings\":{\"params\":{"
+		 "\"n_predict\":-1,\"seed\":4294967295,\"temperature\":0.8,"
+		 "\"top_k\":40,\"top_p\":0.95,\"min_p\":0.05},\"n_ctx\":%u},"
+		 "\"total_slots\":%u,\"model_alias\":",
+		 FAKE_N_CTX, cfg.slots);
+	json_strz(&sbody, m[0]);
+	stmp.len = 0;
+	buf_adds(&stmp, "/models/");
+	buf_adds(&stmp, m[0]);
+	buf_adds(&stmp, ".gguf");
+	buf_adds(&sbody, ",\"model_path\":");
+	json_str(&sbody, stmp.p, stmp.len);
+	buf_adds(&sbody,
+		 ",\"modalities\":{\"vision\":false,\"audio\":false},"
+		 "\"endpoint_slots\":true,\"endpoint_props\":false,"
+		 "\"endpoint_metrics\":false,\"webui\":false,"
+		 "\"chat_template\":\"{{ messages }}\",\"bos_token\":\"<s>\","
+		 "\"eos_token\":\"</s>\",\"build_info\":\"b0-fake_llm\"}");
+	respond_json(c, 200, &sbody, NULL);
+}
+
+/* llama-server's GET /slots: one object per slot (server_slot::to_json,
+ * the fields that do not need a task). The fake does not number its
+ * slots, so the first in_flight are the busy ones; with --slots 0
+ * (unlimited) it lists one busy slot per request in flight. */
+static void h_slots(struct conn *c)
+{
+	unsigned n = cfg.slots ? cfg.slots : st.in_flight;
+	sbody.len = 0;
+	buf_adds(&sbody, "[");
+	for (unsigned k = 0; k < n; k++)
+		buf_addf(&sbody,
+			 "%s{\"id\":%u,\"n_ctx\":%u,\"speculative\":false,"
+			 "\"is_processing\":%s}",
+			 k ? "," : "", k, FAKE_N_CTX,
+			 k < st.in_flight ? "true" : "false");
+	buf_adds(&sbody, "]");
+	respond_json(c, 200, &sbody, NULL);
+}
+
 static const struct route {
 	const char *path;
 	int method; /* M_GET also serves HEAD */
@@ -3075,6 +3130,8 @@ static const struct route {
     {"/sdapi/v1/sd-models", M_GET, h_sd_models, P_SD_MODELS, true},
     {"/sdapi/v1/progress", M_GET, h_progress, P_PROGRESS, false},
     {"/internal/ping", M_GET, h_ping, P_PING, false},
+    {"/props", M_GET, h_props, P_PROPS, true},
+    {"/slots", M_GET, h_slots, P_SLOTS, true},
     {"/health", M_GET, h_health, P_HEALTH, false},
     {"/", M_GET, h_root, P_ROOT, false},
     {"/stats", M_GET, h_stats, P_STATS, false},

@@ -271,6 +271,17 @@ req /stats
 expect_text 'd["accepted"], d["cancelled"]' "11 0" "... all three on the one connection"
 stop_fake
 
+# --- llama-server's endpoints ------------------------------------------
+# llama-server's /props and /slots.
+start_fake --slots 3 --model ggml-q4
+req /props
+expect_text 'd["total_slots"], d["default_generation_settings"]["n_ctx"], d["model_path"], d["model_alias"]' \
+	"3 4096 /models/ggml-q4.gguf ggml-q4" "GET /props: llama-server's total_slots, n_ctx, model_path"
+req /slots
+expect_text '[(s["id"], s["is_processing"]) for s in d]' \
+	"[(0, False), (1, False), (2, False)]" "GET /slots: one object per slot"
+stop_fake
+
 # --- dying ---------------------------------------------------------------
 start_fake --die-after 3
 s=""
