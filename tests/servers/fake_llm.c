@@ -49,6 +49,7 @@
 #define MAX_FREE_CONNS	4096
 #define MAX_MODELS	16
 #define MAX_FAULT_RULES 16
+#define MAX_OUTAGES	16
 #define MARK_SLOTS	4096 /* [[fault:KIND:N]] counters */
 #define NS_PER_MS	1000000ULL
 #define NS_PER_S	1000000000ULL
@@ -352,11 +353,23 @@ static struct config {
 	int image_fmt;		 /* enum image_fmt */
 	int mimic;		 /* enum mimic: a real server's quirks */
 	const char *api_auth;	 /* A1111 --api-auth user:password */
+	/* capacity models (see "Capacity models" below); 0 = off */
+	unsigned http_threads;
+	uint64_t keepalive_ns;
+	unsigned keepalive_max;
+	unsigned loading_ms;
+	double batch_knee;
+	struct {
+		uint64_t start_ms, dur_ms;
+	} outages[MAX_OUTAGES];
+	int noutages;
 } cfg = {
     .max_seconds = 600,
     .seed = 1,
     .reply_prefix = "",
     .slow_ms = 50,
+    .keepalive_ns = 5 * NS_PER_S, /* CPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND */
+    .keepalive_max = 100,	  /* CPPHTTPLIB_KEEPALIVE_MAX_COUNT */
 };
 
 /* ------------------------------------------------------------------ */
@@ -405,9 +418,61 @@ static struct stats {
 	unsigned connections, max_connections;
 	uint64_t accepted;
 	uint64_t pumped; /* body bytes of the endless fault sent */
+	/* capacity models */
+	unsigned threads_busy, max_threads_busy; /* --http-threads */
+	unsigned conn_waiting, max_conn_waiting; /* waiting for a thread */
+	uint64_t thread_waits;	/* connections that had to wait */
+	uint64_t waits_over_ka; /* ... longer than --keepalive-s */
+	uint64_t max_thread_wait_ns;
+	uint64_t ka_idle_closes, ka_max_closes;
+	uint64_t loading_503;
+	uint64_t slot_ns, max_slot_ns; /* simulated time in a slot */
+	uint64_t outages, outage_lost, outage_resets;
 } st;
 
 static uint64_t start_ns;
+static uint64_t restart_ns; /* the end of the last --outage; 0: none yet */
+
+/* --loading-ms: the server answers 503 for T ms after it starts listening,
+ * at start and after each restart, as llama-server does while it loads the
+ * model (its HTTP server listens before the model is loaded). */
+static bool loading_now(void)
+{
+	uint64_t from = restart_ns ? restart_ns : start_ns;
+	return cfg.loading_ms && now_ns < from + cfg.loading_ms * NS_PER_MS;
+}
+
+static unsigned long long ns_to_ms(uint64_t ns)
+{
+	return (unsigned long long)(ns / NS_PER_MS);
+}
+
+/* The counters of the capacity models, appended to the /stats object. */
+static void stats_json_capacity(struct buf *b)
+{
+	buf_addf(b,
+		 ",\"http_threads\":%u,\"http_threads_busy\":%u,"
+		 "\"max_http_threads_busy\":%u,\"conn_waiting\":%u,"
+		 "\"max_conn_waiting\":%u,\"thread_waits\":%llu,"
+		 "\"thread_waits_over_keepalive\":%llu,"
+		 "\"max_thread_wait_ms\":%llu,\"keepalive_idle_closes\":%llu,"
+		 "\"keepalive_max_closes\":%llu,\"loading\":%s,"
+		 "\"loading_503\":%llu,\"slot_ms\":%llu,\"max_slot_ms\":%llu,"
+		 "\"outages\":%llu,\"outage_lost_requests\":%llu,"
+		 "\"outage_reset_connections\":%llu",
+		 cfg.http_threads, st.threads_busy, st.max_threads_busy,
+		 st.conn_waiting, st.max_conn_waiting,
+		 (unsigned long long)st.thread_waits,
+		 (unsigned long long)st.waits_over_ka,
+		 ns_to_ms(st.max_thread_wait_ns),
+		 (unsigned long long)st.ka_idle_closes,
+		 (unsigned long long)st.ka_max_closes,
+		 loading_now() ? "true" : "false",
+		 (unsigned long long)st.loading_503, ns_to_ms(st.slot_ns),
+		 ns_to_ms(st.max_slot_ns), (unsigned long long)st.outages,
+		 (unsigned long long)st.outage_lost,
+		 (unsigned long long)st.outage_resets);
+}
 
 static void stats_json(struct buf *b)
 {
@@ -460,7 +525,9 @@ static void stats_json(struct buf *b)
 	for (int k = 0; k < P_COUNT; k++)
 		buf_addf(b, "%s\"%s\":%llu", k ? "," : "", pnames[k],
 			 (unsigned long long)st.paths[k]);
-	buf_adds(b, "}}");
+	buf_adds(b, "}");
+	stats_json_capacity(b);
+	buf_adds(b, "}");
 }
 
 /* ------------------------------------------------------------------ */
@@ -537,6 +604,14 @@ struct conn {
 	struct conn *qnext, *qprev; /* slot FIFO */
 	struct conn *anext, *aprev; /* all live connections */
 	struct conn *fnext;	    /* free list / graveyard */
+	/* --http-threads: whether a thread serves it (enum thread_state),
+	 * its place in the FIFO of connections waiting for one, and the
+	 * keep-alive bookkeeping of the thread that serves it */
+	int th;
+	struct conn *tnext, *tprev;
+	uint64_t th_since; /* when it began to wait */
+	unsigned ka_count; /* requests its thread has served */
+	unsigned ka_armed; /* ka_count + 1 when the idle timer was set */
 };
 
 static int epfd = -1, listen_fd = -1, sig_fd = -1;
@@ -653,6 +728,10 @@ static void q_remove(struct conn *c)
 static void slot_start(struct conn *c, uint64_t t_free);
 static void finish(struct conn *c, uint64_t t_done);
 static void conn_drive(struct conn *c);
+/* the capacity models, defined with the routes */
+static void thread_drop(struct conn *c);
+static bool thread_closes(int status);
+static uint64_t slot_latency(uint64_t lat_ns);
 
 /* Frees the slot, which became free at T_FREE, and gives it to the oldest
  * waiter. Its timer fires in this same loop iteration at the earliest,
@@ -718,6 +797,7 @@ static void conn_close(struct conn *c, bool reset)
 		st.hanging--;
 	slot_release(c, now_ns);
 	timer_del(c);
+	thread_drop(c);
 	if (reset) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -848,6 +928,7 @@ static ssize_t conn_read(struct conn *c)
  * turn into an RST that destroys the reply before the client reads it. */
 static void conn_linger(struct conn *c)
 {
+	thread_drop(c); /* httplib's thread closes at once and moves on */
 	shutdown(c->fd, SHUT_WR);
 	c->st = C_DRAIN;
 	timer_set(c, now_ns + LINGER_NS);
@@ -900,7 +981,8 @@ static void respond(struct conn *c, int status, const char *ctype,
 	for (size_t k = 0; k < NSTATUS; k++)
 		if (status_list[k] == status)
 			st.status[k]++;
-	bool close = c->close_after || !c->keep_alive || mode == SEND_HALF;
+	bool close = c->close_after || !c->keep_alive || mode == SEND_HALF ||
+		     thread_closes(status);
 	if (close)
 		c->close_after = true;
 	sresp.len = 0;
@@ -2629,7 +2711,7 @@ static void slot_start(struct conn *c, uint64_t t_free)
 	c->in_slot = true;
 	if (++st.in_flight > st.max_in_flight)
 		st.max_in_flight = st.in_flight;
-	c->lat_ns = latency_ns(c->seq);
+	c->lat_ns = slot_latency(latency_ns(c->seq));
 	if (c->lat_ns == 0 && !t_free) {
 		finish(c, now_ns);
 		return;
@@ -3183,6 +3265,299 @@ static bool basic_auth_ok(struct conn *c, bool post)
 	return false;
 }
 
+/* ------------------------------------------------------------------ */
+/* Capacity models: llama-server's HTTP threads, model loading, a       */
+/* batching server, restarts                                            */
+
+static void handle_request(struct conn *c);
+
+/* --http-threads N models cpp-httplib's fixed ThreadPool, which serves
+ * llama-server's HTTP (n_threads_http, by default max(--parallel + 2,
+ * cores - 1); llama.cpp since early 2026 lets it grow by 1024 dynamic
+ * threads). The accept thread accepts every connection and queues it; a
+ * worker takes the oldest and serves that one connection for its whole
+ * keep-alive life: until the client closes it, until it has been idle for
+ * the keep-alive timeout (5 s), or until it has served keep_alive_max_count
+ * requests (100; the last answer says Connection: close). A queued
+ * connection is not read at all. No threads here: a connection is served
+ * (TH_SERVED) or waits (TH_WAIT) in a FIFO, and a waiting one is not read,
+ * except for one thing: GET /stats is answered on it (TH_STATS once that
+ * is all it asked), so that a test can look while the threads are full. */
+enum thread_state { TH_NONE, TH_SERVED, TH_WAIT, TH_STATS };
+
+static struct conn *tw_head, *tw_tail; /* waiting for a thread */
+
+static void thread_wait_push(struct conn *c)
+{
+	c->th = TH_WAIT;
+	c->th_since = now_ns;
+	c->tnext = NULL;
+	c->tprev = tw_tail;
+	if (tw_tail)
+		tw_tail->tnext = c;
+	else
+		tw_head = c;
+	tw_tail = c;
+	st.thread_waits++;
+	if (++st.conn_waiting > st.max_conn_waiting)
+		st.max_conn_waiting = st.conn_waiting;
+}
+
+static void thread_wait_remove(struct conn *c)
+{
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else
+		tw_head = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		tw_tail = c->tprev;
+	c->tnext = c->tprev = NULL;
+	st.conn_waiting--;
+	c->th = TH_NONE;
+}
+
+static void thread_serve(struct conn *c)
+{
+	c->th = TH_SERVED;
+	if (++st.threads_busy > st.max_threads_busy)
+		st.max_threads_busy = st.threads_busy;
+}
+
+/* A new connection: true when a thread serves it now (drive it), false
+ * when it waits in the FIFO. */
+static bool thread_take(struct conn *c)
+{
+	if (!cfg.http_threads)
+		return true;
+	if (st.threads_busy < cfg.http_threads && !tw_head) {
+		thread_serve(c);
+		return true;
+	}
+	thread_wait_push(c);
+	return false;
+}
+
+/* C no longer holds a thread, or no longer waits for one. The freed
+ * thread goes to the oldest waiter in threads_assign, after the current
+ * event, so that a close inside conn_drive never recurses into it. */
+static void thread_drop(struct conn *c)
+{
+	if (c->th == TH_WAIT)
+		thread_wait_remove(c);
+	else if (c->th == TH_SERVED)
+		st.threads_busy--;
+	c->th = TH_NONE;
+}
+
+/* Once per turn of the event loop: free threads take the oldest waiting
+ * connections, which are read from now on (what the client sent while it
+ * waited is there at once; a client that left is seen to have left). */
+static void threads_assign(void)
+{
+	while (tw_head && st.threads_busy < cfg.http_threads && !quit_reason) {
+		struct conn *c = tw_head;
+		thread_wait_remove(c);
+		thread_serve(c);
+		uint64_t w = now_ns - c->th_since;
+		if (w > st.max_thread_wait_ns)
+			st.max_thread_wait_ns = w;
+		if (w > cfg.keepalive_ns)
+			st.waits_over_ka++;
+		conn_drive(c);
+	}
+}
+
+/* httplib answers every error (>= 400) with Connection: close. */
+static bool thread_closes(int status)
+{
+	return cfg.http_threads && status >= 400;
+}
+
+/* A request on C: the keep_alive_max_count-th one of its thread is
+ * answered with Connection: close, then the thread closes the socket. */
+static void thread_count(struct conn *c)
+{
+	if (c->th != TH_SERVED || ++c->ka_count < cfg.keepalive_max)
+		return;
+	if (!c->close_after && c->keep_alive)
+		st.ka_max_closes++;
+	c->close_after = true;
+}
+
+/* C read all it could. A served connection with nothing buffered and
+ * nothing to send is idle: its thread waits for the next request for the
+ * keep-alive timeout (counted from the end of the last answer, or from
+ * when the thread took it), then closes it. Bytes of a next request stop
+ * that clock (httplib then reads with its read timeout, 600 s in
+ * llama-server, which the fake does not model). */
+static void thread_idle(struct conn *c)
+{
+	if (c->th != TH_SERVED || c->st != C_READ)
+		return;
+	if (c->in.len || c->out.len > c->out_off) {
+		timer_del(c);
+		c->ka_armed = 0;
+		return;
+	}
+	if (c->ka_armed == c->ka_count + 1 && c->heap_idx >= 0)
+		return; /* idle since the same answer: the clock runs on */
+	c->ka_armed = c->ka_count + 1;
+	timer_set(c, now_ns + cfg.keepalive_ns);
+}
+
+static void thread_idle_expire(struct conn *c)
+{
+	if (c->th != TH_SERVED)
+		return;
+	st.ka_idle_closes++;
+	conn_close(c, false);
+}
+
+/* A connection without a thread got bytes or an EOF. GET /stats is
+ * answered (the fake's own window, not llama-server's); anything else
+ * stays unread until a thread takes the connection. An EOF leaves a
+ * waiting connection in the FIFO, as in httplib, where the thread that
+ * takes it finds it closed; a connection that only ever asked /stats is
+ * closed at once, as it never was a client of the pool. */
+static void thread_wait_peek(struct conn *c)
+{
+	char b[2048];
+	while (c->st == C_READ && (c->th == TH_WAIT || c->th == TH_STATS)) {
+		ssize_t n = recv(c->fd, b, sizeof b, MSG_PEEK);
+		if (n == 0 && c->th == TH_STATS) {
+			conn_close(c, false);
+			return;
+		}
+		if (n <= 0)
+			return;
+		if (n < 11 || memcmp(b, "GET /stats ", 11)) {
+			if (c->th == TH_STATS)
+				thread_wait_push(c);
+			return;
+		}
+		const char *e = memmem(b, (size_t)n, "\r\n\r\n", 4);
+		if (!e)
+			return;
+		size_t len = (size_t)(e - b) + 4;
+		c->in.len = 0;
+		buf_reserve(&c->in, len);
+		if (recv(c->fd, c->in.p, len, 0) != (ssize_t)len) {
+			conn_close(c, false);
+			return;
+		}
+		c->in.len = len;
+		if (c->th == TH_WAIT) {
+			thread_wait_remove(c);
+			st.thread_waits--; /* it never waited for a thread */
+			c->th = TH_STATS;
+		}
+		if (parse_request(c) != 1) {
+			conn_close(c, true);
+			return;
+		}
+		handle_request(c);
+		consume_request(c);
+		if (c->close_after) {
+			conn_linger(c);
+			return;
+		}
+	}
+}
+
+/* --loading-ms: every route but /stats answers llama-server's 503 (its
+ * pre-routing middleware, before the path and the API key are looked at). */
+static bool loading_reply(struct conn *c, const struct route *rt)
+{
+	static const char b[] = "{\"error\":{\"message\":\"Loading model\","
+				"\"type\":\"unavailable_error\",\"code\":503}}";
+	if ((rt && rt->id == P_STATS) || !loading_now())
+		return false;
+	st.loading_503++;
+	respond(c, 503, "application/json; charset=utf-8", NULL, b,
+		sizeof b - 1, SEND_ALL);
+	if (rt && rt->method == M_POST)
+		llm_done();
+	return true;
+}
+
+/* --batch-knee K: a batching server (vLLM, SGLang; --slots is then
+ * max_num_seqs). A request that enters a slot when n requests are in the
+ * slots, itself included, holds it for latency * (1 + (n - 1) / K): the
+ * batch makes each step slower, less than in proportion. Fixed at entry;
+ * a real server's requests also slow down when others join later. */
+static uint64_t slot_latency(uint64_t lat_ns)
+{
+	if (cfg.batch_knee > 0 && st.in_flight > 1)
+		lat_ns = (uint64_t)((double)lat_ns *
+				    (1 + (st.in_flight - 1) / cfg.batch_knee));
+	st.slot_ns += lat_ns;
+	if (lat_ns > st.max_slot_ns)
+		st.max_slot_ns = lat_ns;
+	return lat_ns;
+}
+
+/* --outage START:DURATION: a crash and restart. The listening socket and
+ * every connection close (RST, what the kernel sends for a dead process's
+ * sockets with unread data), new connections are refused, and after
+ * DURATION the server listens on the same port again, loading first
+ * (--loading-ms). The counters go on across restarts. */
+static int outage_i;   /* the next or current --outage */
+static bool outage_on; /* the port is closed */
+static int listen_open(int port);
+static void listen_add(void);
+static int listen_port;
+static bool listen_paused;
+
+static uint64_t outage_next(void)
+{
+	if (outage_on)
+		return restart_ns;
+	if (outage_i < cfg.noutages)
+		return start_ns + cfg.outages[outage_i].start_ms * NS_PER_MS;
+	return UINT64_MAX;
+}
+
+static void outage_begin(void)
+{
+	uint64_t cancelled = st.cancelled;
+	st.outages++;
+	for (struct conn *c = all_conns; c; c = c->anext)
+		if (c->st == C_QUEUED || c->st == C_BUSY || c->st == C_HANG ||
+		    c->st == C_DRIP || c->st == C_PUMP)
+			st.outage_lost++;
+	close(listen_fd); /* also leaves the epoll set */
+	listen_fd = -1;
+	listen_paused = false;
+	while (all_conns) {
+		st.outage_resets++;
+		conn_close(all_conns, true);
+	}
+	st.cancelled = cancelled; /* the clients did not leave: we did */
+	outage_on = true;
+	restart_ns = now_ns + cfg.outages[outage_i].dur_ms * NS_PER_MS;
+}
+
+static void outage_end(void)
+{
+	listen_fd = listen_open(listen_port);
+	listen_add();
+	outage_on = false;
+	outage_i++;
+	restart_ns = now_ns; /* --loading-ms counts from here */
+}
+
+static void outage_tick(void)
+{
+	if (now_ns < outage_next())
+		return;
+	if (outage_on)
+		outage_end();
+	else
+		outage_begin();
+}
+
 static void handle_request(struct conn *c)
 {
 	struct req *r = &c->rq;
@@ -3198,6 +3573,9 @@ static void handle_request(struct conn *c)
 	c->http10 = r->http10;
 	c->v1 = !strncmp(r->path, "/v1/", 4);
 	c->sdapi = !strncmp(r->path, "/sdapi/", 7);
+	thread_count(c);
+	if (loading_reply(c, rt))
+		return;
 	if (!rt) {
 		char msg[300];
 		snprintf(msg, sizeof msg, "no such endpoint: %s", r->path);
@@ -3276,6 +3654,10 @@ static void conn_drive(struct conn *c)
 		}
 		if (c->st != C_DRIP && c->out.len > c->out_off)
 			return; /* EPOLLOUT resumes */
+		if (c->th == TH_WAIT || c->th == TH_STATS) {
+			thread_wait_peek(c); /* not read: no thread yet */
+			return;
+		}
 		if (c->st == C_PUMP) {
 			if (pump(c) < 0)
 				conn_close(c, false);
@@ -3321,6 +3703,8 @@ static void conn_drive(struct conn *c)
 			 */
 			conn_close(c, false);
 		}
+		if (n == -1)
+			thread_idle(c);
 		return;
 	}
 }
@@ -3351,6 +3735,7 @@ static void on_timer(struct conn *c)
 		break;
 	}
 	case C_DRAIN: conn_close(c, false); break;
+	case C_READ: thread_idle_expire(c); break;
 	default: break;
 	}
 }
@@ -3390,7 +3775,8 @@ static void on_accept(void)
 			conn_close(c, false);
 			continue;
 		}
-		conn_drive(c);
+		if (thread_take(c))
+			conn_drive(c);
 	}
 }
 
@@ -3449,6 +3835,7 @@ static void setup(void)
 	socklen_t al = sizeof a;
 	getsockname(listen_fd, (struct sockaddr *)&a, &al);
 	int port = ntohs(a.sin_port);
+	listen_port = port; /* an --outage listens here again */
 	listen_add();
 
 	if (cfg.port_file) {
@@ -3507,6 +3894,8 @@ static void run(void)
 			next = max_at;
 		if (listen_paused && listen_resume_ns < next)
 			next = listen_resume_ns;
+		if (cfg.noutages && outage_next() < next)
+			next = outage_next();
 		int n = wait_events(evs, 256, next);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
@@ -3533,6 +3922,10 @@ static void run(void)
 			timer_del(c);
 			on_timer(c);
 		}
+		if (cfg.noutages && !quit_reason)
+			outage_tick();
+		if (cfg.http_threads)
+			threads_assign();
 		if (!quit_reason && die_at && now_ns >= die_at)
 			quit_reason = "--die-after-ms reached";
 		if (!quit_reason && max_at && now_ns >= max_at)
@@ -3613,6 +4006,22 @@ static void usage(FILE *f)
 	    "                        otherwise); no /sdapi/ routes\n"
 	    "  --api-auth U:P        /sdapi/ routes need HTTP Basic U:P (401\n"
 	    "                        as A1111's --api-auth)\n"
+	    "  --http-threads N      llama-server's HTTP threads: a thread\n"
+	    "                        serves one connection for its whole\n"
+	    "                        keep-alive life; others wait unread\n"
+	    "  --keepalive-s S       with --http-threads: idle connections\n"
+	    "                        close after S s (default 5)\n"
+	    "  --keepalive-max N     with --http-threads: close after N\n"
+	    "                        requests (default 100)\n"
+	    "  --loading-ms T        503 'Loading model' for T ms after start\n"
+	    "                        and after each restart\n"
+	    "  --batch-knee K        batching server: a request that enters\n"
+	    "                        with n in the slots takes latency *\n"
+	    "                        (1 + (n - 1) / K)\n"
+	    "  --outage START:DUR    at START ms close everything (RST),\n"
+	    "                        refuse connections for DUR ms, listen\n"
+	    "                        again\n"
+	    "                        (repeatable, in order)\n"
 	    "Per request: header 'X-Fault: KIND' or '[[fault:KIND]]' /\n"
 	    "'[[fault:KIND:N]]' (first N times only) in the user text or\n"
 	    "the image prompt.\n"
@@ -3629,6 +4038,78 @@ static unsigned long long parse_num(const char *s, const char *opt,
 	if (errno || end == s || *end || *s == '-' || v > max)
 		die("%s: bad number '%s'", opt, s);
 	return v;
+}
+
+/* The options of the capacity models, kept apart from the others. */
+enum {
+	O_HTTP_THREADS = 512,
+	O_KEEPALIVE_S,
+	O_KEEPALIVE_MAX,
+	O_LOADING_MS,
+	O_BATCH_KNEE,
+	O_OUTAGE
+};
+
+static double parse_real(const char *s, const char *opt, double lo, double hi)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v >= lo && v <= hi))
+		die("%s: bad number '%s' (%g..%g)", opt, s, lo, hi);
+	return v;
+}
+
+/* True when O was one of them. */
+static bool parse_capacity_opt(int o, const char *arg)
+{
+	switch (o) {
+	case O_HTTP_THREADS:
+		cfg.http_threads =
+		    (unsigned)parse_num(arg, "--http-threads", 100000);
+		return true;
+	case O_KEEPALIVE_S:
+		cfg.keepalive_ns =
+		    (uint64_t)(parse_real(arg, "--keepalive-s", 0.001, 86400) *
+			       (double)NS_PER_S);
+		return true;
+	case O_KEEPALIVE_MAX:
+		cfg.keepalive_max =
+		    (unsigned)parse_num(arg, "--keepalive-max", 1000000000);
+		if (!cfg.keepalive_max)
+			die("--keepalive-max: at least 1");
+		return true;
+	case O_LOADING_MS:
+		cfg.loading_ms =
+		    (unsigned)parse_num(arg, "--loading-ms", 86400000);
+		return true;
+	case O_BATCH_KNEE:
+		cfg.batch_knee = parse_real(arg, "--batch-knee", 0.001, 1e9);
+		return true;
+	case O_OUTAGE: {
+		char a[32];
+		const char *colon = strchr(arg, ':');
+		if (!colon || (size_t)(colon - arg) >= sizeof a)
+			die("--outage: want START_MS:DURATION_MS, got '%s'",
+			    arg);
+		snprintf(a, sizeof a, "%.*s", (int)(colon - arg), arg);
+		if (cfg.noutages == MAX_OUTAGES)
+			die("--outage: at most %d", MAX_OUTAGES);
+		uint64_t st0 = parse_num(a, "--outage", 86400000ULL * 7);
+		uint64_t dur = parse_num(colon + 1, "--outage", 86400000ULL);
+		if (cfg.noutages) {
+			const int k = cfg.noutages - 1;
+			if (st0 <=
+			    cfg.outages[k].start_ms + cfg.outages[k].dur_ms)
+				die("--outage: '%s' starts before the previous "
+				    "one ends (give them in order)",
+				    arg);
+		}
+		cfg.outages[cfg.noutages].start_ms = st0;
+		cfg.outages[cfg.noutages++].dur_ms = dur;
+		return true;
+	}
+	default: return false;
+	}
 }
 
 static void parse_args(int argc, char **argv)
@@ -3677,6 +4158,12 @@ static void parse_args(int argc, char **argv)
 	    {"image-format", required_argument, NULL, O_IMAGE_FORMAT},
 	    {"mimic", required_argument, NULL, O_MIMIC},
 	    {"api-auth", required_argument, NULL, O_API_AUTH},
+	    {"http-threads", required_argument, NULL, O_HTTP_THREADS},
+	    {"keepalive-s", required_argument, NULL, O_KEEPALIVE_S},
+	    {"keepalive-max", required_argument, NULL, O_KEEPALIVE_MAX},
+	    {"loading-ms", required_argument, NULL, O_LOADING_MS},
+	    {"batch-knee", required_argument, NULL, O_BATCH_KNEE},
+	    {"outage", required_argument, NULL, O_OUTAGE},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -3800,7 +4287,11 @@ static void parse_args(int argc, char **argv)
 			cfg.api_auth = optarg;
 			break;
 		case O_HELP: usage(stdout); exit(0);
-		default: usage(stderr); exit(1);
+		default:
+			if (parse_capacity_opt(o, optarg))
+				break;
+			usage(stderr);
+			exit(1);
 		}
 	}
 	if (optind < argc) {

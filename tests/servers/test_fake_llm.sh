@@ -3,7 +3,8 @@
 # into the temp dir (or takes $FAKE_LLM, e.g. a sanitizer build), then
 # checks each endpoint, request validation, reply text options, every
 # fault kind, slots + latency, pipelining, many connections, --die-after,
-# --die-after-ms and SIGTERM.
+# --die-after-ms and SIGTERM, and the capacity models of real servers
+# (--http-threads, --loading-ms, /props, /slots, --batch-knee, --outage).
 TEST_NAME=fake_llm
 . "$(dirname "$0")/../cli/lib.sh"
 . "$ROOT/tests/servers/fake_lib.sh"
@@ -270,6 +271,153 @@ check "pipelined requests with latency, one connection" \
 req /stats
 expect_text 'd["accepted"], d["cancelled"]' "11 0" "... all three on the one connection"
 stop_fake
+
+# --- capacity models: HTTP threads, loading, batching, outages ----------
+# Timed by counters and by waiting for events, never by how long things
+# took: a loaded CI machine only makes the waits longer.
+cat >threads.py <<'PY'
+# The keep-alive life of llama-server's HTTP threads (--http-threads 2
+# --keepalive-s 1 --keepalive-max 3): prints one word per step.
+import json, socket, sys
+port = int(sys.argv[1])
+def conn():
+    return socket.create_connection(("127.0.0.1", port))
+def send(s, path):
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: h\r\n\r\n" % path.encode())
+def read(s, timeout=20):
+    """(status, close?, body) or None at EOF; raises socket.timeout."""
+    s.settimeout(timeout)
+    d = b""
+    while b"\r\n\r\n" not in d:
+        c = s.recv(65536)
+        if not c:
+            return None
+        d += c
+    h, b = d.split(b"\r\n\r\n", 1)
+    lines = h.decode().lower().split("\r\n")
+    n = int([l for l in lines if l.startswith("content-length:")][0][15:])
+    while len(b) < n:
+        b += s.recv(65536)
+    return lines[0].split()[1], "connection: close" in lines, b
+def eof(s):
+    s.settimeout(20)
+    return "eof" if s.recv(100) == b"" else "data"
+def stats(*keys):
+    s = conn()
+    send(s, "/stats")
+    d = json.loads(read(s)[2])
+    s.close()
+    return ",".join(str(d[k]) for k in keys)
+out = []
+a, b, c = conn(), conn(), conn()
+for s in (a, b):
+    send(s, "/health")
+    out.append(read(s)[0])
+send(c, "/health")  # a third connection: no thread, not read
+out.append(stats("requests", "http_threads_busy", "conn_waiting"))
+a.close()  # its thread takes c, whose request was waiting
+out.append(read(c)[0])
+out += [eof(b), eof(c)]  # idle for --keepalive-s: the server closes
+out.append(stats("keepalive_idle_closes", "thread_waits"))
+d = conn()
+for k in range(3):  # --keepalive-max 3: the third answer closes
+    send(d, "/health")
+    r = read(d)
+    out.append(r[0] + ("close" if r[1] else ""))
+out.append(eof(d))
+e = conn()
+send(e, "/nowhere")  # httplib closes after an error
+r = read(e)
+out.append(r[0] + ("close" if r[1] else ""))
+out.append(stats("keepalive_max_closes"))
+print(" ".join(out))
+PY
+start_fake --http-threads 2 --keepalive-s 1 --keepalive-max 3
+got=$(python3 threads.py "$PORT" 2>&1)
+want="200 200 2,2,1 200 eof eof 2,1 200 200 200close eof 404close 1"
+check "--http-threads: a connection waits unread for a thread, keeps it until idle --keepalive-s or --keepalive-max; errors close ($got)" \
+	test "$got" = "$want"
+stop_fake
+
+start_fake --loading-ms 1500
+req /health
+expect_code 503 "--loading-ms: /health while loading"
+expect_text 'd["error"]["message"], d["error"]["type"], d["error"]["code"]' \
+	"Loading model unavailable_error 503" "--loading-ms: llama-server's error body"
+req /api/generate -d "$P"
+expect_code 503 "--loading-ms: generation while loading"
+req /stats
+expect_text 'd["loading"], d["loading_503"]' "True 2" "--loading-ms: /stats answers while loading"
+k=0
+while req /health && [ "$code" != 200 ] && [ $k -lt 400 ]; do
+	sleep 0.05
+	k=$((k + 1))
+done
+expect_code 200 "--loading-ms: ready in the end"
+stop_fake
+
+# 9 requests at once, 8 slots, 500 ms, knee 4: the n-th to enter holds its
+# slot 500 * (1 + (n-1)/4) ms; the 9th queues and enters with 8 in the
+# slots when the first leaves. The sum and the largest are exact.
+start_fake --slots 8 --latency-ms 500 --batch-knee 4
+check "--batch-knee: 9 requests answered" test "$(python3 many.py "$PORT" 9)" = 9
+req /stats
+expect_text 'd["slot_ms"], d["max_slot_ms"], d["max_in_flight"], d["max_queued"]' \
+	"8875 1375 8 1" "--batch-knee: latency grows with the requests in the slots"
+stop_fake
+
+# Two restarts. The first (at 4 s, 3 s down: long enough for a loaded
+# machine to get its requests in before and to see the port closed)
+# catches one request in the slot and one queued; after it the server
+# loads for 300 ms again.
+start_fake --outage 4000:3000 --outage 7500:200 --loading-ms 300 --slots 1 --latency-ms 30000
+k=0
+while req /health && [ "$code" != 200 ] && [ $k -lt 400 ]; do
+	sleep 0.02
+	k=$((k + 1))
+done
+curl -s -o /dev/null --max-time 30 "$B/api/generate" -d "$P" 2>/dev/null &
+c1pid=$!
+curl -s -o /dev/null --max-time 30 "$B/api/generate" -d "$P" 2>/dev/null &
+c2pid=$!
+k=0
+while req /stats && [ "$(jv body.txt 'd["in_flight"] + d["queued"]')" != 2 ] && [ $k -lt 400 ]; do
+	sleep 0.02
+	k=$((k + 1))
+done
+req /slots
+cp body.txt slots.txt
+req /stats
+expect_text 'd["outages"], d["in_flight"], d["queued"]' "0 1 1" "--outage: before it, one request in the slot, one queued"
+check "GET /slots: the busy slot is_processing" test "$(jv slots.txt '[s["is_processing"] for s in d]')" = "[True]"
+wait $c1pid
+e1=$?
+wait $c2pid
+e2=$?
+check "--outage: both requests reset (curl exit 56: $e1 $e2)" test "$e1 $e2" = "56 56"
+seen=" "
+k=0
+while [ $k -lt 1000 ]; do # 200 after a refusal and a 503 (loading)
+	req /health
+	s=${code}_$cerr
+	[[ "$seen" == *" $s "* ]] || seen="$seen$s "
+	[ "$code" = 200 ] && [[ "$seen" == *" 000_7 "* ]] && break
+	sleep 0.02
+	k=$((k + 1))
+done
+check "--outage: refused (curl 7), then 503 while loading, then 200 (seen:$seen)" \
+	bash -c "[[ '$seen' == *' 000_7 '* && '$seen' == *' 503_0 '* ]]"
+k=0
+while [ "$(jv body.txt 'd.get("outages")' 2>/dev/null)" != 2 ] && [ $k -lt 1000 ]; do
+	req /stats
+	sleep 0.02
+	k=$((k + 1))
+done
+expect_text 'd["outages"], d["outage_lost_requests"], d["outage_reset_connections"] >= 2, d["cancelled"]' \
+	"2 2 True 0" "--outage: /stats counts the restarts and the requests lost"
+stop_fake
+check "--outage: the exit line has the totals" \
+	test "$(tail -n 1 "$LOG" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["outages"], d["outage_lost_requests"])')" = "2 2"
 
 # --- llama-server's endpoints ------------------------------------------
 # llama-server's /props and /slots.
