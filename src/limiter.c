@@ -5,6 +5,10 @@
 
 /* Elasticity at which more requests in flight stop buying throughput. */
 #define LIMITER_E_STOP 0.9
+/* A step down is kept when the requests it took away had bought no more
+ * than this; lower than LIMITER_E_STOP so that the two never flip-flop,
+ * and because the mean latency of a short window understates a queue. */
+#define LIMITER_E_DOWN 0.85
 /* Below this the server is far from busy: double instead of +25%. */
 #define LIMITER_E_FAST 0.25
 
@@ -22,6 +26,7 @@ static void new_window(struct limiter *l, double now)
 	l->win_start = now;
 	l->win_sum = 0;
 	l->win_n = 0;
+	l->filling = 1;
 }
 
 void limiter_init(struct limiter *l, int start, int cap, double ceiling,
@@ -36,6 +41,9 @@ void limiter_init(struct limiter *l, int start, int cap, double ceiling,
 	l->holds = 0;
 	l->windows = 0;
 	l->settling = 0;
+	l->cut = 0;
+	l->probe = LIMITER_UP;
+	l->next = LIMITER_DOWN;
 	l->min_rtt = 0;
 	new_window(l, now);
 }
@@ -60,6 +68,8 @@ void limiter_slots(struct limiter *l, int slots, double now)
 		l->cap = slots + 1;
 	l->limit = clamp(l, slots);
 	l->good_limit = 0;
+	l->holds = 0;
+	l->hold = 0;
 	new_window(l, now);
 	l->settling = 1;
 }
@@ -69,9 +79,21 @@ int limiter_room(const struct limiter *l)
 	return clamp(l, l->limit);
 }
 
-int limiter_sent(const struct limiter *l, int in_flight)
+void limiter_sent(struct limiter *l, int in_flight, double now)
 {
-	return in_flight >= limiter_room(l);
+	if (l->filling && in_flight >= limiter_room(l)) {
+		l->filling = 0;
+		l->win_start = now;
+	}
+}
+
+static int shrink(int at)
+{
+	int next = (int)(0.8 * at);
+
+	if (next > at - 1)
+		next = at - 1;
+	return next < 1 ? 1 : next;
 }
 
 static int grow(const struct limiter *l, int at, double e)
@@ -81,6 +103,25 @@ static int grow(const struct limiter *l, int at, double e)
 	if (next < at + 1)
 		next = at + 1;
 	return clamp(l, next);
+}
+
+/* e between the limits lo < hi, from their mean latencies. */
+static double elasticity(int lo, double r_lo, int hi, double r_hi)
+{
+	if (r_hi <= r_lo)
+		return 0;
+	return log(r_hi / r_lo) / log((double)hi / lo);
+}
+
+/* A probe did not pay: back to the good limit, hold there longer each
+ * time, then probe the other way. */
+static void refuse(struct limiter *l, enum limiter_probe next)
+{
+	l->limit = l->good_limit;
+	l->hold = 2 << (l->holds < 4 ? l->holds : 4);
+	l->holds++;
+	l->probe = LIMITER_HOLD;
+	l->next = next;
 }
 
 /* The window is over: decide. */
@@ -95,49 +136,89 @@ static void settle(struct limiter *l, double r)
 		 * requests would not make it faster.) */
 		l->limit = clamp(l, at * 0.8);
 		l->good_limit = 0;
+		l->cut = 1;
 		return;
 	}
-	if (!l->good_limit || at <= l->good_limit || l->hold > 0) {
-		/* A first measure, or one at (or below) the good limit:
-		 * it becomes the reference; step up unless holding. */
+	if (!l->good_limit) {
+		/* A first measure: double, as a slow start does; after a
+		 * cut, hold there and probe by small steps. */
 		l->good_limit = at;
 		l->good_rtt = r;
-		if (l->hold > 0) {
-			l->hold--;
+		if (l->cut) {
+			l->probe = LIMITER_HOLD;
+			l->next = LIMITER_UP;
+			l->hold = 2;
 			return;
 		}
-		l->limit = grow(l, at, 0.5);
+		l->probe = LIMITER_UP;
+		l->limit = grow(l, at, 0);
 		return;
 	}
-	{
-		double e = r <= l->good_rtt
-			       ? 0
-			       : log(r / l->good_rtt) /
-				     log((double)at / l->good_limit);
-		if (e < LIMITER_E_STOP) {
-			l->good_limit = at;
-			l->good_rtt = r;
-			l->holds = 0;
-			l->limit = at >= l->cap ? at : grow(l, at, e);
+	if (l->probe == LIMITER_UP && at > l->good_limit) {
+		double e = elasticity(l->good_limit, l->good_rtt, at, r);
+		if (e >= LIMITER_E_STOP) {
+			/* The step bought latency, not throughput. */
+			refuse(l, LIMITER_DOWN);
 			return;
 		}
-		/* The step bought latency, not throughput: back to the last
-		 * good limit, and wait longer before the next try. */
-		l->limit = l->good_limit;
-		l->hold = 2 << (l->holds < 3 ? l->holds : 3);
-		l->holds++;
+		l->good_limit = at;
+		l->good_rtt = r;
+		l->holds = 0;
+		if (at >= l->cap) {
+			l->probe = LIMITER_HOLD;
+			return;
+		}
+		l->limit = grow(l, at, e);
+		return;
+	}
+	if (l->probe == LIMITER_DOWN && at < l->good_limit) {
+		/* The requests taken away bought nothing: a server that
+		 * was only queueing them (a start above its slots). */
+		if (elasticity(at, r, l->good_limit, l->good_rtt) <
+		    LIMITER_E_DOWN) {
+			refuse(l, LIMITER_UP);
+			return;
+		}
+		l->good_limit = at;
+		l->good_rtt = r;
+		l->holds = 0;
+		l->limit = at > 1 ? shrink(at) : at;
+		if (at == 1)
+			l->probe = LIMITER_HOLD;
+		return;
+	}
+	/* Holding at the good limit: measure it again (the server may have
+	 * changed), then probe. */
+	l->good_limit = at;
+	l->good_rtt = r;
+	if (l->hold > 0) {
+		l->hold--;
+		return;
+	}
+	/* A step down costs throughput where the limit is right, so it is
+	 * only tried where the latency shows a queue (well above the
+	 * lowest seen). */
+	if (l->next == LIMITER_DOWN && at > 1 && r > 1.5 * l->min_rtt) {
+		l->limit = shrink(at);
+		l->probe = LIMITER_DOWN;
+		l->next = LIMITER_UP;
+	} else if (at < l->cap) {
+		l->limit = grow(l, at, 0.5);
+		l->probe = LIMITER_UP;
+		l->next = LIMITER_DOWN;
+	} else {
+		l->next = LIMITER_DOWN;
 	}
 }
 
-int limiter_answered(struct limiter *l, double t0, int full, double rtt,
-		     double now)
+int limiter_answered(struct limiter *l, double t0, double rtt, double now)
 {
 	int before = limiter_room(l), need;
 
 	if (l->min_rtt == 0 || rtt < l->min_rtt)
 		l->min_rtt = rtt;
-	if (t0 < l->win_start || !full)
-		return 0; /* sent under another limit, or below it */
+	if (l->filling || t0 < l->win_start)
+		return 0; /* sent before the limit was reached */
 	l->win_sum += rtt;
 	l->win_n++;
 	need = before < 4 ? 4 : before;

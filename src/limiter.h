@@ -4,11 +4,11 @@
  * concurrency filter), but judged by throughput rather than by a latency
  * tolerance, because LLM servers batch.
  *
- * The limit moves in windows. A window holds the answers to requests sent
- * after it began that filled the limit (the request made in_flight reach
- * it: requests sent while the pool ramps up to a new limit find free
- * slots and would hide the queue that the new limit builds), at least as
- * many as the limit, and its figure is their mean latency: by Little's
+ * The limit moves in windows. A window begins when the requests in flight
+ * first reach the limit (requests sent while the pool ramps up to a new
+ * limit find free slots and would hide the queue that the new limit
+ * builds) and holds the answers to the requests sent after that, at
+ * least as many as the limit, and its figure is their mean latency: by Little's
  * law limit / mean latency is the throughput at that limit. (Not the
  * lowest latency: against a server whose slots finish together, the
  * requests sent at that instant find free slots and never show the
@@ -24,13 +24,18 @@
  * makes each wait for the others (e = 1: throughput flat, latency paid for
  * nothing). So the limit grows (doubling while e < 0.25, else by a
  * quarter) while e < 0.9, and steps back to the last good limit when e
- * reaches 0.9. It then holds there for 2, 4, 8, then 16 windows before it
- * tries a step up again, so a server that gets faster is found out.
+ * reaches 0.9. It then holds there for 2, 4, 8, 16, then 32 windows
+ * before it probes again, alternately a step down (a fifth less: kept
+ * when the requests taken away bought little, e >= 0.85, as when the
+ * limit started above a small server's slots) and a step up (a server
+ * that got faster is found out).
  * Latency above `ceiling` (a third of the request timeout) and above
  * twice the lowest latency seen (so: a queue) cuts the limit by a fifth:
  * a request must never queue into its own timeout. */
 #ifndef HY_LIMITER_H
 #define HY_LIMITER_H
+
+enum limiter_probe { LIMITER_HOLD, LIMITER_UP, LIMITER_DOWN };
 
 struct limiter {
 	double limit; /* allowed in flight; limiter_room() rounds it */
@@ -40,12 +45,16 @@ struct limiter {
 	/* the window being measured */
 	double win_start, win_sum;
 	int win_n;
+	int filling; /* the window waits for in_flight to reach the limit */
 	int settling; /* the window is the first at a new limit: not used */
 	/* the last limit known good and its latency; 0: none yet */
 	int good_limit;
 	double good_rtt;
-	int hold;  /* windows to stay before the next step up */
-	int holds; /* step ups refused in a row */
+	int hold;  /* windows to stay at the good limit before a probe */
+	int holds; /* probes refused in a row */
+	int cut;   /* the ceiling has cut the limit: no more doubling */
+	enum limiter_probe probe, next; /* the step being measured; the
+					   direction of the next probe */
 	long windows;
 };
 
@@ -69,14 +78,11 @@ void limiter_slots(struct limiter *l, int slots, double now);
 /* Requests the endpoint may have in flight now (1..cap). */
 int limiter_room(const struct limiter *l);
 
-/* A request was sent and in_flight (counting it) are in flight now: 1 when
- * it filled the limit; keep that with the request for limiter_answered. */
-int limiter_sent(const struct limiter *l, int in_flight);
+/* A request was sent at `now` and in_flight (counting it) are in flight. */
+void limiter_sent(struct limiter *l, int in_flight, double now);
 
-/* A request sent at t0 (`full` from limiter_sent) was answered after rtt
- * seconds; may end the window and move the limit. Returns 1 when the
- * limit moved. */
-int limiter_answered(struct limiter *l, double t0, int full, double rtt,
-		     double now);
+/* A request sent at t0 was answered after rtt seconds; may end the window
+ * and move the limit. Returns 1 when the limit moved. */
+int limiter_answered(struct limiter *l, double t0, double rtt, double now);
 
 #endif

@@ -41,7 +41,7 @@
 #define POOL_LAT_RING 4096
 /* Requests in flight an endpoint starts with, before its limit is learned
  * (limiter.h) or told (props_path). */
-#define POOL_START_LIMIT 2
+#define POOL_START_LIMIT 4
 /* A copy goes to an idle endpoint only when it would save more than this
  * (seconds) over the answer expected from the slower one: against fast
  * servers a copy is wasted work. */
@@ -93,7 +93,6 @@ struct transfer {
 	} cut;		/* why on_body
 			    stopped */
 	int sock_errno; /* errno of a socket() that failed */
-	int full;	/* it filled its endpoint's limit (limiter_sent) */
 	int copy;	/* a copy of a job still in flight elsewhere */
 	struct transfer *next_free;
 };
@@ -279,8 +278,12 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 				       p->o.ep_limit < p->o.max_in_flight
 				   ? p->o.ep_limit
 				   : p->o.max_in_flight;
-		limiter_init(&p->ep[i].lim, POOL_START_LIMIT, p->ep[i].cap,
-			     p->o.timeout / 3, progress_now());
+		/* --endpoint-limit N: N from the start, and never more;
+		 * fewer only when a queue nears the timeout. */
+		limiter_init(&p->ep[i].lim,
+			     p->o.ep_limit > 0 ? p->ep[i].cap
+					       : POOL_START_LIMIT,
+			     p->ep[i].cap, p->o.timeout / 3, progress_now());
 	}
 	/* Servers quote a wrong key back ("Incorrect API key provided"). */
 	if ((o->bearer && redact_add(o->bearer)) ||
@@ -462,7 +465,7 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now,
 	j->flying++;
 	e->in_flight++;
 	p->in_flight++;
-	t->full = limiter_sent(&e->lim, e->in_flight);
+	limiter_sent(&e->lim, e->in_flight, now);
 	return 0;
 }
 
@@ -728,7 +731,7 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 		return;
 	}
 	/* A whole answer: the server's latency, whatever the verdict. */
-	limiter_answered(&e->lim, t->t0, t->full, now - t->t0, now);
+	limiter_answered(&e->lim, t->t0, now - t->t0, now);
 	if (now - t->t0 < e->min_rtt || e->min_rtt == 0)
 		e->min_rtt = now - t->t0;
 	j->why[0] = '\0';
@@ -839,7 +842,8 @@ static void props_done(struct pool *p, struct endpoint *e, CURLcode rc,
 		if (cJSON_IsNumber(n) && n->valuedouble >= 1 &&
 		    n->valuedouble <= 65536) {
 			e->slots = (int)n->valuedouble;
-			limiter_slots(&e->lim, e->slots, now);
+			if (p->o.ep_limit <= 0) /* the user's N stands */
+				limiter_slots(&e->lim, e->slots, now);
 		}
 		cJSON_Delete(root);
 	}

@@ -82,8 +82,9 @@ struct pool_opts {
 	double patience; /* seconds: while no endpoint is up, jobs wait this
 			    long (probes going on) without spending attempts;
 			    past it they fail as with any failure */
-	int ep_limit;	 /* requests in flight per endpoint at most; 0: no
-			    cap but the learned limit and max_in_flight */
+	int ep_limit;	 /* requests in flight per endpoint: this many, not
+			    learned (fewer only when a queue nears the
+			    timeout); 0: learned, up to max_in_flight */
 	int no_copies;	 /* 1: never send a copy to an idle endpoint */
 	const char *props_path; /* GET at start, e.g. llama.cpp's "/props":
 				   a JSON "total_slots" there sets the
