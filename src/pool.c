@@ -870,9 +870,14 @@ static void send_copies(struct pool *p, double now)
 			struct transfer *t = &p->tr[k];
 			double left;
 			if (!t->job || t->ep == (int)i || t->job->copied ||
-			    t->job->flying != 1 || p->ep[t->ep].ewma == 0)
+			    t->job->flying != 1)
 				continue;
-			left = t->t0 + p->ep[t->ep].ewma - now;
+			/* What is left of its expected latency there; with
+			 * no answer from there yet, as long again as it has
+			 * waited so far. */
+			left = p->ep[t->ep].ewma > 0
+				   ? t->t0 + p->ep[t->ep].ewma - now
+				   : now - t->t0;
 			if (left > best_left) {
 				best_left = left;
 				best = t;
