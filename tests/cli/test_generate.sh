@@ -324,8 +324,8 @@ expect_rc 2 "a prompts file missing for one shard"
 expect_err "pmiss/00000001\.json" "the missing prompts file is named"
 check "the other shards finished" test -d u5/00000000 -a -d u5/00000002 -a ! -e u5/00000001
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-run_hy generate -p pr -s "$SHARDS/00000000.tar" -o u6 --retries 1 --image-timeout 2 -q --image-endpoint "http://127.0.0.1:$closed"
-expect_rc 2 "an endpoint nobody listens on"
+run_hy generate -p pr -s "$SHARDS/00000000.tar" -o u6 --retries 1 --image-timeout 2 --server-patience 1 -q --image-endpoint "http://127.0.0.1:$closed"
+expect_rc 2 "an endpoint nobody listens on, past --server-patience"
 expect_err "127\.0\.0\.1:$closed" "the dead endpoint is named"
 expect_err "00000000\.tar: sample '000000000001'" "failing samples are named with shard and key"
 check "dead endpoint: no edits" test ! -e u6/00000000

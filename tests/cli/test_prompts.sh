@@ -164,8 +164,8 @@ rm -rf d_out
 run_hy prompts -i cap -o d_out --endpoint "http://127.0.0.1:$PD" --endpoint "http://127.0.0.1:$P2" -q
 expect_rc 0 "an endpoint dying halfway: nothing lost"
 check "dying endpoint: same prompts" json_eq d_out/00000001.json ol/00000001.json
-run_hy prompts -i cap -o d2 --endpoint http://127.0.0.1:1 --retries 1 --timeout 1 -q
-expect_rc 2 "every endpoint dead: samples fail, named"
+run_hy prompts -i cap -o d2 --endpoint http://127.0.0.1:1 --retries 1 --timeout 1 --server-patience 1 -q
+expect_rc 2 "every endpoint dead past --server-patience: samples fail, named"
 expect_err "127.0.0.1:1" "the dead endpoint is named"
 
 # --- a dead endpoint is probed and brought back once it answers ---------------
