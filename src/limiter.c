@@ -8,9 +8,7 @@
 /* A step down is kept when the requests it took away had bought no more
  * than this; lower than LIMITER_E_STOP so that the two never flip-flop,
  * and because the mean latency of a short window understates a queue. */
-#define LIMITER_E_DOWN 0.85
-/* Below this the server is far from busy: double instead of +25%. */
-#define LIMITER_E_FAST 0.25
+#define LIMITER_E_DOWN 0.9
 
 static int clamp(const struct limiter *l, double v)
 {
@@ -98,7 +96,10 @@ static int shrink(int at)
 
 static int grow(const struct limiter *l, int at, double e)
 {
-	double next = e < LIMITER_E_FAST ? 2.0 * at : ceil(1.25 * at);
+	/* The less the last step cost, the bigger the next: x2 at e = 0,
+	 * x1.25 from e = 0.75 on. */
+	double f = 2 - e < 1.25 ? 1.25 : 2 - e > 2 ? 2 : 2 - e;
+	double next = ceil(f * at);
 
 	if (next < at + 1)
 		next = at + 1;
@@ -221,7 +222,7 @@ int limiter_answered(struct limiter *l, double t0, double rtt, double now)
 		return 0; /* sent before the limit was reached */
 	l->win_sum += rtt;
 	l->win_n++;
-	need = before < 4 ? 4 : before;
+	need = before / 2 < 4 ? 4 : before / 2;
 	if (l->win_n < need)
 		return 0;
 	if (l->settling) {

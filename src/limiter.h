@@ -8,7 +8,7 @@
  * first reach the limit (requests sent while the pool ramps up to a new
  * limit find free slots and would hide the queue that the new limit
  * builds) and holds the answers to the requests sent after that, at
- * least as many as the limit, and its figure is their mean latency: by Little's
+ * least half as many as the limit (and 4), and its figure is their mean latency: by Little's
  * law limit / mean latency is the throughput at that limit. (Not the
  * lowest latency: against a server whose slots finish together, the
  * requests sent at that instant find free slots and never show the
@@ -22,8 +22,8 @@
  * them nearly as fast (e well under 1: throughput L/r grew), while one
  * that queues them (past its slots, or past llama-server's HTTP threads)
  * makes each wait for the others (e = 1: throughput flat, latency paid for
- * nothing). So the limit grows (doubling while e < 0.25, else by a
- * quarter) while e < 0.9, and steps back to the last good limit when e
+ * nothing). So the limit grows (by a factor of 2 - e, at least 1.25)
+ * while e < 0.9, and steps back to the last good limit when e
  * reaches 0.9. It then holds there for 2, 4, 8, 16, then 32 windows
  * before it probes again, alternately a step down (a fifth less: kept
  * when the requests taken away bought little, e >= 0.85, as when the
