@@ -44,6 +44,7 @@ struct pjob {
 	struct pool_job base; /* first: the pool hands this pointer back */
 	struct dentry *d;
 	int declined;
+	int sent; /* counted in requests (its first send) */
 	struct buf answer;
 };
 
@@ -234,7 +235,16 @@ static int on_request(void *ctx, struct pool_job *job, struct buf *path,
 				 ? (unsigned long)r->o->seed
 				 : prompts_seed(j->d->text, j->d->len);
 
-	return llm_request(&r->o->llm, j->d->text, j->d->len, seed, path, body);
+	if (llm_request(&r->o->llm, j->d->text, j->d->len, seed, path, body))
+		return -1;
+	/* Counted when it goes out, not when it is queued: a run stopped by
+	 * a refused key or a wrong API sent a few requests, not every one
+	 * it had lined up. Retries and copies are counted by the pool. */
+	if (!j->sent) {
+		j->sent = 1;
+		r->c->requests++;
+	}
+	return 0;
 }
 
 static enum pool_verdict on_response(void *ctx, struct pool_job *job,
@@ -300,6 +310,10 @@ static void on_done(void *ctx, struct pool_job *job, int result)
 	d->waiters = NULL;
 	while (w) {
 		struct waiter *next = w->next;
+		/* Every waiter but the one that asked (the last: waiters are
+		 * pushed in front) got its answer without a request. */
+		if (next)
+			r->c->reused++;
 		settle(r, w->sh, w->idx, v, text, 1);
 		free(w);
 		w = next;
@@ -390,7 +404,8 @@ static int ask(struct run *r, struct shardst *s, size_t idx)
 	w->sh = s;
 	w->idx = idx;
 	if (d) {
-		r->c->reused++;
+		/* Counted as reused when the answer comes (on_done): a run
+		 * that stops first saved nothing. */
 		w->next = d->waiters;
 		d->waiters = w;
 		return HY_OK;
@@ -412,7 +427,6 @@ static int ask(struct run *r, struct shardst *s, size_t idx)
 	r->tabcount++;
 	j->d = d;
 	d->job = j;
-	r->c->requests++;
 	pool_submit(r->pool, &j->base);
 	return HY_OK;
 }

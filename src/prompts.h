@@ -45,8 +45,10 @@ struct prompts_counts {
 	int64_t shards_done, shards_failed;
 	int64_t samples;    /* captions read */
 	int64_t other_lang; /* left out by the language filter, or empty */
-	int64_t requests;   /* distinct captions sent to the LLM */
-	int64_t reused;	    /* answers reused for identical captions */
+	int64_t requests;   /* distinct captions sent to the LLM (sent, not
+			       queued; retries not counted) */
+	int64_t reused;	    /* answers reused for identical captions
+			       (answered, not waiting) */
 	int64_t resumed;    /* answers taken from a journal */
 	int64_t ok, declined, failed;
 	long retries;

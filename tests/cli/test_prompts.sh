@@ -73,6 +73,17 @@ HY_TEST_KEY=wrong run_hy prompts -i cap -o oa2 --endpoint "http://127.0.0.1:$PO"
 expect_rc 1 "a refused token is a configuration error (no endless retry)"
 expect_err "every endpoint refuses.*HTTP 401" "the HTTP status is named"
 check "no output for a shard with failed samples" test ! -e oa2/00000000.json
+# The summary counts what went out, not what was queued: one request in
+# flight (--num_threads 1) is refused, the run stops, and nothing else was
+# sent or answered.
+start_fake PK --api-key s3cret --model m1
+HY_TEST_KEY=wrong run_hy prompts -i cap -o oa2k --endpoint "http://127.0.0.1:$PK" --api openai --model_name m1 --api-key-env HY_TEST_KEY --num_threads 1 -q
+expect_rc 1 "refused key, one request in flight"
+sent=$(curl -s --max-time 5 "http://127.0.0.1:$PK/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"]["/v1/chat/completions"])')
+check "401: requests in the summary = requests the server got ($(summary_value requests) = $sent)" \
+	test "$(summary_value requests)" = "$sent"
+check "401: no request counted as saved by an answer never received" \
+	test "$(summary_value "saved \\(same caption\\)")" = 0
 HY_TEST_KEY=s3cret run_hy prompts -i cap -o oa3 --endpoint "http://127.0.0.1:$PO" --api openai --model_name other --api-key-env HY_TEST_KEY --retries 1 -q
 expect_rc 1 "a model the server lacks is a configuration error"
 expect_err "HTTP 404" "the refusal is named"
