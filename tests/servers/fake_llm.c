@@ -324,8 +324,10 @@ static const char NOT_IMAGE[] =
 
 enum image_fmt { IMG_PNG, IMG_JPEG, IMG_WEBP };
 
-/* --mimic: where one real server departs from the shared behaviour. */
-enum mimic { MIMIC_NONE, MIMIC_SDCPP, MIMIC_OPENAI };
+/* --mimic: where one real server departs from the shared behaviour.
+ * llama.cpp: llama-server's ollama-like routes, which answer /api/chat in
+ * the OpenAI format and have no /api/generate or /api/version. */
+enum mimic { MIMIC_NONE, MIMIC_SDCPP, MIMIC_OPENAI, MIMIC_LLAMACPP };
 
 static struct config {
 	int port;
@@ -596,6 +598,7 @@ struct conn {
 	/* How to answer, copied from c->rq when the request is dispatched:
 	 * a delayed answer is sent after c->rq has moved on. */
 	bool head_only, keep_alive, http10, v1, sdapi;
+	bool oai_reply; /* answer in the OpenAI format (whatever the path) */
 	bool close_after; /* close once out is flushed */
 	bool write_err;
 	/* timer heap and queues */
@@ -2243,7 +2246,7 @@ static void build_reply(struct conn *c, struct buf *b)
 	bool cut = apply_limit(c);
 	size_t words = count_words(c->text.p, c->text.len);
 	b->len = 0;
-	if (c->api == API_OPENAI) {
+	if (c->oai_reply) {
 		buf_addf(b,
 			 "{\"id\":\"chatcmpl-fake-%llu\",\"object\":\"chat."
 			 "completion\",\"created\":%lld,\"model\":",
@@ -2907,6 +2910,10 @@ static void handle_gen(struct conn *c, enum api api)
 	c->fault = fault;
 	c->n_choices = 1;
 	c->max_words = 0;
+	/* llama-server serves /api/chat with its OpenAI handler: the answer
+	 * is a chat.completion, and ollama's "options" mean nothing to it. */
+	c->oai_reply = api == API_OPENAI ||
+		       (api == API_CHAT && cfg.mimic == MIMIC_LLAMACPP);
 	if (image) {
 		setup_image(c, j, &ir);
 	} else {
@@ -2924,7 +2931,7 @@ static void handle_gen(struct conn *c, enum api api)
 			c->n_choices = (unsigned)n->valuedouble;
 		if (mt)
 			c->max_words = (long long)mt->valuedouble;
-	} else if (!image) {
+	} else if (!image && !c->oai_reply) {
 		const cJSON *o = get(j, "options");
 		const cJSON *np = o ? get(o, "num_predict") : NULL;
 		if (np)
@@ -3220,11 +3227,14 @@ static const struct route {
 };
 
 /* Whether the server --mimic names has this route: stable-diffusion.cpp
- * has no /sdapi/v1/progress, api.openai.com no /sdapi/ at all. */
+ * has no /sdapi/v1/progress, api.openai.com no /sdapi/ at all, llama-server
+ * no /api/generate and no /api/version. */
 static bool mimic_serves(const struct route *rt)
 {
 	if (cfg.mimic == MIMIC_SDCPP)
 		return rt->id != P_PROGRESS;
+	if (cfg.mimic == MIMIC_LLAMACPP)
+		return rt->id != P_GENERATE && rt->id != P_VERSION;
 	if (cfg.mimic == MIMIC_OPENAI)
 		return strncmp(rt->path, "/sdapi/", 7) != 0;
 	return true;
@@ -3571,7 +3581,8 @@ static void handle_request(struct conn *c)
 	c->head_only = r->method == M_HEAD;
 	c->keep_alive = r->keep_alive;
 	c->http10 = r->http10;
-	c->v1 = !strncmp(r->path, "/v1/", 4);
+	/* llama-server's errors are OpenAI's on every path. */
+	c->v1 = !strncmp(r->path, "/v1/", 4) || cfg.mimic == MIMIC_LLAMACPP;
 	c->sdapi = !strncmp(r->path, "/sdapi/", 7);
 	thread_count(c);
 	if (loading_reply(c, rt))
@@ -3688,7 +3699,8 @@ static void conn_drive(struct conn *c)
 				c->close_after = true;
 				c->head_only = c->keep_alive = false;
 				c->http10 = c->rq.http10;
-				c->v1 = !strncmp(c->rq.path, "/v1/", 4);
+				c->v1 = !strncmp(c->rq.path, "/v1/", 4) ||
+					cfg.mimic == MIMIC_LLAMACPP;
 				c->sdapi = !strncmp(c->rq.path, "/sdapi/", 7);
 				reply_error(c, p, NULL, status_text(p), NULL);
 				continue;
@@ -4004,6 +4016,8 @@ static void usage(FILE *f)
 	    "  --mimic openai        /v1/images/generations as OpenAI: only\n"
 	    "                        its fields, only its models' sizes (400\n"
 	    "                        otherwise); no /sdapi/ routes\n"
+	    "  --mimic llama.cpp     behave as llama-server: /api/chat answers\n"
+	    "                        in the OpenAI format, no /api/generate\n"
 	    "  --api-auth U:P        /sdapi/ routes need HTTP Basic U:P (401\n"
 	    "                        as A1111's --api-auth)\n"
 	    "  --http-threads N      llama-server's HTTP threads: a thread\n"
@@ -4277,8 +4291,11 @@ static void parse_args(int argc, char **argv)
 				cfg.mimic = MIMIC_SDCPP;
 			else if (streq(optarg, "openai"))
 				cfg.mimic = MIMIC_OPENAI;
+			else if (streq(optarg, "llama.cpp"))
+				cfg.mimic = MIMIC_LLAMACPP;
 			else
-				die("--mimic: sd.cpp or openai, not '%s'",
+				die("--mimic: sd.cpp, openai or llama.cpp, not "
+				    "'%s'",
 				    optarg);
 			break;
 		case O_API_AUTH:

@@ -2,9 +2,10 @@
 # Smoke test of the fake LLM server (tests/servers/fake_llm.c): builds it
 # into the temp dir (or takes $FAKE_LLM, e.g. a sanitizer build), then
 # checks each endpoint, request validation, reply text options, every
-# fault kind, slots + latency, pipelining, many connections, --die-after,
-# --die-after-ms and SIGTERM, and the capacity models of real servers
-# (--http-threads, --loading-ms, /props, /slots, --batch-knee, --outage).
+# fault kind, other servers' behaviour (--mimic...), slots + latency,
+# pipelining, many connections, --die-after, --die-after-ms and SIGTERM,
+# and the capacity models of real servers (--http-threads, --loading-ms,
+# /props, /slots, --batch-knee, --outage).
 TEST_NAME=fake_llm
 . "$(dirname "$0")/../cli/lib.sh"
 . "$ROOT/tests/servers/fake_lib.sh"
@@ -174,6 +175,21 @@ req /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"qwen2
 expect_code 200 "--model: the served one; --lenient: unknown field accepted"
 req /api/tags
 expect_text 'd["models"][0]["name"]' qwen2.5:7b "/api/tags lists the --model names"
+stop_fake
+
+# --- other servers' behaviour ------------------------------------------
+start_fake --mimic llama.cpp
+req /api/chat -d '{"model":"m","stream":false,"messages":[{"role":"user","content":"Barack Obama at the Louvre, with Michelle."}],"options":{"num_predict":2}}'
+expect_code 200 "--mimic llama.cpp: /api/chat answered"
+expect_text 'd["object"]+"|"+d["choices"][0]["message"]["content"]+"|"+d["choices"][0]["finish_reason"]+"|"+str("message" in d)' \
+	"chat.completion|$want|stop|False" "--mimic llama.cpp: /api/chat in the OpenAI format, options ignored"
+req /api/generate -d "$(gen 'Barack Obama')"
+expect_code 404 "--mimic llama.cpp: no /api/generate"
+check "--mimic llama.cpp: OpenAI error object" test "$(jv body.txt 'd["error"]["code"]')" = 404
+req /api/version
+expect_code 404 "--mimic llama.cpp: no /api/version"
+req /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"x"}]}'
+expect_code 200 "--mimic llama.cpp: /v1/chat/completions as usual"
 stop_fake
 
 # --- faults ------------------------------------------------------------
