@@ -96,6 +96,31 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 	return put(b, "}}");
 }
 
+/* A whole answer of OpenAI's chat API: a list of choices, the first with
+ * its message, or the object type saying so. */
+static int openai_answer(const cJSON *root)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "choices");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "object");
+
+	return cJSON_IsArray(c) &&
+	       ((cJSON_IsString(t) &&
+		 !strcmp(t->valuestring, "chat.completion")) ||
+		cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(c, 0), "message")));
+}
+
+/* A whole answer of ollama's API: "done", and the text as /api/generate
+ * ("response") or /api/chat ("message") gives it. */
+static int ollama_answer(const cJSON *root)
+{
+	return cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(root, "done")) &&
+	       (cJSON_IsString(
+		    cJSON_GetObjectItemCaseSensitive(root, "response")) ||
+		cJSON_IsObject(
+		    cJSON_GetObjectItemCaseSensitive(root, "message")));
+}
+
 int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 	      struct buf *answer, int *cut, char *why, size_t why_size)
 {
@@ -108,6 +133,25 @@ int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 	if (!cJSON_IsObject(root)) {
 		snprintf(why, why_size, "answer is not JSON (%zu bytes)", len);
 		ret = HY_ESAMPLE;
+		goto out;
+	}
+	/* The server speaks the other API on this path (llama-server answers
+	 * ollama's /api/chat as an OpenAI chat.completion): every answer will
+	 * be the same, so this is the configuration, not the sample. */
+	if (o->api != LLM_OPENAI && openai_answer(root)) {
+		snprintf(
+		    why, why_size,
+		    "answered in the OpenAI format (chat.completion), not "
+		    "ollama's, as llama.cpp's llama-server does: use --api "
+		    "openai");
+		ret = HY_ECONFIG;
+		goto out;
+	}
+	if (o->api == LLM_OPENAI && ollama_answer(root)) {
+		snprintf(why, why_size,
+			 "answered in ollama's format, not OpenAI's: use --api "
+			 "ollama");
+		ret = HY_ECONFIG;
 		goto out;
 	}
 	if (o->api == LLM_OPENAI) {

@@ -28,9 +28,12 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 
 /* Reads the answer text out of a response body into `answer`; *cut is set
  * to 1 when the model stopped at the token limit (done_reason or
- * finish_reason "length"). Returns HY_OK, or HY_ESAMPLE with why filled
- * when the body is not a complete answer of this API (garbage, cut short,
- * an error object). */
+ * finish_reason "length"). Returns HY_OK; HY_ESAMPLE with why filled when
+ * the body is not a complete answer of this API (garbage, cut short, an
+ * error object); or HY_ECONFIG when it is a whole answer of the other API
+ * (an OpenAI chat.completion where ollama's was asked for, or the
+ * reverse), why saying which --api to use: the server will answer every
+ * request so, and retrying cannot help. */
 int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 	      struct buf *answer, int *cut, char *why, size_t why_size);
 

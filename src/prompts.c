@@ -254,10 +254,12 @@ static enum pool_verdict on_response(void *ctx, struct pool_job *job,
 	struct run *r = ctx;
 	struct pjob *j = (struct pjob *)job;
 
-	int cut = 0;
+	int cut = 0, rc;
 
-	if (llm_parse(&r->o->llm, body, len, &j->answer, &cut, why, why_size) !=
-	    HY_OK)
+	rc = llm_parse(&r->o->llm, body, len, &j->answer, &cut, why, why_size);
+	if (rc == HY_ECONFIG)
+		return POOL_STOP; /* the wrong --api: stop, record nothing */
+	if (rc != HY_OK)
 		return POOL_RETRY;
 	llm_clean(&j->answer);
 	j->declined = llm_declined(&j->answer, r->o->decline);

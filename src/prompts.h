@@ -60,8 +60,9 @@ struct prompts_counts {
  * left out). A shard with samples that failed for good (retries spent) is
  * reported and gets no output; its journal keeps the finished answers for
  * the next run. Per-endpoint figures are printed to `summary` at the end
- * (may be NULL). Returns HY_OK (see counts for failures), HY_EFATAL or
- * HY_ESTOP. */
+ * (may be NULL). Returns HY_OK (see counts for failures), HY_EFATAL,
+ * HY_ESTOP, or HY_ECONFIG when the servers refuse us (key, model) or
+ * answer in another API's format (err says which --api to use). */
 int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		const struct prompts_input *in, size_t n, const char *outdir,
 		struct prompts_counts *counts, FILE *summary,

@@ -37,7 +37,10 @@ static const char usage[] =
     "      --api ollama|openai|none  ollama: /api/generate (/api/chat with\n"
     "                           --chat); openai: /v1/chat/completions (vLLM,\n"
     "                           llama.cpp, SGLang, TGI); none: no server, the\n"
-    "                           prompt is the caption (default ollama)\n"
+    "                           prompt is the caption (default ollama). An\n"
+    "                           answer in the other API's format (llama.cpp\n"
+    "                           answers /api/chat as OpenAI) stops the run\n"
+    "                           with the --api to use\n"
     "      --model_name M       (default person_tagger)\n"
     "      --num_threads N      requests in flight over all servers at most\n"
     "                           (20); each server gets what it serves well,\n"
@@ -481,7 +484,8 @@ int cmd_prompts(int argc, char **argv)
 		progress_fmt_count(rate, sizeof(rate),
 				   secs > 0 ? (double)c.samples / secs : 0);
 		printf("hybridize prompts: %s in %.2f s\n",
-		       r == HY_ESTOP ? "stopped"
+		       r == HY_ESTOP	 ? "stopped"
+		       : r == HY_ECONFIG ? "stopped by a configuration error"
 		       : r || c.failed || c.shards_failed
 			   ? "finished with failures"
 			   : "done",

@@ -131,6 +131,7 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 			   secs > 0 ? (double)c->samples / secs : 0);
 	printf("hybridize run: %s in %.2f s\n",
 	       r == HY_ESTOP	    ? "stopped"
+	       : r == HY_ECONFIG    ? "stopped by a configuration error"
 	       : r || run_failed(c) ? "finished with failures"
 				    : "done",
 	       secs);

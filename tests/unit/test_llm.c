@@ -147,6 +147,54 @@ static void test_bad_answers_are_retryable_errors(void **state)
 	buf_release(&a);
 }
 
+/* A well-formed answer of the other API is the configuration's fault:
+ * HY_ECONFIG with the --api to use, never a retry per sample. */
+static void test_other_api_answer_is_a_config_error(void **state)
+{
+	struct llm_opts o = {LLM_OLLAMA_CHAT, "m", NULL, -1, 0};
+	struct buf a = {0};
+	char why[256];
+	int cut;
+	/* llama-server's answer to /api/chat */
+	const char *oai =
+	    "{\"choices\": [{\"finish_reason\": \"stop\", \"index\": 0, "
+	    "\"message\": {\"role\": \"assistant\", \"content\": \"x\"}}], "
+	    "\"created\": 1, \"model\": \"m\", \"object\": "
+	    "\"chat.completion\", \"id\": \"chatcmpl-1\"}";
+	const char *oll = "{\"model\": \"m\", \"message\": {\"role\": "
+			  "\"assistant\", \"content\": \"x\"}, \"done\": true}";
+	const char *gen = "{\"model\": \"m\", \"response\": \"x\", "
+			  "\"done\": true}";
+
+	(void)state;
+	assert_int_equal(
+	    llm_parse(&o, oai, strlen(oai), &a, &cut, why, sizeof(why)),
+	    HY_ECONFIG);
+	assert_non_null(strstr(why, "--api openai"));
+	o.api = LLM_OLLAMA;
+	assert_int_equal(
+	    llm_parse(&o, oai, strlen(oai), &a, &cut, why, sizeof(why)),
+	    HY_ECONFIG);
+	o.api = LLM_OPENAI;
+	assert_int_equal(
+	    llm_parse(&o, oll, strlen(oll), &a, &cut, why, sizeof(why)),
+	    HY_ECONFIG);
+	assert_non_null(strstr(why, "--api ollama"));
+	assert_int_equal(
+	    llm_parse(&o, gen, strlen(gen), &a, &cut, why, sizeof(why)),
+	    HY_ECONFIG);
+	/* Each API's own answers and error bodies are not taken for the
+	 * other's. */
+	assert_int_equal(
+	    llm_parse(&o, oai, strlen(oai), &a, &cut, why, sizeof(why)), HY_OK);
+	assert_int_equal(parse(LLM_OPENAI, "{\"error\": \"x\"}", &a),
+			 HY_ESAMPLE);
+	assert_int_equal(parse(LLM_OLLAMA_CHAT, "{\"error\": \"x\"}", &a),
+			 HY_ESAMPLE);
+	assert_int_equal(parse(LLM_OLLAMA, "{\"choices\": 3}", &a), HY_ESAMPLE);
+	buf_release(&a);
+}
+
 static void expect_clean(const char *in, const char *want)
 {
 	struct buf a = {0};
@@ -205,6 +253,7 @@ int main(void)
 	    cmocka_unit_test(test_answers_read_back),
 	    cmocka_unit_test(test_cut_at_token_limit_is_flagged),
 	    cmocka_unit_test(test_bad_answers_are_retryable_errors),
+	    cmocka_unit_test(test_other_api_answer_is_a_config_error),
 	    cmocka_unit_test(test_clean_up),
 	    cmocka_unit_test(test_declined),
 	};
