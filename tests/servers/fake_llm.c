@@ -315,6 +315,12 @@ static int fault_parse(const char *s, size_t n)
 }
 
 static const char REFUSAL[] = "I'm sorry, but I can't help with that.";
+/* What a reasoning model thinks before each answer (25 words): it comes
+ * out of the same token budget as the answer. */
+static const char REASONING[] =
+    "Okay, the user wants this caption rewritten as a prompt without "
+    "names, so I will describe the people by generic attributes and keep "
+    "the scene.";
 /* The bytes of the not-image fault: plain text, no image signature. */
 static const char NOT_IMAGE[] =
     "fake_llm fault not-image: this is not an image\n";
@@ -365,6 +371,9 @@ static struct config {
 		uint64_t start_ms, dur_ms;
 	} outages[MAX_OUTAGES];
 	int noutages;
+	/* --reasoning: a reasoning model behind vLLM's (llama.cpp's, SGLang's)
+	 * reasoning parser: OpenAI answers carry REASONING first */
+	bool reasoning;
 } cfg = {
     .max_seconds = 600,
     .seed = 1,
@@ -599,6 +608,7 @@ struct conn {
 	 * a delayed answer is sent after c->rq has moved on. */
 	bool head_only, keep_alive, http10, v1, sdapi;
 	bool oai_reply; /* answer in the OpenAI format (whatever the path) */
+	bool think;	/* the model reasons (REASONING) before it answers */
 	bool close_after; /* close once out is flushed */
 	bool write_err;
 	/* timer heap and queues */
@@ -2205,28 +2215,36 @@ static void make_text(struct conn *c, const char *s, size_t n)
 		buf_adds(t, "\"");
 }
 
-/* Cuts c->text after max_words words; true when it did. */
-static bool apply_limit(struct conn *c)
+/* The length of S (N bytes) cut after MAX words (N when it has no more,
+ * or MAX <= 0). */
+static size_t cut_words(const char *s, size_t n, long long max)
 {
-	if (c->max_words <= 0)
-		return false;
+	if (max <= 0)
+		return n;
 	size_t w = 0, i = 0;
-	const char *s = c->text.p;
 	bool in = false;
-	for (; i < c->text.len; i++) {
+	for (; i < n; i++) {
 		bool sp =
 		    s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r';
-		if (!sp && !in && ++w > (size_t)c->max_words)
+		if (!sp && !in && ++w > (size_t)max)
 			break;
 		in = !sp;
 	}
-	if (i >= c->text.len)
-		return false;
+	if (i >= n)
+		return n;
 	while (i > 0 &&
 	       (s[i - 1] == ' ' || s[i - 1] == '\n' || s[i - 1] == '\t'))
 		i--;
-	c->text.len = i;
-	return true;
+	return i;
+}
+
+/* Cuts c->text after max_words words; true when it did. */
+static bool apply_limit(struct conn *c)
+{
+	size_t n = cut_words(c->text.p, c->text.len, c->max_words);
+	bool cut = n < c->text.len;
+	c->text.len = n;
+	return cut;
 }
 
 static void add_created_at(struct buf *b)
@@ -2240,11 +2258,29 @@ static void add_created_at(struct buf *b)
 	buf_addf(b, "\"created_at\":\"%s.%09ldZ\"", d, ts.tv_nsec);
 }
 
-/* The successful body for c->api with c->text as the model's answer. */
+/* The successful body for c->api with c->text as the model's answer.
+ * A model that thinks (c->think) spends the token budget on REASONING
+ * first: a budget it uses up leaves no answer at all (OpenAI's "content"
+ * null, ollama's "" with the thinking beside it), as vLLM's reasoning
+ * parser and ollama do when max_tokens / num_predict ends the thinking. */
 static void build_reply(struct conn *c, struct buf *b)
 {
-	bool cut = apply_limit(c);
-	size_t words = count_words(c->text.p, c->text.len);
+	size_t rlen = 0, rwords = 0;
+	bool cut, no_answer = false;
+	if (c->think) {
+		rlen = cut_words(REASONING, sizeof REASONING - 1, c->max_words);
+		rwords = count_words(REASONING, rlen);
+		no_answer = c->max_words > 0 && c->max_words <= (long long)rwords;
+		if (c->max_words > 0)
+			c->max_words -= (long long)rwords;
+	}
+	if (no_answer) {
+		c->text.len = 0;
+		cut = true;
+	} else {
+		cut = apply_limit(c);
+	}
+	size_t words = count_words(c->text.p, c->text.len) + rwords;
 	b->len = 0;
 	if (c->oai_reply) {
 		buf_addf(b,
@@ -2260,7 +2296,18 @@ static void build_reply(struct conn *c, struct buf *b)
 				 "\"assistant\","
 				 "\"content\":",
 				 k ? "," : "", k);
-			json_str(b, c->text.p, c->text.len);
+			if (no_answer)
+				buf_adds(b, "null");
+			else
+				json_str(b, c->text.p, c->text.len);
+			if (c->think) {
+				/* vLLM renamed reasoning_content (still
+				 * llama.cpp's and SGLang's) to reasoning. */
+				buf_adds(b, ",\"reasoning_content\":");
+				json_str(b, REASONING, rlen);
+				buf_adds(b, ",\"reasoning\":");
+				json_str(b, REASONING, rlen);
+			}
 			buf_addf(
 			    b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}",
 			    cut ? "length" : "stop");
@@ -2914,6 +2961,7 @@ static void handle_gen(struct conn *c, enum api api)
 	 * is a chat.completion, and ollama's "options" mean nothing to it. */
 	c->oai_reply = api == API_OPENAI ||
 		       (api == API_CHAT && cfg.mimic == MIMIC_LLAMACPP);
+	c->think = !image && c->oai_reply && cfg.reasoning;
 	if (image) {
 		setup_image(c, j, &ir);
 	} else {
@@ -4018,6 +4066,9 @@ static void usage(FILE *f)
 	    "                        otherwise); no /sdapi/ routes\n"
 	    "  --mimic llama.cpp     behave as llama-server: /api/chat answers\n"
 	    "                        in the OpenAI format, no /api/generate\n"
+	    "  --reasoning           OpenAI answers: a reasoning model (vLLM's\n"
+	    "                        reasoning parser): reasoning_content first,\n"
+	    "                        content null when max_tokens ends it\n"
 	    "  --api-auth U:P        /sdapi/ routes need HTTP Basic U:P (401\n"
 	    "                        as A1111's --api-auth)\n"
 	    "  --http-threads N      llama-server's HTTP threads: a thread\n"
@@ -4149,6 +4200,7 @@ static void parse_args(int argc, char **argv)
 		O_IMAGE_FORMAT,
 		O_MIMIC,
 		O_API_AUTH,
+		O_REASONING,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -4178,6 +4230,7 @@ static void parse_args(int argc, char **argv)
 	    {"loading-ms", required_argument, NULL, O_LOADING_MS},
 	    {"batch-knee", required_argument, NULL, O_BATCH_KNEE},
 	    {"outage", required_argument, NULL, O_OUTAGE},
+	    {"reasoning", no_argument, NULL, O_REASONING},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -4303,6 +4356,7 @@ static void parse_args(int argc, char **argv)
 				die("--api-auth: want user:password");
 			cfg.api_auth = optarg;
 			break;
+		case O_REASONING: cfg.reasoning = true; break;
 		case O_HELP: usage(stdout); exit(0);
 		default:
 			if (parse_capacity_opt(o, optarg))

@@ -191,6 +191,19 @@ expect_code 404 "--mimic llama.cpp: no /api/version"
 req /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"m","messages":[{"role":"user","content":"x"}]}'
 expect_code 200 "--mimic llama.cpp: /v1/chat/completions as usual"
 stop_fake
+start_fake --reasoning
+oai() { req /v1/chat/completions -H 'Content-Type: application/json' -d "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Barack Obama at the Louvre, with Michelle.\"}]$1}"; }
+oai ',"max_tokens":10'
+expect_text 'repr(d["choices"][0]["message"]["content"])+"|"+d["choices"][0]["finish_reason"]+"|"+str(len(d["choices"][0]["message"]["reasoning_content"].split()))+"|"+str(d["usage"]["completion_tokens"])' \
+	"None|length|10|10" "--reasoning: max_tokens spent reasoning: content null, finish_reason length"
+check "--reasoning: reasoning under both names" test "$(jv body.txt 'd["choices"][0]["message"]["reasoning"] == d["choices"][0]["message"]["reasoning_content"]')" = True
+oai ',"max_tokens":28'
+expect_text 'd["choices"][0]["message"]["content"]+"|"+d["choices"][0]["finish_reason"]' \
+	"A photo of|length" "--reasoning: what the reasoning leaves goes to the answer"
+oai ''
+expect_text 'd["choices"][0]["message"]["content"]+"|"+d["choices"][0]["finish_reason"]+"|"+str(len(d["choices"][0]["message"]["reasoning"].split()))' \
+	"$want|stop|25" "--reasoning: no budget: reasoning, then the whole answer"
+stop_fake
 
 # --- faults ------------------------------------------------------------
 start_fake --slow-interval-ms 5
