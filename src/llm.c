@@ -176,6 +176,12 @@ int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 		ret = HY_ESAMPLE;
 		goto out;
 	}
+	if (*cut && o->api == LLM_OPENAI && (!v || cJSON_IsNull(v))) {
+		/* A reasoning model behind vLLM's reasoning parser spent
+		 * max_tokens on reasoning_content: a whole answer, no text. */
+		*cut = 2;
+		goto out;
+	}
 	if (!cJSON_IsString(v)) {
 		cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
 		snprintf(why, why_size, "answer has no text%s%.100s",
@@ -188,6 +194,8 @@ int llm_parse(const struct llm_opts *o, const char *body, size_t len,
 		snprintf(why, why_size, "out of memory");
 		ret = HY_EFATAL;
 	}
+	if (*cut && answer->len == 0)
+		*cut = 2; /* ollama's thinking model: "response": "" */
 out:
 	cJSON_Delete(root);
 	return ret;

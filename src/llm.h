@@ -28,7 +28,10 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 
 /* Reads the answer text out of a response body into `answer`; *cut is set
  * to 1 when the model stopped at the token limit (done_reason or
- * finish_reason "length"). Returns HY_OK; HY_ESAMPLE with why filled when
+ * finish_reason "length"), 2 when it stopped there before any answer text:
+ * a reasoning model spent the budget thinking (vLLM's "content": null
+ * beside reasoning_content, ollama's "response": "" beside "thinking"),
+ * `answer` left empty. Returns HY_OK; HY_ESAMPLE with why filled when
  * the body is not a complete answer of this API (garbage, cut short, an
  * error object); or HY_ECONFIG when it is a whole answer of the other API
  * (an OpenAI chat.completion where ollama's was asked for, or the

@@ -253,7 +253,6 @@ static enum pool_verdict on_response(void *ctx, struct pool_job *job,
 {
 	struct run *r = ctx;
 	struct pjob *j = (struct pjob *)job;
-
 	int cut = 0, rc;
 
 	rc = llm_parse(&r->o->llm, body, len, &j->answer, &cut, why, why_size);
@@ -266,8 +265,14 @@ static enum pool_verdict on_response(void *ctx, struct pool_job *job,
 	if (cut) {
 		/* Stopped at --max-tokens: the same seed would stop there
 		 * again, and half a prompt is not a prompt. */
+		static const char at[] = "cut at --max-tokens: ";
+		static const char thinking[] =
+		    "cut at --max-tokens before any answer: the model spent "
+		    "them reasoning (raise --max-tokens)";
 		struct buf note = {0};
-		if (buf_append(&note, "cut at --max-tokens: ", 21) ||
+		if ((cut == 2
+			 ? buf_append(&note, thinking, sizeof(thinking) - 1)
+			 : buf_append(&note, at, sizeof(at) - 1)) ||
 		    buf_append(&note, j->answer.data ? j->answer.data : "",
 			       j->answer.len))
 			return POOL_RETRY;

@@ -129,6 +129,52 @@ static void test_cut_at_token_limit_is_flagged(void **state)
 	buf_release(&a);
 }
 
+/* A reasoning model that spends the whole budget thinking: vLLM's reasoning
+ * parser sends "content": null beside reasoning_content, ollama an empty
+ * response beside "thinking". A whole answer with no text (cut 2, to be
+ * declined), not a broken one to retry. */
+static void test_budget_spent_reasoning(void **state)
+{
+	struct llm_opts o = {LLM_OPENAI, "m", NULL, -1, 0};
+	struct buf a = {0};
+	char why[128];
+	const char *vllm =
+	    "{\"object\": \"chat.completion\", \"choices\": [{\"index\": 0, "
+	    "\"message\": {\"role\": \"assistant\", \"content\": null, "
+	    "\"reasoning_content\": \"Okay, the user\", \"tool_calls\": []}, "
+	    "\"finish_reason\": \"length\"}]}";
+	const char *stop = "{\"choices\": [{\"message\": {\"content\": null}, "
+			   "\"finish_reason\": \"stop\"}]}";
+	const char *gen = "{\"response\": \"\", \"thinking\": \"Okay\", "
+			  "\"done\": true, \"done_reason\": \"length\"}";
+	const char *chat =
+	    "{\"message\": {\"role\": \"assistant\", \"content\": \"\", "
+	    "\"thinking\": \"Okay\"}, \"done\": true, \"done_reason\": "
+	    "\"length\"}";
+	int cut = -1;
+
+	(void)state;
+	assert_int_equal(
+	    llm_parse(&o, vllm, strlen(vllm), &a, &cut, why, sizeof(why)),
+	    HY_OK);
+	assert_int_equal(cut, 2);
+	assert_int_equal(a.len, 0);
+	/* null content that the budget did not cut stays a bad answer */
+	assert_int_equal(
+	    llm_parse(&o, stop, strlen(stop), &a, &cut, why, sizeof(why)),
+	    HY_ESAMPLE);
+	o.api = LLM_OLLAMA;
+	assert_int_equal(
+	    llm_parse(&o, gen, strlen(gen), &a, &cut, why, sizeof(why)), HY_OK);
+	assert_int_equal(cut, 2);
+	o.api = LLM_OLLAMA_CHAT;
+	assert_int_equal(
+	    llm_parse(&o, chat, strlen(chat), &a, &cut, why, sizeof(why)),
+	    HY_OK);
+	assert_int_equal(cut, 2);
+	buf_release(&a);
+}
+
 static void test_bad_answers_are_retryable_errors(void **state)
 {
 	struct buf a = {0};
@@ -252,6 +298,7 @@ int main(void)
 	    cmocka_unit_test(test_ollama_chat_and_openai_bodies),
 	    cmocka_unit_test(test_answers_read_back),
 	    cmocka_unit_test(test_cut_at_token_limit_is_flagged),
+	    cmocka_unit_test(test_budget_spent_reasoning),
 	    cmocka_unit_test(test_bad_answers_are_retryable_errors),
 	    cmocka_unit_test(test_other_api_answer_is_a_config_error),
 	    cmocka_unit_test(test_clean_up),
