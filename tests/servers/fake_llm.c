@@ -374,6 +374,9 @@ static struct config {
 	/* --reasoning: a reasoning model behind vLLM's (llama.cpp's, SGLang's)
 	 * reasoning parser: OpenAI answers carry REASONING first */
 	bool reasoning;
+	/* --thinking: an ollama thinking model (qwen3, deepseek-r1): it thinks
+	 * (REASONING, in "thinking") unless the request says "think": false */
+	bool thinking;
 } cfg = {
     .max_seconds = 600,
     .seed = 1,
@@ -1495,6 +1498,22 @@ static bool check_ollama_common(const cJSON *j, struct verr *e)
 	    fmt->valuestring[0])
 		return verr_set(e, "format",
 				"format must be \"json\" or a JSON schema");
+	/* api.ThinkValue: a bool or "high", "medium", "low"; asking a model
+	 * without the thinking capability to think is a 400, "think": false
+	 * is fine (server/routes.go). llama-server ignores the field. */
+	const cJSON *think = get(j, "think");
+	if (cJSON_IsString(think) &&
+	    !str_in(think->valuestring,
+		    (const char *const[]){"high", "medium", "low", NULL}))
+		return verr_set(e, "think",
+				"invalid think value: \"%.40s\" (must be "
+				"\"high\", \"medium\", \"low\", true, or false)",
+				think->valuestring);
+	if (think && !cJSON_IsFalse(think) && !cfg.thinking &&
+	    cfg.mimic != MIMIC_LLAMACPP)
+		return verr_set(e, "think",
+				"\"%.200s\" does not support thinking",
+				get(j, "model")->valuestring);
 	const cJSON *opt = get(j, "options");
 	return !opt || check_ollama_options(opt, e);
 }
@@ -2324,13 +2343,22 @@ static void build_reply(struct conn *c, struct buf *b)
 	json_str(b, c->model.p, c->model.len);
 	buf_adds(b, ",");
 	add_created_at(b);
+	/* ollama: "thinking" beside the text (omitted when empty) */
 	if (c->api == API_GENERATE) {
 		buf_adds(b, ",\"response\":");
 		json_str(b, c->text.p, c->text.len);
+		if (c->think) {
+			buf_adds(b, ",\"thinking\":");
+			json_str(b, REASONING, rlen);
+		}
 	} else {
 		buf_adds(b,
 			 ",\"message\":{\"role\":\"assistant\",\"content\":");
 		json_str(b, c->text.p, c->text.len);
+		if (c->think) {
+			buf_adds(b, ",\"thinking\":");
+			json_str(b, REASONING, rlen);
+		}
 		buf_adds(b, "}");
 	}
 	buf_addf(
@@ -2961,7 +2989,13 @@ static void handle_gen(struct conn *c, enum api api)
 	 * is a chat.completion, and ollama's "options" mean nothing to it. */
 	c->oai_reply = api == API_OPENAI ||
 		       (api == API_CHAT && cfg.mimic == MIMIC_LLAMACPP);
-	c->think = !image && c->oai_reply && cfg.reasoning;
+	if (c->oai_reply) {
+		c->think = !image && cfg.reasoning;
+	} else {
+		/* ollama: a thinking model thinks when "think" is absent */
+		const cJSON *th = image ? NULL : get(j, "think");
+		c->think = !image && cfg.thinking && !cJSON_IsFalse(th);
+	}
 	if (image) {
 		setup_image(c, j, &ir);
 	} else {
@@ -4069,6 +4103,9 @@ static void usage(FILE *f)
 	    "  --reasoning           OpenAI answers: a reasoning model (vLLM's\n"
 	    "                        reasoning parser): reasoning_content first,\n"
 	    "                        content null when max_tokens ends it\n"
+	    "  --thinking            ollama: a thinking model: unless \"think\":\n"
+	    "                        false, thinking first, \"response\" empty\n"
+	    "                        when num_predict ends it\n"
 	    "  --api-auth U:P        /sdapi/ routes need HTTP Basic U:P (401\n"
 	    "                        as A1111's --api-auth)\n"
 	    "  --http-threads N      llama-server's HTTP threads: a thread\n"
@@ -4201,6 +4238,7 @@ static void parse_args(int argc, char **argv)
 		O_MIMIC,
 		O_API_AUTH,
 		O_REASONING,
+		O_THINKING,
 		O_HELP
 	};
 	static const struct option opts[] = {
@@ -4231,6 +4269,7 @@ static void parse_args(int argc, char **argv)
 	    {"batch-knee", required_argument, NULL, O_BATCH_KNEE},
 	    {"outage", required_argument, NULL, O_OUTAGE},
 	    {"reasoning", no_argument, NULL, O_REASONING},
+	    {"thinking", no_argument, NULL, O_THINKING},
 	    {"help", no_argument, NULL, O_HELP},
 	    {NULL, 0, NULL, 0},
 	};
@@ -4357,6 +4396,7 @@ static void parse_args(int argc, char **argv)
 			cfg.api_auth = optarg;
 			break;
 		case O_REASONING: cfg.reasoning = true; break;
+		case O_THINKING: cfg.thinking = true; break;
 		case O_HELP: usage(stdout); exit(0);
 		default:
 			if (parse_capacity_opt(o, optarg))

@@ -204,6 +204,38 @@ oai ''
 expect_text 'd["choices"][0]["message"]["content"]+"|"+d["choices"][0]["finish_reason"]+"|"+str(len(d["choices"][0]["message"]["reasoning"].split()))' \
 	"$want|stop|25" "--reasoning: no budget: reasoning, then the whole answer"
 stop_fake
+# ollama's think: a model that cannot think refuses think true, takes false.
+start_fake
+thk() { req "$1" -d "{\"model\":\"m\",\"stream\":false,$2,\"options\":{\"num_predict\":10}$3}"; }
+U='"prompt":"Barack Obama at the Louvre, with Michelle."'
+CU='"messages":[{"role":"user","content":"Barack Obama at the Louvre, with Michelle."}]'
+thk /api/generate "$U" ',"think":false'
+expect_code 200 "think false: accepted by a model that cannot think"
+check "think false: no thinking field" test "$(jv body.txt '"thinking" in d')" = False
+thk /api/generate "$U" ',"think":true'
+expect_code 400 "think true: a model that cannot think refuses"
+check "think true: ollama's message" grep -q 'does not support thinking' body.txt
+thk /api/chat "$CU" ',"think":"high"'
+expect_code 400 "think high: refused the same way on /api/chat"
+thk /api/generate "$U" ',"think":"max"'
+expect_code 400 "think: a level other than high, medium, low"
+stop_fake
+start_fake --thinking
+thk /api/generate "$U" ''
+expect_text 'repr(d["response"])+"|"+d["done_reason"]+"|"+str(len(d["thinking"].split()))+"|"+str(d["eval_count"])' \
+	"''|length|10|10" "--thinking: think absent: num_predict spent thinking, empty response"
+thk /api/chat "$CU" ',"think":true'
+expect_text 'repr(d["message"]["content"])+"|"+d["done_reason"]+"|"+str(len(d["message"]["thinking"].split()))' \
+	"''|length|10" "--thinking: chat, think true: the same, thinking in message"
+thk /api/generate "$U" ',"think":"low"'
+expect_text 'repr(d["response"])' "''" "--thinking: think low thinks too"
+thk /api/generate "$U" ',"think":false'
+expect_text 'd["response"]+"|"+str("thinking" in d)' \
+	"A photo of a person, someone someone at the someone,|False" "--thinking: think false: the answer at once"
+req /api/chat -d "{\"model\":\"m\",\"stream\":false,$CU}"
+expect_text 'd["message"]["content"]+"|"+d["done_reason"]+"|"+str(len(d["message"]["thinking"].split()))' \
+	"$want|stop|25" "--thinking: no budget: thinking, then the whole answer"
+stop_fake
 
 # --- faults ------------------------------------------------------------
 start_fake --slow-interval-ms 5
