@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int cut;
 
 	for (size_t i = 0; i < 3; i++) {
-		struct llm_opts o = {apis[i], "m", NULL, -1, 0};
+		struct llm_opts o = {apis[i], "m", NULL, -1, 0, 0};
 		if (llm_parse(&o, (const char *)data, size, &a, &cut, why,
 			      sizeof(why)) == HY_OK)
 			llm_clean(&a);

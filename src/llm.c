@@ -79,6 +79,8 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 		     jsonw_string(b, o->system, strlen(o->system))))
 			return -1;
 	}
+	if (!o->think && put(b, ", \"think\": false"))
+		return -1;
 	/* ollama takes sampling settings under "options". */
 	{
 		char tmp[64];

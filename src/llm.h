@@ -19,6 +19,13 @@ struct llm_opts {
 	const char *system; /* system prompt, or NULL for none */
 	double temperature; /* < 0: leave to the server */
 	long max_tokens;    /* <= 0: leave to the server */
+	/* ollama only. 0: "think": false, so a thinking model (qwen3,
+	 * deepseek-r1), which ollama lets think when the field is absent,
+	 * answers at once instead of spending max_tokens and the timeout on
+	 * hidden thinking; a model that cannot think accepts false. 1: the
+	 * field is left out, the model's default (true would be refused by
+	 * a model that cannot think). */
+	int think;
 };
 
 /* Writes the path ("/api/generate"...) and the JSON body asking to

@@ -726,6 +726,9 @@ static void options_tag(const struct prompts_opts *o, char *out, size_t n)
 	buf_putc(&b, '|');
 	if (o->decline_src)
 		buf_append(&b, o->decline_src, strlen(o->decline_src));
+	/* Only when set, so that journals made before the option resume. */
+	if (o->llm.think && o->llm.api != LLM_OPENAI)
+		buf_append(&b, "|think", 6);
 	snprintf(out, n, "%016llx",
 		 (unsigned long long)hash_fnv1a64(b.data ? b.data : "", b.len));
 	buf_release(&b);

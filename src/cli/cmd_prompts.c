@@ -63,6 +63,11 @@ static const char usage[] =
     "                           whose model may carry its own; a built-in\n"
     "                           de-identification prompt for openai)\n"
     "      --temperature T  --max-tokens N\n"
+    "      --think              ollama: let a thinking model (qwen3,\n"
+    "                           deepseek-r1) think before it answers; by\n"
+    "                           default requests say \"think\": false, as\n"
+    "                           its hidden thinking spends --max-tokens and\n"
+    "                           --timeout (vLLM: the chat template decides)\n"
     "      --seed N             same seed for every request (default: per\n"
     "                           caption, the FNV-1a hash of its text)\n"
     "      --decline-regex RE   answers counted as declined (POSIX ERE,\n"
@@ -232,6 +237,14 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 		po->llm.api = o->chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
 	} else if (!strcmp(o->api, "openai")) {
 		po->llm.api = LLM_OPENAI;
+		if (o->think) {
+			fprintf(stderr,
+				"hybridize %s: --think is ollama's \"think\" "
+				"(--api ollama); an OpenAI server's chat "
+				"template decides whether its model thinks\n",
+				cmd);
+			return -1;
+		}
 	} else {
 		fprintf(stderr,
 			"hybridize %s: --api: '%s' is not ollama, openai or "
@@ -255,6 +268,7 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	po->llm.model = o->model_name;
 	po->llm.temperature = o->temperature;
 	po->llm.max_tokens = o->max_tokens;
+	po->llm.think = o->think;
 	po->seed = o->seed;
 	po->dedupe_cap = 1000000;
 	if (regcomp(&pc->decline,

@@ -36,6 +36,7 @@ static const struct optdef defs[] = {
     {"timeout", 0, OPT_LLM, 1},
     {"api", 0, OPT_LLM, 1},
     {"chat", 0, OPT_LLM, 0},
+    {"think", 0, OPT_LLM, 0},
     {"api-key-env", 0, OPT_LLM | OPT_IMAGE, 1},
     {"system-prompt", 0, OPT_LLM, 1},
     {"temperature", 0, OPT_LLM, 1},
@@ -153,6 +154,8 @@ static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
 		o->api = v;
 	else if (!strcmp(n, "chat"))
 		o->chat = 1;
+	else if (!strcmp(n, "think"))
+		o->think = 1;
 	else if (!strcmp(n, "api-key-env"))
 		o->api_key_env = v;
 	else if (!strcmp(n, "system-prompt"))

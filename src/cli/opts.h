@@ -47,6 +47,7 @@ struct cli_opts {
 	double timeout;
 	const char *api;
 	int chat;
+	int think; /* ollama: let a thinking model think */
 	const char *api_key_env;
 	const char *system_prompt; /* a file */
 	double temperature;	   /* < 0: the server's */

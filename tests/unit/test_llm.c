@@ -8,7 +8,7 @@
 static cJSON *request(enum llm_api api, const char *system, const char *text,
 		      char *path_out)
 {
-	struct llm_opts o = {api, "person_tagger", system, 0.2, 64};
+	struct llm_opts o = {api, "person_tagger", system, 0.2, 64, 0};
 	struct buf path = {0}, body = {0};
 	cJSON *j;
 
@@ -43,6 +43,47 @@ static void test_ollama_generate_body(void **state)
 	cJSON_Delete(j);
 }
 
+/* ollama lets a thinking model think when "think" is absent, spending
+ * num_predict and the timeout on hidden tokens: both ollama bodies say
+ * "think": false (a JSON boolean: api.ThinkValue also takes "high",
+ * "medium", "low"); with think set the field is left out (true would be a
+ * 400 from a model that cannot think); OpenAI bodies never carry it. */
+static void test_ollama_think_false_by_default(void **state)
+{
+	struct llm_opts o = {LLM_OLLAMA, "m", NULL, -1, 0, 0};
+	enum llm_api apis[] = {LLM_OLLAMA, LLM_OLLAMA_CHAT};
+	struct buf path = {0}, body = {0};
+	cJSON *j;
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		o.api = apis[i];
+		o.think = 0;
+		assert_int_equal(llm_request(&o, "cap", 3, 1, &path, &body), 0);
+		j = cJSON_Parse(body.data);
+		assert_non_null(j);
+		assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "think")));
+		/* top level, not an option */
+		assert_null(cJSON_GetObjectItem(
+		    cJSON_GetObjectItem(j, "options"), "think"));
+		cJSON_Delete(j);
+		o.think = 1;
+		assert_int_equal(llm_request(&o, "cap", 3, 1, &path, &body), 0);
+		j = cJSON_Parse(body.data);
+		assert_non_null(j);
+		assert_null(cJSON_GetObjectItem(j, "think"));
+		cJSON_Delete(j);
+	}
+	o.api = LLM_OPENAI;
+	o.think = 0;
+	assert_int_equal(llm_request(&o, "cap", 3, 1, &path, &body), 0);
+	j = cJSON_Parse(body.data);
+	assert_null(cJSON_GetObjectItem(j, "think"));
+	cJSON_Delete(j);
+	buf_release(&path);
+	buf_release(&body);
+}
+
 static void test_ollama_chat_and_openai_bodies(void **state)
 {
 	char path[64];
@@ -72,7 +113,7 @@ static void test_ollama_chat_and_openai_bodies(void **state)
 
 static int parse(enum llm_api api, const char *body, struct buf *a)
 {
-	struct llm_opts o = {api, "m", NULL, -1, 0};
+	struct llm_opts o = {api, "m", NULL, -1, 0, 0};
 	char why[128];
 	int cut;
 
@@ -104,8 +145,8 @@ static void test_answers_read_back(void **state)
 
 static void test_cut_at_token_limit_is_flagged(void **state)
 {
-	struct llm_opts o = {LLM_OLLAMA, "m", NULL, -1, 0};
-	struct llm_opts oa = {LLM_OPENAI, "m", NULL, -1, 0};
+	struct llm_opts o = {LLM_OLLAMA, "m", NULL, -1, 0, 0};
+	struct llm_opts oa = {LLM_OPENAI, "m", NULL, -1, 0, 0};
 	struct buf a = {0};
 	char why[128];
 	const char *b1 = "{\"response\": \"half a\", \"done\": true, "
@@ -135,7 +176,7 @@ static void test_cut_at_token_limit_is_flagged(void **state)
  * declined), not a broken one to retry. */
 static void test_budget_spent_reasoning(void **state)
 {
-	struct llm_opts o = {LLM_OPENAI, "m", NULL, -1, 0};
+	struct llm_opts o = {LLM_OPENAI, "m", NULL, -1, 0, 0};
 	struct buf a = {0};
 	char why[128];
 	const char *vllm =
@@ -197,7 +238,7 @@ static void test_bad_answers_are_retryable_errors(void **state)
  * HY_ECONFIG with the --api to use, never a retry per sample. */
 static void test_other_api_answer_is_a_config_error(void **state)
 {
-	struct llm_opts o = {LLM_OLLAMA_CHAT, "m", NULL, -1, 0};
+	struct llm_opts o = {LLM_OLLAMA_CHAT, "m", NULL, -1, 0, 0};
 	struct buf a = {0};
 	char why[256];
 	int cut;
@@ -295,6 +336,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ollama_generate_body),
+	    cmocka_unit_test(test_ollama_think_false_by_default),
 	    cmocka_unit_test(test_ollama_chat_and_openai_bodies),
 	    cmocka_unit_test(test_answers_read_back),
 	    cmocka_unit_test(test_cut_at_token_limit_is_flagged),
