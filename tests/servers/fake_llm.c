@@ -2289,7 +2289,8 @@ static void build_reply(struct conn *c, struct buf *b)
 	if (c->think) {
 		rlen = cut_words(REASONING, sizeof REASONING - 1, c->max_words);
 		rwords = count_words(REASONING, rlen);
-		no_answer = c->max_words > 0 && c->max_words <= (long long)rwords;
+		no_answer =
+		    c->max_words > 0 && c->max_words <= (long long)rwords;
 		if (c->max_words > 0)
 			c->max_words -= (long long)rwords;
 	}
@@ -4101,11 +4102,13 @@ static void usage(FILE *f)
 	    "  --mimic llama.cpp     behave as llama-server: /api/chat answers\n"
 	    "                        in the OpenAI format, no /api/generate\n"
 	    "  --reasoning           OpenAI answers: a reasoning model (vLLM's\n"
-	    "                        reasoning parser): reasoning_content first,\n"
-	    "                        content null when max_tokens ends it\n"
-	    "  --thinking            ollama: a thinking model: unless \"think\":\n"
-	    "                        false, thinking first, \"response\" empty\n"
-	    "                        when num_predict ends it\n"
+	    "                        reasoning parser): reasoning_content\n"
+	    "                        first, content null when max_tokens\n"
+	    "                        ends it\n"
+	    "  --thinking            ollama: a thinking model: unless\n"
+	    "                        \"think\": false, thinking first,\n"
+	    "                        \"response\" empty when num_predict ends\n"
+	    "                        it\n"
 	    "  --api-auth U:P        /sdapi/ routes need HTTP Basic U:P (401\n"
 	    "                        as A1111's --api-auth)\n"
 	    "  --http-threads N      llama-server's HTTP threads: a thread\n"
