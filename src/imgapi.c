@@ -178,7 +178,7 @@ int imgapi_request(const struct imgapi_opts *o, const char *prompt, size_t len,
 		snprintf(num, sizeof(num), ",\"size\":\"%dx%d\"", w, h);
 		r |= put(body, num);
 		r |= put(body, ",\"n\":1");
-		if (!strict || strncmp(o->model, "gpt-image-", 10))
+		if (!strict || strncmp(o->model, "gpt-image-", 10) != 0)
 			r |= put(body, ",\"response_format\":\"b64_json\"");
 		if (strict) {
 			r |= put(body, "}");

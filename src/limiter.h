@@ -8,13 +8,13 @@
  * first reach the limit (requests sent while the pool ramps up to a new
  * limit find free slots and would hide the queue that the new limit
  * builds) and holds the answers to the requests sent after that, at
- * least half as many as the limit (and 4), and its figure is their mean latency: by Little's
- * law limit / mean latency is the throughput at that limit. (Not the
- * lowest latency: against a server whose slots finish together, the
- * requests sent at that instant find free slots and never show the
- * queue.) The first window at a new limit is not used: its requests
- * still queued behind the old limit's queue. Without enough work to fill the limit a window never ends:
- * there is nothing to learn.
+ * least half as many as the limit (and 4), and its figure is their mean
+ * latency: by Little's law limit / mean latency is the throughput at that
+ * limit. (Not the lowest latency: against a server whose slots finish together,
+ * the requests sent at that instant find free slots and never show the queue.)
+ * The first window at a new limit is not used: its requests still queued behind
+ * the old limit's queue. Without enough work to fill the limit a window never
+ * ends: there is nothing to learn.
  *
  * Between two windows at limits L1 < L2 with latencies r1 <= r2, the
  * elasticity e = ln(r2/r1) / ln(L2/L1) says what the extra requests
@@ -45,7 +45,7 @@ struct limiter {
 	/* the window being measured */
 	double win_start, win_sum;
 	int win_n;
-	int filling; /* the window waits for in_flight to reach the limit */
+	int filling;  /* the window waits for in_flight to reach the limit */
 	int settling; /* the window is the first at a new limit: not used */
 	/* the last limit known good and its latency; 0: none yet */
 	int good_limit;

@@ -53,7 +53,6 @@
  * server): no request goes there again in this run. */
 enum ep_state { EP_UP, EP_DOWN, EP_PROBING, EP_BROKEN };
 
-
 struct endpoint {
 	char *url;	/* as given, user-info included: for curl only */
 	char name[256]; /* url without user-info: for every message */
@@ -69,7 +68,7 @@ struct endpoint {
 	size_t nlat;
 	CURL *probe; /* health probe transfer, or NULL */
 	char probe_err[CURL_ERROR_SIZE];
-	CURL *props;	/* the props_path request at start, or NULL */
+	CURL *props; /* the props_path request at start, or NULL */
 	struct buf props_body;
 	int slots; /* total_slots the server told, 0 unknown */
 	int cap;   /* hard bound: ep_limit, slots + 1, max_in_flight */
@@ -274,10 +273,10 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		}
 		redact_url(p->ep[i].name, sizeof(p->ep[i].name), p->ep[i].url);
 		p->ep[i].down_for = 1;
-		p->ep[i].cap = p->o.ep_limit > 0 &&
-				       p->o.ep_limit < p->o.max_in_flight
-				   ? p->o.ep_limit
-				   : p->o.max_in_flight;
+		p->ep[i].cap =
+		    p->o.ep_limit > 0 && p->o.ep_limit < p->o.max_in_flight
+			? p->o.ep_limit
+			: p->o.max_in_flight;
 		/* --endpoint-limit N: N from the start, and never more;
 		 * fewer only when a queue nears the timeout. */
 		limiter_init(&p->ep[i].lim,
@@ -1031,8 +1030,8 @@ void pool_note(struct pool *p, char *out, size_t n)
 					dark, p->o.patience);
 	for (size_t i = 0; i < k && off + 64 < n; i++)
 		off += (size_t)snprintf(
-		    out + off, n - off,
-		    "%s%s %d/%d in flight %ld ok %ld err%s", i ? ", " : "",
+		    out + off, n - off, "%s%s %d/%d in flight %ld ok %ld err%s",
+		    i ? ", " : "",
 		    st[i].url + (strncmp(st[i].url, "http://", 7) ? 0 : 7),
 		    st[i].in_flight, st[i].limit, st[i].ok, st[i].errors,
 		    st[i].healthy ? "" : " down");
@@ -1043,12 +1042,12 @@ void pool_print_stats(struct pool *p, FILE *f, const char *title)
 	const struct pool_ep_stats *st;
 	size_t n = pool_stats(p, &st);
 
-	fprintf(f, "  %-32s %8s %8s %8s %8s %8s %6s\n", title, "ok",
-		"errors", "p50 s", "p95 s", "p99 s", "limit");
+	fprintf(f, "  %-32s %8s %8s %8s %8s %8s %6s\n", title, "ok", "errors",
+		"p50 s", "p95 s", "p99 s", "limit");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "  %-32s %8ld %8ld %8.3f %8.3f %8.3f %6d\n",
-			st[i].url, st[i].ok, st[i].errors, st[i].p50,
-			st[i].p95, st[i].p99, st[i].limit);
+			st[i].url, st[i].ok, st[i].errors, st[i].p50, st[i].p95,
+			st[i].p99, st[i].limit);
 }
 
 long pool_retries(const struct pool *p)

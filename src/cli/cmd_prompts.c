@@ -528,8 +528,8 @@ int cmd_prompts(int argc, char **argv)
 			printf("  %-22s %lld\n", "  saved (same caption)",
 			       (long long)c.reused);
 			printf("  %-22s %ld\n", "  retries", c.retries);
-			printf("  %-22s %ld (%ld answered first)\n",
-			       "  copies", c.copies, c.copies_won);
+			printf("  %-22s %ld (%ld answered first)\n", "  copies",
+			       c.copies, c.copies_won);
 			printf("  %-22s %s\n", "seed",
 			       o.seed >= 0
 				   ? "fixed (--seed)"

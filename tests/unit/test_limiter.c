@@ -111,8 +111,8 @@ static void test_queueing_server(void **state)
 		s.slots = slots[i];
 		limiter_init(&l, 2, 256, 0, 0);
 		x = run(&s, &l, 0, 600, &room);
-		print_message("queueing, %d slots: %.1f/s at %d\n", s.slots,
-			      x, room);
+		print_message("queueing, %d slots: %.1f/s at %d\n", s.slots, x,
+			      room);
 		assert_true(x >= 0.95 * s.slots / s.lat);
 		assert_in_range(room, s.slots, 2 * s.slots + 1);
 	}
@@ -136,8 +136,8 @@ static void test_batching_server(void **state)
 	}
 	limiter_init(&l, 2, 256, 0, 0);
 	x = run(&s, &l, 0, 600, &room);
-	print_message("batching: learned %.1f/s at %d, best fixed %.1f/s\n",
-		      x, room, best);
+	print_message("batching: learned %.1f/s at %d, best fixed %.1f/s\n", x,
+		      room, best);
 	assert_true(x >= 0.95 * best);
 	assert_true(room <= 40);
 }

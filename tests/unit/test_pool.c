@@ -147,11 +147,11 @@ static struct pool *new_pool(void)
 	char url[64];
 	const char *urls[1] = {url};
 	struct pool_opts o = {.max_in_flight = 4,
-				.timeout = 10,
-				.retries = 2,
-				.backoff_base = 0.01,
-				.backoff_max = 0.05,
-				.health_path = "/health"};
+			      .timeout = 10,
+			      .retries = 2,
+			      .backoff_base = 0.01,
+			      .backoff_max = 0.05,
+			      .health_path = "/health"};
 	struct pool_callbacks cb = {on_request, on_response, on_done, NULL};
 	struct pool *p;
 	struct hy_err err = {0};
