@@ -11,8 +11,8 @@
  * of 5, 40,000 at 64), so the limit grows to its cap. */
 #define LIMITER_INSTANT 0.005
 /* A step down is kept when the requests it took away had bought no more
- * than this; lower than LIMITER_E_STOP so that the two never flip-flop,
- * and because the mean latency of a short window understates a queue. */
+ * than this: the same as LIMITER_E_STOP, or a band between the two would
+ * keep both moves and the limit would go back and forth. */
 #define LIMITER_E_DOWN 0.9
 
 static int clamp(const struct limiter *l, double v)
@@ -30,24 +30,18 @@ static void new_window(struct limiter *l, double now)
 	l->win_sum = 0;
 	l->win_n = 0;
 	l->filling = 1;
+	l->pool_bound = 0;
+	l->timed_out = 0;
 }
 
 void limiter_init(struct limiter *l, int start, int cap, double ceiling,
 		  double now)
 {
-	l->cap = cap < 1 ? 1 : cap;
+	*l = (struct limiter){.cap = cap < 1 ? 1 : cap,
+			      .ceiling = ceiling,
+			      .probe = LIMITER_UP,
+			      .next = LIMITER_DOWN};
 	l->limit = clamp(l, start);
-	l->ceiling = ceiling;
-	l->good_limit = 0;
-	l->good_rtt = 0;
-	l->hold = 0;
-	l->holds = 0;
-	l->windows = 0;
-	l->settling = 0;
-	l->cut = 0;
-	l->probe = LIMITER_UP;
-	l->next = LIMITER_DOWN;
-	l->min_rtt = 0;
 	new_window(l, now);
 }
 
@@ -82,12 +76,34 @@ int limiter_room(const struct limiter *l)
 	return clamp(l, l->limit);
 }
 
-void limiter_sent(struct limiter *l, int in_flight, double now)
+void limiter_sent(struct limiter *l, int in_flight, int pool_full, double now)
 {
-	if (l->filling && in_flight >= limiter_room(l)) {
+	if (l->filling && (in_flight >= limiter_room(l) || pool_full)) {
 		l->filling = 0;
+		l->pool_bound = in_flight < limiter_room(l);
 		l->win_start = now;
 	}
+}
+
+int limiter_timed_out(struct limiter *l, double now)
+{
+	int before = limiter_room(l);
+
+	if (l->timed_out)
+		return 0;
+	l->limit = clamp(l, before * 0.8);
+	l->good_limit = 0;
+	l->cut = 1;
+	new_window(l, now);
+	l->timed_out = 1;
+	l->settling = limiter_room(l) != before;
+	return l->settling;
+}
+
+void limiter_fix(struct limiter *l)
+{
+	l->fixed = 1;
+	l->limit = l->cap;
 }
 
 static int shrink(int at)
@@ -145,6 +161,13 @@ static void settle(struct limiter *l, double r)
 		l->cut = 1;
 		return;
 	}
+	if (l->fixed) {
+		/* Back up to the user's N after a cut. */
+		l->limit = clamp(l, at + 1);
+		return;
+	}
+	if (l->pool_bound)
+		return; /* the pool, not this limit, held the requests */
 	if (!l->good_limit) {
 		/* A first measure: double, as a slow start does; after a
 		 * cut, hold there and probe by small steps. */

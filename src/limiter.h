@@ -26,7 +26,7 @@
  * while e < 0.9, and steps back to the last good limit when e
  * reaches 0.9. It then holds there for 2, 4, 8, 16, then 32 windows
  * before it probes again, alternately a step down (a fifth less: kept
- * when the requests taken away bought little, e >= 0.85, as when the
+ * when the requests taken away bought little, e >= 0.9, as when the
  * limit started above a small server's slots) and a step up (a server
  * that got faster is found out).
  * Latency above `ceiling` (a third of the request timeout) and above
@@ -45,8 +45,12 @@ struct limiter {
 	/* the window being measured */
 	double win_start, win_sum;
 	int win_n;
-	int filling;  /* the window waits for in_flight to reach the limit */
-	int settling; /* the window is the first at a new limit: not used */
+	int filling;	/* the window waits for in_flight to reach the limit */
+	int pool_bound; /* the window began with the pool full, not at the
+			   limit: no growth from it */
+	int fixed;	/* limiter_fix */
+	int timed_out;	/* a timeout has cut the limit in this window */
+	int settling;	/* the window is the first at a new limit: not used */
 	/* the last limit known good and its latency; 0: none yet */
 	int good_limit;
 	double good_rtt;
@@ -78,8 +82,20 @@ void limiter_slots(struct limiter *l, int slots, double now);
 /* Requests the endpoint may have in flight now (1..cap). */
 int limiter_room(const struct limiter *l);
 
-/* A request was sent at `now` and in_flight (counting it) are in flight. */
-void limiter_sent(struct limiter *l, int in_flight, double now);
+/* A request was sent at `now` and in_flight (counting it) are in flight;
+ * pool_full: the pool has no transfer left (--num_threads binds before
+ * this limit does), which starts a window too: one that measures the
+ * latency (for the ceiling) but does not grow the limit. */
+void limiter_sent(struct limiter *l, int in_flight, int pool_full, double now);
+
+/* A request sent to this endpoint timed out: it never shows in a window's
+ * latency, so it cuts the limit by a fifth here (once a window) and ends
+ * any doubling. Returns 1 when the limit moved. */
+int limiter_timed_out(struct limiter *l, double now);
+
+/* --endpoint-limit: the limit stays at the cap; only the ceiling and
+ * timeouts cut it, and it climbs back one by one. */
+void limiter_fix(struct limiter *l);
 
 /* A request sent at t0 was answered after rtt seconds; may end the window
  * and move the limit. Returns 1 when the limit moved. */

@@ -71,7 +71,8 @@ struct endpoint {
 	CURL *props; /* the props_path request at start, or NULL */
 	struct buf props_body;
 	int slots; /* total_slots the server told, 0 unknown */
-	int cap;   /* hard bound: ep_limit, slots + 1, max_in_flight */
+	int cap;   /* the limiter's bound at start: ep_limit or
+		      max_in_flight (/props lowers the limiter's own) */
 	struct limiter lim;
 };
 
@@ -277,12 +278,12 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		    p->o.ep_limit > 0 && p->o.ep_limit < p->o.max_in_flight
 			? p->o.ep_limit
 			: p->o.max_in_flight;
+		limiter_init(&p->ep[i].lim, POOL_START_LIMIT, p->ep[i].cap,
+			     p->o.timeout / 3, progress_now());
 		/* --endpoint-limit N: N from the start, and never more;
-		 * fewer only when a queue nears the timeout. */
-		limiter_init(&p->ep[i].lim,
-			     p->o.ep_limit > 0 ? p->ep[i].cap
-					       : POOL_START_LIMIT,
-			     p->ep[i].cap, p->o.timeout / 3, progress_now());
+		 * fewer only after a timeout or a queue near it. */
+		if (p->o.ep_limit > 0)
+			limiter_fix(&p->ep[i].lim);
 	}
 	/* Servers quote a wrong key back ("Incorrect API key provided"). */
 	if ((o->bearer && redact_add(o->bearer)) ||
@@ -389,6 +390,8 @@ static int patient(const struct pool *p, double now)
  * measured; its starting limit is small). */
 static double expected(const struct endpoint *e)
 {
+	if (e->ewma == 0 && e->errors > 0)
+		return 1e9; /* errors and no answer yet: last choice */
 	return e->ewma * (e->in_flight + 1) / limiter_room(&e->lim);
 }
 
@@ -414,7 +417,7 @@ static int pick(struct pool *p, const struct pool_job *j, double now)
 				continue;
 			if (e->in_flight >= limiter_room(&e->lim))
 				continue;
-			if (pass == 0 && (int)i == j->last_ep && j->attempts)
+			if (pass == 0 && (int)i == j->last_ep)
 				continue;
 			if (best < 0 || expected(e) < expected(&p->ep[best]) ||
 			    (expected(e) == expected(&p->ep[best]) &&
@@ -444,19 +447,20 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now,
 	if (buf_append(&t->url, e->url, strlen(e->url)) ||
 	    buf_append(&t->url, t->path.data ? t->path.data : "", t->path.len))
 		return -1;
-	p->free_tr = t->next_free;
-	t->job = j;
-	t->ep = ep;
-	t->t0 = now;
 	t->cut = CUT_NO;
 	t->copy = copy;
-	p->resp_bytes += t->resp.cap; /* counted while in flight */
 	t->sock_errno = 0;
 	t->err[0] = '\0';
 	curl_easy_setopt(t->easy, CURLOPT_URL, t->url.data);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body.data);
 	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE, (long)t->body.len);
-	curl_multi_add_handle(p->multi, t->easy);
+	if (curl_multi_add_handle(p->multi, t->easy) != CURLM_OK)
+		return -1; /* the transfer stays free */
+	p->free_tr = t->next_free;
+	t->job = j;
+	t->ep = ep;
+	t->t0 = now;
+	p->resp_bytes += t->resp.cap; /* counted while in flight */
 	if (!copy) {
 		j->attempts++;
 		j->last_ep = ep;
@@ -464,7 +468,7 @@ static int start(struct pool *p, struct pool_job *j, int ep, double now,
 	j->flying++;
 	e->in_flight++;
 	p->in_flight++;
-	limiter_sent(&e->lim, e->in_flight, now);
+	limiter_sent(&e->lim, e->in_flight, p->free_tr == NULL, now);
 	return 0;
 }
 
@@ -526,7 +530,7 @@ static void ep_ok(struct pool *p, struct endpoint *e, double lat)
 	e->ok++;
 	e->fails = 0;
 	e->down_for = 1; /* only a real answer resets the probe interval */
-	if (e->state == EP_DOWN)
+	if (e->state == EP_DOWN || e->state == EP_PROBING)
 		e->state = EP_UP; /* answered while all were down */
 	p->dark_since = 0;
 	e->ewma = e->ewma > 0 ? 0.8 * e->ewma + 0.2 * lat : lat;
@@ -556,6 +560,7 @@ static void retry(struct pool *p, struct pool_job *j, double now,
 		return;
 	}
 	p->retries++;
+	j->copied = 0; /* the next attempt may be copied again */
 	wait = p->o.backoff_base * pow(2, j->attempts - 1) * (0.5 + rnd(p));
 	if (wait < at_least)
 		wait = at_least; /* Retry-After */
@@ -625,6 +630,16 @@ static void requeue(struct pool *p, struct pool_job *j)
 		push_ready(p, j);
 }
 
+/* The server went away (a restart, a crash, a model reload): what an
+ * outage looks like from here, unlike a timeout or an answer. */
+static int server_gone(CURLcode rc)
+{
+	return rc == CURLE_COULDNT_CONNECT ||
+	       rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_RECV_ERROR ||
+	       rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+	       rc == CURLE_PARTIAL_FILE;
+}
+
 /* A failed attempt of t's job: retried, unless its copy still flies. An
  * outage (no endpoint up, within the patience) does not count as an
  * attempt. */
@@ -666,13 +681,19 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 		else
 			snprintf(j->why, sizeof(j->why), "%.100s: %.150s",
 				 e->name, what);
-		/* Our own memory bound is no fault of the endpoint: the job
-		 * is retried (its attempt counts, so it cannot loop), the
+		/* Our own limits (the memory bound, ulimit -n) are no fault
+		 * of the endpoint, and no outage to wait out: the job is
+		 * retried (its attempt counts, so it cannot loop), the
 		 * endpoint is not taken out for it. */
-		if (t->cut != CUT_TOTAL)
-			outage = ep_failed(p, t->ep, now);
-		else
+		if (t->cut != CUT_TOTAL && !t->sock_errno) {
+			outage = ep_failed(p, t->ep, now) && server_gone(rc);
+			/* A timeout is a queue too long for this limit (or a
+			 * server stuck), not a server gone. */
+			if (rc == CURLE_OPERATION_TIMEDOUT)
+				limiter_timed_out(&e->lim, now);
+		} else {
 			e->errors++;
+		}
 		failed(p, t, j, now, outage);
 		return;
 	}
@@ -694,7 +715,14 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 		return;
 	}
 	if (status == 408 || status >= 500) {
-		failed(p, t, j, now, ep_failed(p, t->ep, now));
+		/* 502/503/504: a proxy without its server, a server loading
+		 * its model; 500 and 408 are the server's answer. */
+		int dark = ep_failed(p, t->ep, now);
+		if (status == 408)
+			limiter_timed_out(&e->lim, now);
+		failed(p, t, j, now,
+		       dark &&
+			   (status == 502 || status == 503 || status == 504));
 		return;
 	}
 	if (status >= 300 && status < 400) {
@@ -716,6 +744,11 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 		e->state = EP_BROKEN;
 		snprintf(p->broken, sizeof(p->broken), "%s", j->why);
 		redact(p->broken, sizeof(p->broken));
+		if (!any_up(p) && !p->dark_since)
+			p->dark_since = now;
+		/* the server's settings, not the sample's fault */
+		if (j->attempts > 0 && !t->copy)
+			j->attempts--;
 		requeue(p, j);
 		return;
 	}
@@ -797,17 +830,22 @@ static void probe_done(struct pool *p, struct endpoint *e, CURLcode rc,
 
 	curl_multi_remove_handle(p->multi, e->probe);
 	curl_easy_getinfo(e->probe, CURLINFO_RESPONSE_CODE, &status);
+	if (e->state == EP_BROKEN)
+		return; /* a request was refused while the probe flew */
 	if (rc == CURLE_OK &&
-	    (status == 401 || status == 403 || status == 404)) {
+	    (status == 401 || status == 403 || status == 404) && !e->ok) {
 		/* A wrong key, or not the server (or API) we were told: the
-		 * requests would be refused the same way. */
+		 * requests would be refused the same way. (One that has
+		 * answered in this run is restarting: A1111 adds its API
+		 * routes after the UI is up; it stays down, probed.) */
 		e->state = EP_BROKEN;
 		snprintf(p->broken, sizeof(p->broken),
 			 "%.200s: health probe GET %.60s: HTTP %ld", e->name,
 			 p->o.health_path, status);
 		return;
 	}
-	if (rc == CURLE_OK && status > 0 && status < 500) {
+	if (rc == CURLE_OK && status > 0 && status < 500 && status != 401 &&
+	    status != 403 && status != 404) {
 		/* Up again; down_for stays until a real request succeeds, so
 		 * a server whose probe answers but whose requests fail is not
 		 * tried every second. */
@@ -874,7 +912,7 @@ static void send_copies(struct pool *p, double now)
 			/* What is left of its expected latency there; with
 			 * no answer from there yet, as long again as it has
 			 * waited so far. */
-			left = p->ep[t->ep].ewma > 0
+			left = p->ep[t->ep].ewma > now - t->t0
 				   ? t->t0 + p->ep[t->ep].ewma - now
 				   : now - t->t0;
 			if (left > best_left) {

@@ -56,8 +56,9 @@ static const char usage[] =
     "                           for one without spending retries (600)\n"
     "      --endpoint-limit N   N in flight per server, not learned\n"
     "                           (default: learned from its latency)\n"
-    "      --no-copies          at the end, never copy a request waiting on\n"
-    "                           a slow server to an idle one\n"
+    "      --no-copies          when nothing is left to send (the end of a\n"
+    "                           run), never copy a request waiting on a\n"
+    "                           slow server to an idle one\n"
     "      --api-key-env NAME   send the bearer token in $NAME\n"
     "      --image-auth-env NAME  HTTP Basic with $NAME = user:password\n"
     "                           (A1111's --api-auth)\n"
@@ -146,7 +147,12 @@ static int auth_opt(const struct cli_opts *o, struct generate_opts *go,
 			cmd, o->image_auth_env);
 		return -1;
 	}
-	if (go->pool.bearer) {
+	if (go->pool.bearer && !strcmp(cmd, "run")) {
+		/* run: --api-key-env is the LLM servers' key (vLLM's
+		 * --api-key) and Basic the image servers' (A1111's
+		 * --api-auth); the image servers get Basic only. */
+		go->pool.bearer = NULL;
+	} else if (go->pool.bearer) {
 		/* one Authorization header: the server would read one of the
 		 * two */
 		fprintf(stderr,
@@ -256,7 +262,8 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 	go->pool.timeout = o->image_timeout;
 	go->pool.retries = (int)o->retries;
 	go->pool.patience = o->server_patience;
-	go->pool.ep_limit = (int)o->endpoint_limit;
+	go->pool.ep_limit =
+	    (int)(o->endpoint_limit > 65536 ? 65536 : o->endpoint_limit);
 	go->pool.no_copies = o->no_copies;
 	go->pool.backoff_base = 1;
 	go->pool.backoff_max = 60;

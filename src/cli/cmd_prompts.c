@@ -56,8 +56,9 @@ static const char usage[] =
     "      --server-patience S  while every server is down, requests wait\n"
     "                           for one (probing) without spending retries,\n"
     "                           for up to S seconds (600)\n"
-    "      --no-copies          at the end, never send a copy of a request\n"
-    "                           waiting on a slow server to an idle one\n"
+    "      --no-copies          when nothing is left to send (the end of a\n"
+    "                           run), never copy a request waiting on a slow\n"
+    "                           server to an idle one\n"
     "      --api-key-env NAME   send the bearer token in $NAME\n"
     "      --system-prompt FILE system prompt (default: none for ollama,\n"
     "                           whose model may carry its own; a built-in\n"
@@ -287,7 +288,8 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	po->pool.timeout = o->timeout;
 	po->pool.retries = (int)o->retries;
 	po->pool.patience = o->server_patience;
-	po->pool.ep_limit = (int)o->endpoint_limit;
+	po->pool.ep_limit =
+	    (int)(o->endpoint_limit > 65536 ? 65536 : o->endpoint_limit);
 	po->pool.no_copies = o->no_copies;
 	po->pool.backoff_base = 0.5;
 	po->pool.backoff_max = 30;

@@ -65,6 +65,39 @@ expect_err() {
 	fi
 }
 
+# stat_of PORT KEY: a counter of the fake server on PORT (its /stats).
+stat_of() {
+	curl -s --max-time 5 "http://127.0.0.1:$1/stats" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+
+# summary_value KEY: the last column of the summary line KEY in out.txt.
+summary_value() { awk -v k="$1" '$0 ~ "^ *"k" " { print $NF; exit }' out.txt; }
+
+# json_keys FILE: the keys of a JSON object, sorted, on one line.
+json_keys() { python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1])))))' "$1"; }
+
+# make_captions DIR N FILES: N distinct English captions over FILES caption
+# files (prompts' input), keys %d%07d.json.
+make_captions() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, os, sys
+d, n, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(d, exist_ok=True)
+for s in range(files):
+    out = {"%d%07d.json" % (s, i): "A person number %d standing in scene %d" % (i, s)
+           for i in range(n // files)}
+    json.dump(out, open(os.path.join(d, "%08d.json" % s), "w"))
+PY
+}
+
+# prompts_count DIR: the prompts in the prompts files of DIR.
+prompts_count() {
+	python3 -c '
+import json, glob, sys
+print(sum(len(json.load(open(f))) for f in glob.glob(sys.argv[1] + "/*.json")))' "$1"
+}
+
 # json_eq A B: the two files hold equal JSON values.
 json_eq() {
 	python3 - "$1" "$2" <<'PY'

@@ -63,4 +63,12 @@ HY_A1111_AUTH='hy:s3cret-Pw' run_hy generate -p pr1 -s "$SHARDS/00000000.tar" -o
 expect_rc 0 "three 500s, a probe with the credentials, back"
 check "the probe reached /sdapi/v1/sd-models" test "$(stat_path "$PP" /sdapi/v1/sd-models)" -ge 1
 check "no 401 was answered" test "$(curl -s "http://127.0.0.1:$PP/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["401"])')" = 0
+
+# --- run: vLLM's bearer key for the LLM, A1111's Basic for the images ------
+start_fake PK --api-key llm-K3y-123
+HY_A1111_AUTH='hy:s3cret-Pw' HY_KEY=llm-K3y-123 run_hy run "$SHARDS/00000000.tar" -w rw \
+	--lang any --endpoint "http://127.0.0.1:$PK" --api-key-env HY_KEY \
+	--image-endpoint "http://127.0.0.1:$PA" --image-auth-env HY_A1111_AUTH -q
+expect_rc 0 "run: a bearer key for the LLM and Basic for the images, together"
+check "run: neither secret printed" bash -c '! grep -q "s3cret-Pw\|llm-K3y-123" out.txt err.txt'
 finish

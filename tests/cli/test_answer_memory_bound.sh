@@ -11,7 +11,8 @@ TEST_NAME=answer_memory_bound
 MAXRSS=$ROOT/build/maxrss
 [ -x "$MAXRSS" ] || { fail "build/maxrss missing (make tools)"; finish; }
 
-# 64 distinct English captions: one request each, all in flight at once.
+# 64 distinct English captions: one request each, all in flight at once
+# (--endpoint-limit 64: a learned limit would start at 4).
 mkdir cap
 python3 - <<'PY'
 import json
@@ -30,7 +31,7 @@ stat_of() {
 # which would count as ours: off for this one measured run.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0" \
 	"$MAXRSS" rss.txt "$HY" prompts -i cap -o po --lang any --endpoint "http://127.0.0.1:$P" \
-	--num_threads 64 --retries 0 --timeout 120 -q >out.txt 2>err.txt
+	--num_threads 64 --endpoint-limit 64 --retries 0 --timeout 120 -q >out.txt 2>err.txt
 rc=$?
 expect_rc 2 "answers that never end: the samples fail, the run finishes"
 rss_kib=$(cat rss.txt 2>/dev/null || echo 0)

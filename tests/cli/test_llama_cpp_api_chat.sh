@@ -9,8 +9,7 @@ TEST_NAME=llama_cpp_api_chat
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
-summary_value() { awk -v k="$1" '$0 ~ "^ *"k" " { print $NF; exit }' out.txt; }
-stat_of() {
+stat_of() { # the requests on one path (lib.sh's stat_of reads a counter)
 	curl -s --max-time 5 "http://127.0.0.1:$1/stats" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["paths"][sys.argv[1]])' "$2"
 }

@@ -9,24 +9,7 @@
 TEST_NAME=server_capacity
 . "$(dirname "$0")/lib.sh"
 
-mkdir cap
-python3 - cap 120 <<'PY'
-import json, os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-for s in range(2):
-    out = {"%d%07d.json" % (s, i): "A person number %d standing in scene %d" % (i, s)
-           for i in range(n // 2)}
-    json.dump(out, open(os.path.join(d, "%08d.json" % s), "w"))
-PY
-stat_of() {
-	curl -s --max-time 5 "http://127.0.0.1:$1/stats" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
-}
-prompts_count() {
-	python3 -c '
-import json, glob, sys
-print(sum(len(json.load(open(f))) for f in glob.glob(sys.argv[1] + "/*.json")))' "$1"
-}
+make_captions cap 120 2
 
 # --- llama-server: 4 slots, 6 HTTP threads ---------------------------------
 # --num_threads 20 (the default) and no retries: a request on a connection

@@ -8,15 +8,7 @@
 TEST_NAME=server_outage
 . "$(dirname "$0")/lib.sh"
 
-mkdir cap
-python3 - cap 200 <<'PY'
-import json, os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-for s in range(4):
-    out = {"%d%07d.json" % (s, i): "A person number %d standing in scene %d" % (i, s)
-           for i in range(n // 4)}
-    json.dump(out, open(os.path.join(d, "%08d.json" % s), "w"))
-PY
+make_captions cap 200 4
 
 # --- waited out ------------------------------------------------------------
 # The server dies after 60 answers (all its connections reset) and comes
@@ -43,10 +35,7 @@ pids+=($!)
 wait "$hy"
 rc=$?
 check "exit 0 after the outage (got $rc)" test "$rc" = 0
-check "every sample has its prompt" python3 -c '
-import json, glob, sys
-n = sum(len(json.load(open(f))) for f in glob.glob("po/*.json"))
-sys.exit(n != 200)'
+check "every sample has its prompt" test "$(prompts_count po)" = 200
 check "the summary counts no failure" grep -Eq "^ +failed +0$" out.txt
 stop_fakes
 

@@ -9,8 +9,7 @@ TEST_NAME=vllm_reasoning
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$FAKE" ] || { fail "build/fake_llm missing (make tools)"; finish; }
-summary_value() { awk -v k="$1" '$0 ~ "^ *"k" " { print $NF; exit }' out.txt; }
-keys() { python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1])))))' "$1"; }
+keys() { json_keys "$1"; }
 
 mkdir cap
 cat >cap/s1.json <<'EOF'

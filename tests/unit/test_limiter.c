@@ -54,7 +54,7 @@ static void send(struct sim *s, struct limiter *l)
 	s->sent[s->n] = s->now;
 	s->end[s->n] = 0;
 	s->n++;
-	limiter_sent(l, s->n, s->now);
+	limiter_sent(l, s->n, 0, s->now);
 	admit(s);
 }
 
@@ -171,6 +171,39 @@ static void test_comes_down(void **state)
 	assert_in_range(room, 2, 5);
 }
 
+/* --endpoint-limit: a fixed limit stays where it is against a server that
+ * only queues past it (a learned one would come down), a timeout cuts it
+ * and it climbs back. */
+static void test_fixed(void **state)
+{
+	static struct sim s = {.slots = 1, .lat = 0.1};
+	struct limiter l;
+	int room;
+
+	(void)state;
+	limiter_init(&l, 4, 8, 0, 0);
+	limiter_fix(&l);
+	run(&s, &l, 0, 300, &room);
+	assert_int_equal(room, 8);
+	assert_int_equal(limiter_timed_out(&l, 1000), 1);
+	assert_int_equal(limiter_room(&l), 6);
+	assert_int_equal(limiter_timed_out(&l, 1000), 0); /* once a window */
+	run(&s, &l, 0, 300, &room);
+	assert_int_equal(room, 8);
+}
+
+/* A timeout cuts a learned limit and ends its doubling. */
+static void test_timed_out(void **state)
+{
+	struct limiter l;
+
+	(void)state;
+	limiter_init(&l, 10, 256, 0, 0);
+	assert_int_equal(limiter_timed_out(&l, 1), 1);
+	assert_int_equal(limiter_room(&l), 8);
+	assert_true(l.cut);
+}
+
 /* The cap bounds the limit, however fast the server. */
 static void test_cap(void **state)
 {
@@ -193,6 +226,8 @@ int main(void)
 	    cmocka_unit_test(test_batching_server),
 	    cmocka_unit_test(test_ceiling),
 	    cmocka_unit_test(test_comes_down),
+	    cmocka_unit_test(test_fixed),
+	    cmocka_unit_test(test_timed_out),
 	    cmocka_unit_test(test_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
