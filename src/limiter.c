@@ -45,18 +45,6 @@ void limiter_init(struct limiter *l, int start, int cap, double ceiling,
 	new_window(l, now);
 }
 
-void limiter_set_cap(struct limiter *l, int cap, double now)
-{
-	l->cap = cap < 1 ? 1 : cap;
-	if (l->limit > l->cap) {
-		l->limit = l->cap;
-		new_window(l, now);
-		l->settling = 1;
-	}
-	if (l->good_limit > l->cap)
-		l->good_limit = 0;
-}
-
 void limiter_slots(struct limiter *l, int slots, double now)
 {
 	if (slots < 1)
@@ -151,7 +139,6 @@ static void settle(struct limiter *l, double r)
 {
 	int at = limiter_room(l);
 
-	l->windows++;
 	if (l->ceiling > 0 && r > l->ceiling && r > 2 * l->min_rtt) {
 		/* Queued toward the timeout: back off whatever e says. (A
 		 * server that is slow without a queue is left alone: fewer

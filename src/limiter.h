@@ -59,16 +59,12 @@ struct limiter {
 	int cut;   /* the ceiling has cut the limit: no more doubling */
 	enum limiter_probe probe, next; /* the step being measured; the
 					   direction of the next probe */
-	long windows;
 };
 
 /* Starts at `start` requests (clamped to 1..cap); `ceiling` in seconds
  * (<= 0: none); `now` a monotonic time. */
 void limiter_init(struct limiter *l, int start, int cap, double ceiling,
 		  double now);
-
-/* A new hard bound; the limit is clamped to it. */
-void limiter_set_cap(struct limiter *l, int cap, double now);
 
 /* The server said how many requests it serves at once (llama.cpp's
  * total_slots): start there, and never go past slots + 1. A server that

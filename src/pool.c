@@ -71,8 +71,6 @@ struct endpoint {
 	CURL *props; /* the props_path request at start, or NULL */
 	struct buf props_body;
 	int slots; /* total_slots the server told, 0 unknown */
-	int cap;   /* the limiter's bound at start: ep_limit or
-		      max_in_flight (/props lowers the limiter's own) */
 	struct limiter lim;
 };
 
@@ -274,11 +272,11 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 		}
 		redact_url(p->ep[i].name, sizeof(p->ep[i].name), p->ep[i].url);
 		p->ep[i].down_for = 1;
-		p->ep[i].cap =
-		    p->o.ep_limit > 0 && p->o.ep_limit < p->o.max_in_flight
-			? p->o.ep_limit
-			: p->o.max_in_flight;
-		limiter_init(&p->ep[i].lim, POOL_START_LIMIT, p->ep[i].cap,
+		limiter_init(&p->ep[i].lim, POOL_START_LIMIT,
+			     p->o.ep_limit > 0 &&
+				     p->o.ep_limit < p->o.max_in_flight
+				 ? p->o.ep_limit
+				 : p->o.max_in_flight,
 			     p->o.timeout / 3, progress_now());
 		/* --endpoint-limit N: N from the start, and never more;
 		 * fewer only after a timeout or a queue near it. */
