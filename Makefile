@@ -11,18 +11,22 @@ CXX     ?= g++
 # libcrypto for SHA-256.
 PKGS    := libarchive libcjson libcurl libturbojpeg libjpeg libpng libwebp libcrypto
 CFLAGS  ?= -O2 -g
-WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-DEFS    := -D_GNU_SOURCE
+DEP     := -MMD -MP
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes $(DEP)
+# Headers are included by their folder ("util/buf.h"), from src/. -MMD -MP:
+# each object lists the headers it read (build/**/*.d), so a header change
+# rebuilds only what includes it.
+DEFS    := -D_GNU_SOURCE -Isrc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# fastText (language ID) has no pkg-config file; its adapter is C++.
-LIBS    := $(PKG_LIBS) $(if $(wildcard src/*.cc),-lfasttext -lstdc++) -lpthread -lm
-CXXWARN := -std=c++17 -Wall -Wextra -Werror
+CXXWARN := -std=c++17 -Wall -Wextra -Werror $(DEP)
 
-LIB_SRC := $(wildcard src/*.c)
-LIB_CXX := $(wildcard src/*.cc)
+# The library: src/<folder>/*.c (every folder but cli/); the CLI on top.
+LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+LIB_CXX := $(wildcard src/*/*.cc)
 CLI_SRC := $(wildcard src/cli/*.c)
-HDRS    := $(wildcard src/*.h src/cli/*.h)
+# fastText (language ID) has no pkg-config file; its adapter is C++.
+LIBS    := $(PKG_LIBS) $(if $(LIB_CXX),-lfasttext -lstdc++) -lpthread -lm
 
 B       := build
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o) $(LIB_CXX:src/%.cc=$(B)/obj/%.o)
@@ -60,28 +64,28 @@ $(B)/gen_shards: bench/gen_shards.c
 # The image checks of the CLI tests, on our own decoder.
 $(B)/imgtool: tests/tools/imgtool.c $(B)/libhy.a
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< -o $@ \
 		$(B)/libhy.a $(LIBS)
 
 # Image module throughput, one core (bench/image_bench.c).
 $(B)/image_bench: bench/image_bench.c $(B)/libhy.a
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< -o $@ \
 		$(B)/libhy.a $(LIBS)
 
 $(B)/maxrss: bench/maxrss.c
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) $(WARN) $< -o $@
 
-$(B)/obj/%.o: src/%.c $(HDRS)
+$(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -c $< -o $@
 
-$(B)/obj/%.o: src/%.cc $(HDRS)
+$(B)/obj/%.o: src/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CFLAGS) $(CXXWARN) $(DEFS) -c $< -o $@
 
-$(B)/asan/obj/%.o: src/%.cc $(HDRS)
+$(B)/asan/obj/%.o: src/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(ASAN_FLAGS) $(CXXWARN) $(DEFS) -c $< -o $@
 
@@ -91,7 +95,7 @@ $(B)/libhy.a: $(LIB_OBJ)
 $(B)/hybridize: $(CLI_OBJ) $(B)/libhy.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libhy.a $(LIBS)
 
-$(B)/asan/obj/%.o: src/%.c $(HDRS)
+$(B)/asan/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -c $< -o $@
 
@@ -105,12 +109,12 @@ asan: $(B)/asan/hybridize $(A_UNIT_BIN)
 
 $(B)/unit/%: tests/unit/%.c $(B)/libhy.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+	$(CC) $(CFLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< -o $@ \
 		$(B)/libhy.a $(LIBS) -lcmocka
 
 $(B)/asan/unit/%: tests/unit/%.c $(B)/asan/libhy.a tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc $< -o $@ \
+	$(CC) $(ASAN_FLAGS) $(WARN) $(DEFS) $(PKG_CFLAGS) $< -o $@ \
 		$(B)/asan/libhy.a $(LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
@@ -139,12 +143,12 @@ $(B)/asan/replay/%: fuzz/%.c fuzz/replay.c $(B)/asan/libhy.a
 FUZZ_OBJ := $(LIB_SRC:src/%.c=$(B)/fuzz/obj/%.o) \
 	    $(LIB_CXX:src/%.cc=$(B)/fuzz/obj/%.o)
 
-$(B)/fuzz/obj/%.o: src/%.c $(HDRS)
+$(B)/fuzz/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(DEFS) \
 		$(PKG_CFLAGS) -c $< -o $@
 
-$(B)/fuzz/obj/%.o: src/%.cc $(HDRS)
+$(B)/fuzz/obj/%.o: src/%.cc
 	@mkdir -p $(dir $@)
 	clang++ -std=c++17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr \
 		$(DEFS) -c $< -o $@
@@ -205,13 +209,13 @@ demo: setup
 	@$(MAKE) --no-print-directory all tools
 	@scripts/demo.sh
 
-FORMATTED := src/*.c src/*.h src/cli/*.c src/cli/*.h tests/unit/*.c \
+FORMATTED := src/*/*.c src/*/*.h tests/unit/*.c \
 	tests/unit/*.h tests/tools/*.c fuzz/*.c
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance \
 		--suppress=preprocessorErrorDirective \
-		--std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) src
+		--std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) src
 	clang-tidy --quiet $(LIB_SRC) $(CLI_SRC) -- -std=c11 $(DEFS) $(PKG_CFLAGS)
 	clang-format --dry-run --Werror $(FORMATTED)
 
@@ -220,3 +224,5 @@ format:
 
 clean:
 	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -15,14 +15,14 @@
  *   png blur 2 boxes              decode + blur + lossless PNG encode
  *
  * Figures measured while writing the module are in the comments of
- * src/image.c. */
+ * src/image/image.c. */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "image.h"
+#include "image/image.h"
 
 /* Rates are per second of this process's CPU time, so a busy machine
  * (another build, a fuzzer) changes them less; each loop also stops after

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/imgapi.h"
-#include "../src/metaedit.h"
+#include "net/imgapi.h"
+#include "formats/metaedit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

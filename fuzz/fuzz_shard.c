@@ -8,7 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../src/shard.h"
+#include "tar/shard.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

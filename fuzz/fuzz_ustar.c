@@ -1,6 +1,6 @@
 /* Fuzz target: the shard reader's own ustar walk against libarchive's. The
  * input is read as a shard twice, once the normal way (plain ustar headers
- * parsed by src/ustar.c, the rest by libarchive) and once with every header
+ * parsed by src/tar/ustar.c, the rest by libarchive) and once with every header
  * left to libarchive (shard_use_libarchive); members, entries, bodies,
  * byte ranges and errors must all come out the same. Headers that look
  * like ustar ones get their checksum fixed first, unless the input's last
@@ -14,8 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../src/infile.h"
-#include "../src/shard.h"
+#include "util/infile.h"
+#include "tar/shard.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* hybridize extract: shards to folders, as step 1 of the old pipeline did. */
 #include "commands.h"
 
-#include "../extract.h"
+#include "stages/extract.h"
 #include "shardcmd.h"
 
 static const char usage[] =

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../generate.h"
-#include "../outfile.h"
-#include "../progress.h"
-#include "../shardlist.h"
-#include "../spawn.h"
+#include "stages/generate.h"
+#include "util/outfile.h"
+#include "util/progress.h"
+#include "tar/shardlist.h"
+#include "net/spawn.h"
 #include "opts.h"
 #include "signals.h"
 #include "stagecli.h"

@@ -11,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../langid.h"
-#include "../outfile.h"
-#include "../progress.h"
-#include "../prompts.h"
-#include "../spawn.h"
+#include "ml/langid.h"
+#include "util/outfile.h"
+#include "util/progress.h"
+#include "stages/prompts.h"
+#include "net/spawn.h"
 #include "opts.h"
 #include "signals.h"
 #include "stagecli.h"

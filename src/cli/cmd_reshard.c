@@ -1,7 +1,7 @@
 /* hybridize reshard: write the final shards with edits applied (step 5). */
 #include "commands.h"
 
-#include "../reshard.h"
+#include "stages/reshard.h"
 #include "shardcmd.h"
 
 static const char usage[] =

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../jsonw.h"
-#include "../outfile.h"
-#include "../pipeline.h"
-#include "../progress.h"
-#include "../shardlist.h"
+#include "util/jsonw.h"
+#include "util/outfile.h"
+#include "stages/pipeline.h"
+#include "util/progress.h"
+#include "tar/shardlist.h"
 #include "opts.h"
 #include "signals.h"
 #include "stagecli.h"

@@ -1,7 +1,7 @@
 /* hybridize scan: captions of face samples (steps 1+2 of the old pipeline). */
 #include "commands.h"
 
-#include "../scan.h"
+#include "stages/scan.h"
 #include "shardcmd.h"
 
 static const char usage[] =

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../fates.h"
-#include "../status.h"
+#include "formats/fates.h"
+#include "stages/status.h"
 #include "opts.h"
 
 /* Lines of each per-shard list in the table; --json lists all. */

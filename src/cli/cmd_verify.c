@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../buf.h"
-#include "../jsonw.h"
-#include "../outfile.h"
-#include "../progress.h"
-#include "../verify.h"
+#include "util/buf.h"
+#include "util/jsonw.h"
+#include "util/outfile.h"
+#include "util/progress.h"
+#include "stages/verify.h"
 #include "shardcmd.h"
 
 static const char usage[] =

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shard.h"
+#include "tar/shard.h"
 #include "commands.h"
 
 #define HY_VERSION "0.1.0"

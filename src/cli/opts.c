@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../workq.h"
+#include "util/workq.h"
 
 struct optdef {
 	const char *lng;

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../outfile.h"
-#include "../progress.h"
-#include "../shardlist.h"
-#include "../workq.h"
+#include "util/outfile.h"
+#include "util/progress.h"
+#include "tar/shardlist.h"
+#include "util/workq.h"
 #include "signals.h"
 
 enum result { R_WAITING, R_DONE, R_SKIPPED, R_FAILED, R_STOPPED };

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "../stage.h"
+#include "stages/stage.h"
 #include "opts.h"
 
 /* How the shards of a run ended, for a command's own summary. */

@@ -4,7 +4,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "../err.h"
+#include "util/err.h"
 
 atomic_int cli_stop;
 

@@ -6,10 +6,10 @@
 
 #include <regex.h>
 
-#include "../generate.h"
-#include "../langid.h"
-#include "../prompts.h"
-#include "../spawn.h"
+#include "stages/generate.h"
+#include "ml/langid.h"
+#include "stages/prompts.h"
+#include "net/spawn.h"
 #include "opts.h"
 
 /* The prompts options and what they own. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reading shards that are not in the page cache: a read that misses asks
 # the kernel to read ahead (posix_fadvise WILLNEED), so scan and reshard
-# stream a cold shard instead of fetching it page by page (src/infile.h).
+# stream a cold shard instead of fetching it page by page (src/util/infile.h).
 # Whatever the file system answers (no RWF_NOWAIT, every read a miss, the
 # advice refused), scan and reshard write the same outputs.
 TEST_NAME=cold_reads

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Shards read by our own ustar code (src/ustar.c, the default) and by
+# Shards read by our own ustar code (src/tar/ustar.c, the default) and by
 # libarchive alone (HYBRIDIZE_TAR_READER=libarchive) give the same bytes
 # out of scan, reshard and extract: on the fixtures, on every tar dialect,
 # and on a shard whose plain ustar members are followed by a pax one, a

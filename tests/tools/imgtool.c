@@ -1,5 +1,5 @@
 /* imgtool: the image checks of the CLI tests, on our own decoder
- * (src/image.c), since Python has no JPEG decoder without extra packages.
+ * (src/image/image.c), since Python has no JPEG decoder without extra packages.
  *
  *   imgtool size FILE
  *       prints "W H FORMAT" of a whole, decodable image; exit 1 otherwise.
@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "image.h"
+#include "util/buf.h"
+#include "image/image.h"
 
 static int load(const char *path, struct image *img)
 {

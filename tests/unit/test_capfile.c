@@ -5,8 +5,8 @@
 
 #include <unistd.h>
 
-#include "capfile.h"
-#include "pyjson.h"
+#include "formats/capfile.h"
+#include "util/pyjson.h"
 
 static char path[64];
 

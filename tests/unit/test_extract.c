@@ -2,7 +2,7 @@
  * folder. */
 #include "unit.h"
 
-#include "extract.h"
+#include "stages/extract.h"
 
 static void test_path_unsafe(void **state)
 {

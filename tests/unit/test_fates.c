@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "digest.h"
-#include "fates.h"
-#include "outfile.h"
+#include "util/digest.h"
+#include "formats/fates.h"
+#include "util/outfile.h"
 
 static char dir[64];
 

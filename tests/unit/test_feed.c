@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "feed.h"
+#include "util/feed.h"
 
 static double now(void)
 {

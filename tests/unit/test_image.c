@@ -6,7 +6,7 @@
 #include <png.h>
 #include <turbojpeg.h>
 
-#include "image.h"
+#include "image/image.h"
 
 static unsigned hash32(unsigned x)
 {

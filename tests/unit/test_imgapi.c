@@ -5,7 +5,7 @@
 #include <cJSON.h>
 #include <limits.h>
 
-#include "imgapi.h"
+#include "net/imgapi.h"
 
 /* A plain RFC 4648 encoder, independent of the code under test. */
 static char *b64(const unsigned char *p, size_t n)

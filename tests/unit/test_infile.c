@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "infile.h"
+#include "util/infile.h"
 
 static unsigned char pattern(int64_t i)
 {

@@ -1,8 +1,8 @@
 /* jsonw + capfile: Python-compatible JSON text (ensure_ascii=False). */
 #include "unit.h"
 
-#include "capfile.h"
-#include "jsonw.h"
+#include "formats/capfile.h"
+#include "util/jsonw.h"
 
 static void expect_escaped(const char *in, size_t n, const char *want)
 {

@@ -1,7 +1,7 @@
 /* keypath: which sample keys can name files inside a folder. */
 #include "unit.h"
 
-#include "keypath.h"
+#include "formats/keypath.h"
 
 static void test_plain_keys_pass(void **state)
 {

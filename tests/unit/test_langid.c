@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "langid.h"
+#include "ml/langid.h"
 
 static struct langid *model;
 

@@ -5,7 +5,7 @@
  * as the limiter allows, as the pool does when it has work. */
 #include "unit.h"
 
-#include "limiter.h"
+#include "net/limiter.h"
 
 #define SIM_MAX 512
 

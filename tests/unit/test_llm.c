@@ -3,7 +3,7 @@
 
 #include <cJSON.h>
 
-#include "llm.h"
+#include "net/llm.h"
 
 static cJSON *request(enum llm_api api, const char *system, const char *text,
 		      char *path_out)

@@ -1,8 +1,8 @@
 /* meta: KEY.json field extraction and lone-surrogate repair. */
 #include "unit.h"
 
-#include "meta.h"
-#include "pyjson.h"
+#include "formats/meta.h"
+#include "util/pyjson.h"
 
 static int parse(struct meta *m, const char *json, struct hy_err *err)
 {

@@ -4,7 +4,7 @@
 
 #include <cJSON.h>
 
-#include "metaedit.h"
+#include "formats/metaedit.h"
 
 /* A DataComp record as Python's json.dump writes it. */
 static const char record[] =

@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "edits.h"
-#include "outfile.h"
+#include "formats/edits.h"
+#include "util/outfile.h"
 
 static char dir[64];
 

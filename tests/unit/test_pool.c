@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "net/pool.h"
 
 static int lfd = -1;
 static int port;

@@ -2,8 +2,8 @@
  * rest left as it is, the buffer's bound kept. */
 #include "unit.h"
 
-#include "err.h"
-#include "redact.h"
+#include "util/err.h"
+#include "util/redact.h"
 
 static int reset(void **state)
 {

@@ -6,9 +6,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "keyset.h"
-#include "shard.h"
-#include "tarw.h"
+#include "util/keyset.h"
+#include "tar/shard.h"
+#include "tar/tarw.h"
 
 struct mem {
 	const char *path;

@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "shardlist.h"
+#include "util/buf.h"
+#include "tar/shardlist.h"
 
 static int collect(void *ctx, const char *s)
 {

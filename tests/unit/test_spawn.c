@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spawn.h"
+#include "net/spawn.h"
 
 /* The log of server i on this host, as spawn names it. */
 static void log_path(char *path, size_t n, const char *dir, int i)

@@ -7,9 +7,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "fates.h"
-#include "outfile.h"
-#include "status.h"
+#include "formats/fates.h"
+#include "util/outfile.h"
+#include "stages/status.h"
 
 /* The clock the reports are read at: the files' mtimes are set around it
  * where it matters. */

@@ -7,10 +7,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "shard.h"
-#include "tarcheck.h"
-#include "tarw.h"
+#include "util/buf.h"
+#include "tar/shard.h"
+#include "tar/tarcheck.h"
+#include "tar/tarw.h"
 
 /* A tar under construction, in memory. */
 struct t {

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "taskq.h"
+#include "util/taskq.h"
 
 struct item {
 	struct task t; /* first: the task is embedded in the caller's struct */

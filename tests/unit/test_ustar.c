@@ -3,7 +3,7 @@
  * checks on whole shards that what it takes, libarchive reads the same. */
 #include "unit.h"
 
-#include "ustar.h"
+#include "tar/ustar.h"
 
 /* A POSIX ustar header as Python's tarfile writes it. */
 static void header(unsigned char h[512], const char *name, char type,

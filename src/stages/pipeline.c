@@ -1,0 +1,567 @@
+/* run: a router thread sends each shard to the first stage whose output is
+ * missing (scanning it itself, a few shards ahead of the prompts stage at
+ * most), the prompts and generate event loops take shards from their
+ * feeds as the stage before finishes them, and a reshard thread writes the
+ * final shards. The main thread watches: it passes a signal on, stops every
+ * stage when one fails for good, and rewrites the status file.
+ *
+ * Memory stays bounded: the router waits while `lookahead` captions files
+ * are queued for prompts, and the prompts and generate loops hold a fixed
+ * number of shards each. */
+#include "stages/pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/jsonw.h"
+#include "util/outfile.h"
+#include "util/progress.h"
+#include "stages/reshard.h"
+
+/* Failure lines kept for the status file. */
+#define PL_KEEP_FAILURES 32
+
+static const char *const stage_names[PL_N] = {"scan", "prompts", "generate",
+					      "reshard"};
+
+const char *pipeline_stage_name(enum pipeline_stage s)
+{
+	return stage_names[s];
+}
+
+int pipeline_lock(const char *workdir, long rank, int *fd, struct hy_err *err)
+{
+	char *dir = path_join(workdir, PIPELINE_DIR_STATE), *path = NULL;
+	char leaf[64], pid[32];
+	int ret = HY_OK, lfd = -1;
+	ssize_t n;
+
+	*fd = -1;
+	snprintf(leaf, sizeof(leaf), "lock-%ld", rank);
+	if (!dir || !(path = path_join(dir, leaf))) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	if ((ret = mkdirs(dir, err)) != HY_OK)
+		goto out;
+	lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lfd < 0) {
+		ret = hy_err_set(err, HY_EFATAL, "cannot open '%s': %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			/* Not an error: the caller warns and goes on. */
+			hy_err_set(err, HY_OK,
+				   "cannot lock '%s' (%s): nothing keeps a "
+				   "second run of rank %ld off this work "
+				   "folder",
+				   path, strerror(errno), rank);
+			goto out;
+		}
+		/* The holder writes its pid right after taking the lock; a
+		 * read in between finds none. */
+		n = pread(lfd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		ret = hy_err_set(err, HY_ECONFIG,
+				 "'%s' is in use by another run of rank %ld "
+				 "(pid %s): wait for it or stop it",
+				 workdir, rank, pid[0] ? pid : "unknown");
+		goto out;
+	}
+	/* For the message above, in the run that finds the lock taken. */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(lfd, 0) < 0 || pwrite(lfd, pid, (size_t)n, 0) != n) {
+		ret = hy_err_set(err, HY_EFATAL, "cannot write '%s': %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	*fd = lfd;
+	lfd = -1;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+struct pl {
+	const struct stage_ctx *uctx; /* the caller's: its stop flag */
+	/* The stages': our stop flag. Only reshard moves the progress bar
+	 * (shards finished, samples written); the others' counts would mix
+	 * into it. */
+	struct stage_ctx ctx, rctx;
+	atomic_int halt;
+	const struct pipeline_opts *o;
+	const struct pipeline_input *in;
+	size_t n;
+	struct pipeline_counts *c;
+	char *dir_cap, *dir_pr, *dir_ed, *dir_state;
+	struct prompts_input *pin;
+	struct generate_input *gin;
+	char **paths; /* captions and prompts paths, 2 per shard */
+	struct feed fp, fg, fr;
+	pthread_mutex_t lock; /* counts, failures, ret */
+	int ret;	      /* the first error that stopped the run */
+	struct hy_err err;
+	char *failures[PL_KEEP_FAILURES];
+	size_t nfail;
+	atomic_int running; /* stage threads not finished */
+	char *summary[2];   /* endpoint tables of prompts and generate */
+	size_t summary_len[2];
+	double t0;
+	time_t started;
+};
+
+static void keep_failure(struct pl *p, const char *line)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->nfail == PL_KEEP_FAILURES) {
+		free(p->failures[0]);
+		memmove(p->failures, p->failures + 1,
+			(PL_KEEP_FAILURES - 1) * sizeof(*p->failures));
+		p->nfail--;
+	}
+	p->failures[p->nfail] = strdup(line);
+	if (p->failures[p->nfail])
+		p->nfail++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Every stage reports through here: to the caller, and to the status
+ * file's list of recent failures. */
+static void report(void *ctx, const char *line)
+{
+	struct pl *p = ctx;
+
+	keep_failure(p, line);
+	if (p->uctx->report.fn)
+		p->uctx->report.fn(p->uctx->report.ctx, line);
+}
+
+/* A stage failed for good (disk full, servers refusing us): everything
+ * stops, the first reason is kept. */
+static void fail_all(struct pl *p, int ret, const struct hy_err *e)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->ret) {
+		p->ret = ret;
+		p->err = *e;
+	}
+	pthread_mutex_unlock(&p->lock);
+	atomic_store(&p->halt, -1);
+	feed_close(&p->fp);
+	feed_close(&p->fg);
+	feed_close(&p->fr);
+}
+
+static void count(struct pl *p, int64_t *field, int64_t v)
+{
+	pthread_mutex_lock(&p->lock);
+	*field += v;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static int halted(struct pl *p)
+{
+	return atomic_load(&p->halt) != 0;
+}
+
+static void after_prompts(void *ctx, size_t idx, int ok)
+{
+	struct pl *p = ctx;
+
+	if (ok) {
+		count(p, &p->c->done[PL_PROMPTS], 1);
+		feed_put(&p->fg, idx);
+	} else {
+		count(p, &p->c->failed[PL_PROMPTS], 1);
+	}
+}
+
+static void after_generate(void *ctx, size_t idx, int ok)
+{
+	struct pl *p = ctx;
+
+	if (ok) {
+		count(p, &p->c->done[PL_GENERATE], 1);
+		feed_put(&p->fr, idx);
+	} else {
+		count(p, &p->c->failed[PL_GENERATE], 1);
+	}
+}
+
+static int exists(const char *dir, const char *name, const char *suffix)
+{
+	char *leaf = NULL;
+	int yes;
+
+	if (asprintf(&leaf, "%s%s", name, suffix) < 0)
+		return 0;
+	yes = outfile_exists(dir, leaf);
+	free(leaf);
+	return yes;
+}
+
+static void *router(void *arg)
+{
+	struct pl *p = arg;
+	const struct pipeline_opts *o = p->o;
+
+	for (size_t i = 0; i < p->n && !halted(p); i++) {
+		const struct pipeline_input *in = &p->in[i];
+		struct stage_counts sc = {0};
+		struct hy_err err = {0};
+		int ret;
+
+		if (exists(o->outdir, in->name, ".tar")) {
+			count(p, &p->c->skipped[PL_RESHARD], 1);
+			if (p->rctx.progress)
+				atomic_fetch_add(&p->rctx.progress->shards_done,
+						 1);
+			continue;
+		}
+		if (exists(p->dir_ed, in->name, "")) {
+			count(p, &p->c->skipped[PL_GENERATE], 1);
+			feed_put(&p->fr, i);
+			continue;
+		}
+		if (exists(p->dir_pr, in->name, ".json")) {
+			count(p, &p->c->skipped[PL_PROMPTS], 1);
+			feed_put(&p->fg, i);
+			continue;
+		}
+		if (exists(p->dir_cap, in->name, ".json")) {
+			count(p, &p->c->skipped[PL_SCAN], 1);
+			feed_put(&p->fp, i);
+			continue;
+		}
+		/* Stay a few shards ahead of the LLM, no more. The timeout
+		 * only bounds how late a halt without a closed feed is seen. */
+		while (!halted(p) &&
+		       !feed_wait_below(
+			   &p->fp,
+			   (size_t)(o->lookahead > 0 ? o->lookahead : 1), 0.2))
+			;
+		if (halted(p))
+			break;
+		ret = scan_shard(&p->ctx, &o->scan, in->path, in->name,
+				 p->dir_cap, &sc, &err);
+		count(p, &p->c->samples, sc.samples);
+		count(p, &p->c->faces, sc.faces);
+		count(p, &p->c->bad_samples, sc.sample_errors);
+		if (ret == HY_OK) {
+			count(p, &p->c->done[PL_SCAN], 1);
+			feed_put(&p->fp, i);
+		} else if (ret == HY_ESHARD) {
+			count(p, &p->c->failed[PL_SCAN], 1);
+			report(p, err.msg);
+		} else if (ret != HY_ESTOP) {
+			fail_all(p, ret, &err);
+		}
+	}
+	feed_close(&p->fp);
+	atomic_fetch_sub(&p->running, 1);
+	return NULL;
+}
+
+static void *prompts_thread(void *arg)
+{
+	struct pl *p = arg;
+	struct stage_link link = {&p->fp, after_prompts, p};
+	struct hy_err err = {0};
+	FILE *mem = open_memstream(&p->summary[0], &p->summary_len[0]);
+	int ret;
+
+	ret = prompts_run_fed(&p->ctx, p->o->prompts, p->pin, p->n, &link,
+			      p->dir_pr, &p->c->prompts, mem, &err);
+	if (mem)
+		fclose(mem);
+	if (ret && ret != HY_ESTOP)
+		fail_all(p, ret, &err);
+	feed_close(&p->fg);
+	atomic_fetch_sub(&p->running, 1);
+	return NULL;
+}
+
+static void *generate_thread(void *arg)
+{
+	struct pl *p = arg;
+	struct stage_link link = {&p->fg, after_generate, p};
+	struct hy_err err = {0};
+	FILE *mem = open_memstream(&p->summary[1], &p->summary_len[1]);
+	int ret;
+
+	ret = generate_run_fed(&p->ctx, p->o->gen, p->gin, p->n, &link,
+			       p->dir_ed, &p->c->gen, mem, &err);
+	if (mem)
+		fclose(mem);
+	if (ret && ret != HY_ESTOP)
+		fail_all(p, ret, &err);
+	feed_close(&p->fr);
+	atomic_fetch_sub(&p->running, 1);
+	return NULL;
+}
+
+static void *reshard_thread(void *arg)
+{
+	struct pl *p = arg;
+	struct reshard_opts ro = {p->dir_ed};
+	size_t i;
+	int k;
+
+	while ((k = feed_take(&p->fr, &i, 0.25)) >= 0 && !halted(p)) {
+		struct stage_counts sc = {0};
+		struct hy_err err = {0};
+		int ret;
+
+		if (!k)
+			continue;
+		ret = reshard_shard(&p->rctx, &ro, p->in[i].path, p->in[i].name,
+				    p->o->outdir, &sc, &err);
+		count(p, &p->c->bytes_out, sc.bytes_out);
+		count(p, &p->c->dropped, sc.dropped);
+		if (ret == HY_OK) {
+			count(p, &p->c->done[PL_RESHARD], 1);
+			if (p->rctx.progress)
+				atomic_fetch_add(&p->rctx.progress->shards_done,
+						 1);
+		} else if (ret == HY_ESHARD) {
+			count(p, &p->c->failed[PL_RESHARD], 1);
+			report(p, err.msg);
+		} else if (ret != HY_ESTOP) {
+			fail_all(p, ret, &err);
+		}
+	}
+	atomic_fetch_sub(&p->running, 1);
+	return NULL;
+}
+
+/* WORK_DIR/.hybridize/progress-RANK.json: what `status` shows of a run,
+ * rewritten every few seconds and at the end. */
+static void write_status(struct pl *p, int finished)
+{
+	struct buf b = {0};
+	struct hy_err err;
+	char num[512], host[256] = "";
+	char leaf[64];
+	struct pipeline_counts c;
+
+	pthread_mutex_lock(&p->lock);
+	memset(&c, 0, sizeof(c));
+	memcpy(c.done, p->c->done, sizeof(c.done));
+	memcpy(c.skipped, p->c->skipped, sizeof(c.skipped));
+	memcpy(c.failed, p->c->failed, sizeof(c.failed));
+	c.samples = p->c->samples;
+	c.faces = p->c->faces;
+	c.bad_samples = p->c->bad_samples;
+	c.bytes_out = p->c->bytes_out;
+	/* The prompts and generate loops update their counts unlocked:
+	 * read once they have ended. */
+	if (finished) {
+		c.prompts = p->c->prompts;
+		c.gen = p->c->gen;
+	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(num, sizeof(num),
+		 "{\"rank\": %ld, \"world\": %ld, \"pid\": %ld, \"started\": "
+		 "%lld, \"updated\": %lld, \"elapsed\": %.1f, \"finished\": "
+		 "%s, \"shards\": %zu, \"host\": ",
+		 p->o->rank, p->o->world, (long)getpid(), (long long)p->started,
+		 (long long)time(NULL), progress_now() - p->t0,
+		 finished ? "true" : "false", p->n);
+	buf_append(&b, num, strlen(num));
+	jsonw_string(&b, host, strlen(host));
+	buf_append(&b, ", \"stages\": {", 13);
+	for (int s = 0; s < PL_N; s++) {
+		snprintf(num, sizeof(num),
+			 "%s\"%s\": {\"done\": %lld, \"skipped\": %lld, "
+			 "\"failed\": %lld}",
+			 s ? ", " : "", stage_names[s], (long long)c.done[s],
+			 (long long)c.skipped[s], (long long)c.failed[s]);
+		buf_append(&b, num, strlen(num));
+	}
+	snprintf(
+	    num, sizeof(num),
+	    "}, \"samples\": %lld, \"faces\": %lld, \"prompts\": %lld, "
+	    "\"declined\": %lld, \"other_lang\": %lld, \"images\": %lld, "
+	    "\"blurred\": %lld, \"dropped\": %lld, \"kept\": %lld, "
+	    "\"failed_samples\": %lld, \"bad_samples\": %lld, \"bytes_out\": "
+	    "%lld, \"failures\": [",
+	    (long long)c.samples, (long long)c.faces, (long long)c.prompts.ok,
+	    (long long)c.prompts.declined, (long long)c.prompts.other_lang,
+	    (long long)c.gen.images, (long long)c.gen.blurred,
+	    (long long)c.gen.dropped, (long long)c.gen.kept,
+	    (long long)c.prompts.failed + (long long)c.gen.failed,
+	    (long long)c.bad_samples, (long long)c.bytes_out);
+	buf_append(&b, num, strlen(num));
+	for (size_t i = 0; i < p->nfail; i++) {
+		if (i)
+			buf_append(&b, ", ", 2);
+		jsonw_string(&b, p->failures[i], strlen(p->failures[i]));
+	}
+	buf_append(&b, "]}\n", 3);
+	pthread_mutex_unlock(&p->lock);
+	snprintf(leaf, sizeof(leaf), "progress-%ld.json", p->o->rank);
+	/* Best effort: a status file that cannot be written must not stop
+	 * the work. */
+	if (b.data)
+		outfile_put(p->dir_state, leaf, "", b.data, b.len, 0, &err);
+	buf_release(&b);
+}
+
+static void progress_note(struct pl *p)
+{
+	char note[256];
+	struct pipeline_counts *c = p->c;
+
+	pthread_mutex_lock(&p->lock);
+	snprintf(note, sizeof(note),
+		 "scan %lld prompts %lld generate %lld reshard %lld",
+		 (long long)c->done[PL_SCAN] + (long long)c->skipped[PL_SCAN],
+		 (long long)c->done[PL_PROMPTS] +
+		     (long long)c->skipped[PL_PROMPTS],
+		 (long long)c->done[PL_GENERATE] +
+		     (long long)c->skipped[PL_GENERATE],
+		 (long long)c->done[PL_RESHARD]);
+	pthread_mutex_unlock(&p->lock);
+	progress_set_note(p->rctx.progress, note);
+}
+
+static int setup(struct pl *p, struct hy_err *err)
+{
+	const struct pipeline_opts *o = p->o;
+
+	p->dir_cap = path_join(o->workdir, PIPELINE_DIR_CAPTIONS);
+	p->dir_pr = path_join(o->workdir, PIPELINE_DIR_PROMPTS);
+	p->dir_ed = path_join(o->workdir, PIPELINE_DIR_EDITS);
+	p->dir_state = path_join(o->workdir, PIPELINE_DIR_STATE);
+	p->pin = calloc(p->n + 1, sizeof(*p->pin));
+	p->gin = calloc(p->n + 1, sizeof(*p->gin));
+	p->paths = calloc(2 * p->n + 1, sizeof(*p->paths));
+	if (!p->dir_cap || !p->dir_pr || !p->dir_ed || !p->dir_state ||
+	    !p->pin || !p->gin || !p->paths)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	for (size_t i = 0; i < p->n; i++) {
+		char *leaf = NULL;
+
+		if (asprintf(&leaf, "%s.json", p->in[i].name) < 0)
+			return hy_err_set(err, HY_EFATAL, "out of memory");
+		p->paths[2 * i] = path_join(p->dir_cap, leaf);
+		p->paths[2 * i + 1] = path_join(p->dir_pr, leaf);
+		free(leaf);
+		if (!p->paths[2 * i] || !p->paths[2 * i + 1])
+			return hy_err_set(err, HY_EFATAL, "out of memory");
+		p->pin[i].path = p->paths[2 * i];
+		p->pin[i].name = p->in[i].name;
+		p->gin[i].shard = p->in[i].path;
+		p->gin[i].name = p->in[i].name;
+		p->gin[i].prompts = p->paths[2 * i + 1];
+	}
+	if (mkdirs(p->dir_cap, err) || mkdirs(p->dir_pr, err) ||
+	    mkdirs(p->dir_ed, err) || mkdirs(p->dir_state, err) ||
+	    mkdirs(o->outdir, err))
+		return err->code;
+	if (feed_init(&p->fp, p->n) || feed_init(&p->fg, p->n) ||
+	    feed_init(&p->fr, p->n))
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	return HY_OK;
+}
+
+int pipeline_run(const struct stage_ctx *ctx, const struct pipeline_opts *o,
+		 const struct pipeline_input *in, size_t n,
+		 struct pipeline_counts *c, FILE *summary, struct hy_err *err)
+{
+	struct pl p = {.uctx = ctx, .o = o, .in = in, .n = n, .c = c};
+	void *(*fns[PL_N])(void *) = {router, prompts_thread, generate_thread,
+				      reshard_thread};
+	pthread_t th[PL_N];
+	int started = 0, ret;
+	double last = 0;
+
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&p.lock, NULL);
+	p.t0 = progress_now();
+	p.started = time(NULL);
+	p.ctx = *ctx;
+	p.ctx.stop = &p.halt;
+	p.ctx.report.fn = report;
+	p.ctx.report.ctx = &p;
+	p.rctx = p.ctx;
+	p.ctx.progress = NULL;
+	ret = setup(&p, err);
+	if (ret)
+		goto out;
+	write_status(&p, 0);
+	atomic_store(&p.running, PL_N);
+	for (; started < PL_N; started++)
+		if (pthread_create(&th[started], NULL, fns[started], &p)) {
+			atomic_fetch_sub(&p.running, PL_N - started);
+			fail_all(&p, HY_EFATAL,
+				 &(struct hy_err){HY_EFATAL,
+						  "cannot start threads"});
+			break;
+		}
+	while (atomic_load(&p.running) > 0) {
+		int sig = ctx->stop ? atomic_load(ctx->stop) : 0;
+
+		if (sig && !halted(&p)) {
+			atomic_store(&p.halt, sig);
+			feed_close(&p.fp);
+			feed_close(&p.fg);
+			feed_close(&p.fr);
+		}
+		if (progress_now() - last > 2) {
+			write_status(&p, 0);
+			if (p.rctx.progress)
+				progress_note(&p);
+			last = progress_now();
+		}
+		usleep(50000);
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	write_status(&p, 1);
+	for (int i = 0; i < 2 && summary; i++)
+		if (p.summary[i] && p.summary_len[i]) {
+			fprintf(summary, "%s\n", i ? "generate" : "prompts");
+			fwrite(p.summary[i], 1, p.summary_len[i], summary);
+		}
+	if (p.ret) {
+		*err = p.err;
+		ret = p.ret;
+	} else if (atomic_load(&p.halt)) {
+		ret = hy_err_set(err, HY_ESTOP, "stopped");
+	}
+out:
+	feed_destroy(&p.fp);
+	feed_destroy(&p.fg);
+	feed_destroy(&p.fr);
+	for (size_t i = 0; p.paths && i < 2 * n; i++)
+		free(p.paths[i]);
+	for (size_t i = 0; i < p.nfail; i++)
+		free(p.failures[i]);
+	free(p.paths);
+	free(p.pin);
+	free(p.gin);
+	free(p.dir_cap);
+	free(p.dir_pr);
+	free(p.dir_ed);
+	free(p.dir_state);
+	free(p.summary[0]);
+	free(p.summary[1]);
+	pthread_mutex_destroy(&p.lock);
+	return ret;
+}
