@@ -96,7 +96,9 @@ static const char usage[] =
     "                           dropped under keep/drop. Unreadable KEY.json,\n"
     "                           several image members, a key that cannot\n"
     "                           name a file (absolute, '..', '.x'): dropped\n"
-    "      --min-faces N        face boxes that make a face sample (1)\n"
+    "      --min-faces N        face boxes that make a face sample (default:\n"
+    "                           scan's, recorded in PROMPTS_DIR/.faces.json;\n"
+    "                           else 1)\n"
     "Run:\n"
     "      -j N                 worker threads for images (default: cores)\n"
     "      --rank R --world W   shards i with i % W == R (default from "
@@ -256,7 +258,6 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 	go->max_side = (int)o->max_side;
 	go->resize = o->resize;
 	go->quality = (int)o->quality;
-	go->min_faces = o->min_faces;
 	go->llm_model = o->llm_model;
 	go->threads = cli_jobs(o);
 	go->pool.timeout = o->image_timeout;
@@ -426,6 +427,9 @@ int cmd_generate(int argc, char **argv)
 			err.msg[0] ? err.msg : "cannot write to the output");
 		goto out;
 	}
+	if (cli_face_rule("generate", o.min_faces, o.prompts,
+			  (const char *[]){o.output}, 1, 1, &go.min_faces) < 0)
+		goto out;
 
 	progress_init(&prog, "generate", stderr, isatty(2),
 		      o.progress_interval);

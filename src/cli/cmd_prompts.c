@@ -442,6 +442,10 @@ int cmd_prompts(int argc, char **argv)
 			err.msg[0] ? err.msg : "cannot write to the output");
 		goto out;
 	}
+	/* Passes scan's --min-faces on to generate (formats/facerule.h). */
+	if (cli_face_rule("prompts", FACERULE_UNSET, o.input,
+			  (const char *[]){o.output}, 1, 0, &(long){0}) < 0)
+		goto out;
 	in = calloc(nnames + 1, sizeof(*in));
 	if (!in)
 		goto out;

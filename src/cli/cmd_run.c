@@ -165,6 +165,27 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 	printf("  %-22s %s/s\n", "speed (scanned)", rate);
 }
 
+/* One --min-faces for every stage folder of WORK_DIR, recorded in each
+ * (formats/facerule.h), so that the separate commands and verify, run on
+ * them later, apply the same rule. */
+static int face_rule(const struct cli_opts *o, struct generate_opts *go)
+{
+	const char *sub[] = {PIPELINE_DIR_CAPTIONS, PIPELINE_DIR_PROMPTS,
+			     PIPELINE_DIR_EDITS};
+	char *dirs[3] = {0};
+	int r = -1;
+
+	for (size_t i = 0; i < 3; i++)
+		if (!(dirs[i] = path_join(o->workdir, sub[i])))
+			goto out;
+	r = cli_face_rule("run", o->min_faces, NULL, (const char **)dirs, 3, 1,
+			  &go->min_faces);
+out:
+	for (size_t i = 0; i < 3; i++)
+		free(dirs[i]);
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -238,6 +259,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (write_shard_list(&list, o.world, o.workdir) < 0)
 		goto out;
+	if (face_rule(&o, &go) < 0)
+		goto out;
 	shardlist_select(&list, o.rank, o.world);
 	if (o.world > 1)
 		fprintf(
@@ -266,7 +289,7 @@ int cmd_run(int argc, char **argv)
 	}
 	po.workdir = o.workdir;
 	po.outdir = outdir;
-	po.scan.min_faces = o.min_faces;
+	po.scan.min_faces = go.min_faces;
 	po.prompts = &pc.po;
 	po.gen = &go;
 	po.rank = o.rank;

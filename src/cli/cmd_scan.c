@@ -3,6 +3,7 @@
 
 #include "stages/scan.h"
 #include "shardcmd.h"
+#include "stagecli.h"
 
 static const char usage[] =
     "usage: hybridize scan SHARD... -o CAPTIONS_DIR [--min-faces N] [-j N]\n"
@@ -16,7 +17,9 @@ static const char usage[] =
     "sorted) or a brace range such as 'src/{00000000..00001287}.tar'.\n"
     "\n"
     "  -o, --output DIR         where NAME.json files go (created)\n"
-    "      --min-faces N        face boxes a sample needs (default 1)\n"
+    "      --min-faces N        face boxes a sample needs (default: the value\n"
+    "                           CAPTIONS_DIR/.faces.json records, else 1);\n"
+    "                           recorded there for the later stages\n"
     "  -j, --jobs N             shards at once (default: SLURM_CPUS_PER_TASK,\n"
     "                           else the CPUs this process may use)\n"
     "      --rank R --world W   process shards i with i % W == R (default\n"
@@ -40,8 +43,20 @@ static int run(const struct shardcmd *c, const struct stage_ctx *ctx,
 			  counts, err);
 }
 
+/* The captions folder records the threshold (formats/facerule.h): a re-run
+ * with another one would mix two sets in one folder. */
+static int prepare(const struct shardcmd *c)
+{
+	struct scan_opts *so = (struct scan_opts *)c->stage_opts;
+
+	return cli_face_rule("scan", c->opts->min_faces, NULL,
+			     (const char *[]){c->opts->output}, 1, 1,
+			     &so->min_faces);
+}
+
 int cmd_scan(int argc, char **argv)
 {
+	const struct shardcmd_ext x = {.prepare = prepare};
 	struct cli_opts o;
 	struct scan_opts so;
 	struct shardcmd c = {"scan", ".json", run, &o, &so};
@@ -53,8 +68,7 @@ int cmd_scan(int argc, char **argv)
 	if (r == 0 && cli_resolve_rank(&o) < 0)
 		r = -1;
 	if (r == 0) {
-		so.min_faces = o.min_faces;
-		r = shardcmd_main(&c);
+		r = shardcmd_main_ext(&c, &x);
 	} else {
 		r = r > 0 ? 0 : 1;
 	}

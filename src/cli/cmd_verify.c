@@ -17,6 +17,7 @@
 #include "util/progress.h"
 #include "stages/verify.h"
 #include "shardcmd.h"
+#include "stagecli.h"
 
 static const char usage[] =
     "usage: hybridize verify SHARD... -e EDITS_DIR -o OUT_DIR [--min-faces N]\n"
@@ -40,7 +41,9 @@ static const char usage[] =
     "\n"
     "  -e, --edits DIR          the edits folder generate wrote\n"
     "  -o, --output DIR         where reshard wrote NAME.tar (read only)\n"
-    "      --min-faces N        face boxes a face sample has (default 1)\n"
+    "      --min-faces N        face boxes a face sample has (default: the\n"
+    "                           value recorded in EDITS_DIR/.faces.json, else "
+    "1)\n"
     "  -j, --jobs N             shards at once (default: SLURM_CPUS_PER_TASK,\n"
     "                           else the CPUs this process may use)\n"
     "      --rank R --world W   check shards i with i % W == R (default\n"
@@ -366,7 +369,11 @@ int cmd_verify(int argc, char **argv)
 	}
 	s.vo.edits_dir = o.edits;
 	s.vo.out_dir = o.output;
-	s.vo.min_faces = o.min_faces;
+	if (cli_face_rule("verify", o.min_faces, o.edits, NULL, 0, 1,
+			  &s.vo.min_faces) < 0) {
+		cli_free(&o);
+		return 1;
+	}
 	s.json_stdout = o.json && !strcmp(o.json, "-");
 	r = shardcmd_main_ext(&vc.c, &x);
 	if (o.json && (r == 0 || r == 2)) {

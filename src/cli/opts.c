@@ -1,6 +1,8 @@
 /* Shared option parsing, and the defaults read from the environment. */
 #include "opts.h"
 
+#include "formats/facerule.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +247,7 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 	int only_args = 0;
 
 	memset(o, 0, sizeof(*o));
-	o->min_faces = 1;
+	o->min_faces = FACERULE_UNSET; /* the folder's record, else 1 */
 	o->rank = o->world = -1;
 	o->progress_interval = 10;
 	/* The defaults of the script this replaces, so its users can switch. */

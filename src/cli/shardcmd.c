@@ -182,6 +182,10 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 			goto fail;
 		}
 	}
+	if (r.x.prepare && r.x.prepare(c) < 0) {
+		status = 1;
+		goto out;
+	}
 	r.c = c;
 	r.list = &list;
 	r.res = calloc(list.n + 1, sizeof(*r.res));

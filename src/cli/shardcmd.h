@@ -43,6 +43,10 @@ struct shardcmd_ext {
 	/* Prints the summary instead of the shared table; may be NULL. */
 	void (*summary)(const struct shardcmd *c,
 			const struct shardcmd_tally *t, FILE *out);
+	/* Runs once the usage is known good and the output folder exists,
+	 * before any shard; returns 0, or -1 after printing why nothing can
+	 * start (exit 1). May be NULL. */
+	int (*prepare)(const struct shardcmd *c);
 };
 
 /* Returns the process exit status: 0 all done, 1 bad usage or

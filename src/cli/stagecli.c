@@ -3,7 +3,9 @@
 
 #include <stdio.h>
 
+#include "formats/facerule.h"
 #include "signals.h"
+#include "util/outfile.h"
 
 int cli_spawn(const struct cli_opts *o, const char *spawn_cmd,
 	      const char *health_path, const char *what, const char *log_dir,
@@ -27,4 +29,31 @@ int cli_spawn(const struct cli_opts *o, const char *spawn_cmd,
 	}
 	*nurls = spawn_urls(*sp, urls);
 	return 0;
+}
+
+int cli_face_rule(const char *cmd, long given, const char *from,
+		  const char *const *to, size_t nto, int decides, long *used)
+{
+	const char *dirs[8];
+	struct hy_err err = {0};
+	size_t i;
+	int recorded, rc = HY_OK;
+
+	if (nto + 1 > sizeof(dirs) / sizeof(dirs[0]))
+		return -1;
+	dirs[0] = from;
+	for (i = 0; i < nto; i++)
+		dirs[i + 1] = to[i];
+	rc = facerule_agree(dirs, nto + 1, given, used, &recorded, &err);
+	/* A stage that only passes the folders on (prompts) records a value
+	 * only when it is known; one that applies the rule records what it
+	 * used, the default included. */
+	for (i = 0; rc == HY_OK && i < nto; i++)
+		if (recorded || given != FACERULE_UNSET || decides)
+			if ((rc = mkdirs(to[i], &err)) == HY_OK)
+				rc = facerule_write(to[i], *used, &err);
+	if (rc == HY_OK)
+		return 0;
+	fprintf(stderr, "hybridize %s: %s\n", cmd, err.msg);
+	return -1;
 }

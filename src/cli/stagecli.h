@@ -6,6 +6,7 @@
 
 #include <regex.h>
 
+#include "formats/facerule.h"
 #include "stages/generate.h"
 #include "ml/langid.h"
 #include "stages/prompts.h"
@@ -59,5 +60,13 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 			 const char *spawn_cmd, const char *log_dir,
 			 struct spawn **sp, const char *cmd);
+
+/* --min-faces as the stage folders record it (formats/facerule.h): the
+ * value recorded in `from` (may be NULL) or in the folders `to` (created if
+ * missing), else `given`, else the default, into *used; then recorded in
+ * each `to`, when known or when the command applies the rule (`decides`).
+ * Returns 0, or -1 (printed) when a record disagrees. */
+int cli_face_rule(const char *cmd, long given, const char *from,
+		  const char *const *to, size_t nto, int decides, long *used);
 
 #endif

@@ -227,7 +227,12 @@ check "summary: $n_prompts synthetic images" test "$(summary_value "synthetic im
 na=$(stat_of "$PA" image_requests)
 nb=$(stat_of "$PB" image_requests)
 check "both endpoints got requests ($na + $nb)" test "$na" -gt 0 -a "$nb" -gt 0
-check "one request per image ($na + $nb = $n_prompts)" test $((na + nb)) = "$n_prompts"
+# Copies (no idle tail: a request that would wait on one endpoint is also
+# sent to an idle one) happen when answers come slowly, as on a loaded
+# machine: they are counted in the summary.
+ncopies=$(awk '/^ *copies / {print $2; exit}' out.txt)
+check "one request per image, plus the copies ($na + $nb = $n_prompts + ${ncopies:-?})" \
+	test $((na + nb)) = $((n_prompts + ${ncopies:-999}))
 check "the summary lists both endpoints" bash -c "grep -q ':$PA ' out.txt && grep -q ':$PB ' out.txt"
 check "no .NAME.part left" test -z "$(find ea -name '.*part*')"
 check "every shard has its folder" test -d ea/00000000 -a -d ea/00000001 -a -d ea/00000002
