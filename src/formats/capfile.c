@@ -2,11 +2,9 @@
 #include "formats/capfile.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "util/jsonw.h"
 #include "util/pyjson.h"
@@ -97,41 +95,6 @@ void capfile_release(struct capfile *c)
 	c->file_open = 0;
 	buf_release(&c->out);
 	buf_release(&c->name);
-}
-
-/* Reads the whole file into raw (one allocation of the file's size).
- * HY_OK, or an error naming path. */
-static int read_all(const char *path, struct buf *raw, struct hy_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-	char chunk[65536];
-	size_t n;
-	int ret = HY_OK;
-
-	if (!f)
-		return hy_err_set(err, hy_err_input(errno, HY_ESHARD),
-				  "cannot read '%s': %s", path,
-				  strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 &&
-	    (uintmax_t)st.st_size < SIZE_MAX / 2) {
-		char *p = malloc((size_t)st.st_size + 1);
-		if (p) {
-			raw->data = p;
-			raw->cap = (size_t)st.st_size + 1;
-		}
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (buf_append(raw, chunk, n)) {
-			ret = hy_err_set(err, HY_EFATAL, "out of memory");
-			goto out;
-		}
-	if (ferror(f))
-		ret = hy_err_set(err, HY_ESHARD, "cannot read '%s': %s", path,
-				 strerror(errno));
-out:
-	fclose(f);
-	return ret;
 }
 
 static char *skip_ws(char *p, const char *end)
@@ -325,7 +288,7 @@ int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
 	int ret, r;
 
 	memset(in, 0, sizeof(*in));
-	ret = read_all(path, &raw, err);
+	ret = buf_read_file(&raw, path, 0, err);
 	if (ret)
 		goto out;
 	r = raw.len ? load_flat(in, &raw) : 0;
@@ -338,7 +301,7 @@ int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err)
 	/* Any other layout: the whole tree, read again (load_flat decodes
 	 * in place). */
 	buf_release(&raw);
-	ret = read_all(path, &raw, err);
+	ret = buf_read_file(&raw, path, 0, err);
 	if (ret)
 		goto out;
 	/* Python's reader: a NUL in a caption (\u0000) is kept, as the old

@@ -276,7 +276,6 @@ int fates_load(struct fates *f, const char *edits_dir, const char *name,
 {
 	char *dir = path_join(edits_dir, name);
 	char *path = dir ? path_join(dir, FATES_FILE) : NULL;
-	FILE *fp = NULL;
 	struct buf b = {0};
 	cJSON *j = NULL;
 	const cJSON *list, *it;
@@ -287,27 +286,13 @@ int fates_load(struct fates *f, const char *edits_dir, const char *name,
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	fp = fopen(path, "rb");
-	if (!fp) {
-		if (errno != ENOENT)
+	if (buf_read_file(&b, path, 0, NULL) != HY_OK) {
+		if (errno == ENOMEM)
+			ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		else if (errno != ENOENT)
 			ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
 					 "%s: cannot read: %s", path,
 					 strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		char chunk[65536];
-		size_t got = fread(chunk, 1, sizeof(chunk), fp);
-		if (got && buf_append(&b, chunk, got)) {
-			ret = hy_err_set(err, HY_EFATAL, "out of memory");
-			goto out;
-		}
-		if (got < sizeof(chunk))
-			break;
-	}
-	if (ferror(fp)) {
-		ret = hy_err_set(err, HY_ESHARD, "%s: cannot read: %s", path,
-				 strerror(errno));
 		goto out;
 	}
 	ret = walk_lines(NULL, b.data ? b.data : "", b.len, path, err);
@@ -346,8 +331,6 @@ out:
 		fates_release(f);
 	cJSON_Delete(j);
 	buf_release(&b);
-	if (fp)
-		fclose(fp);
 	free(path);
 	free(dir);
 	return ret;

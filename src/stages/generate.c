@@ -278,24 +278,6 @@ static int write_member(const char *dir, const struct gsample *g,
 	return ret;
 }
 
-static int read_file(const char *path, struct buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char chunk[65536];
-	ssize_t got;
-
-	buf_clear(out);
-	if (fd < 0)
-		return -1;
-	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_append(out, chunk, (size_t)got)) {
-			got = -1;
-			break;
-		}
-	close(fd);
-	return got < 0 ? -1 : 0;
-}
-
 /* 1 when an earlier run finished this sample: KEY.json is there and the
  * image beside it has the sha256 it records (a crash of the machine can
  * leave a renamed but empty file; that sample is made again). */
@@ -313,7 +295,7 @@ static int already_done(const char *dir, const struct gsample *g,
 		return 0;
 	path = path_join(sub, leaf);
 	/* A blurred leftover of an earlier try has a KEY.json too. */
-	if (!path || read_file(path, &b) || !b.data ||
+	if (!path || buf_read_file(&b, path, 0, NULL) || !b.data ||
 	    !strstr(b.data, "\"synthetic\":"))
 		goto out;
 	at = strstr(b.data, "\"sha256\":\"");
@@ -330,7 +312,7 @@ static int already_done(const char *dir, const struct gsample *g,
 		goto out;
 	}
 	path = path_join(sub, leaf);
-	if (!path || read_file(path, &b) ||
+	if (!path || buf_read_file(&b, path, 0, NULL) ||
 	    digest_sha256_hex(b.data ? b.data : "", b.len, got))
 		goto out;
 	done = !strcmp(want, got);
@@ -378,7 +360,7 @@ static int open_part(struct gshard *s, struct hy_err *err)
 
 	if (!opt)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	if (read_file(opt, &b) == 0 &&
+	if (buf_read_file(&b, opt, 0, NULL) == 0 &&
 	    strcmp(b.data ? b.data : "", r->tag) != 0) {
 		hy_report(&r->ctx->report,
 			  "%s: edits in progress were made with other options "

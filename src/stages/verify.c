@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/digest.h"
 #include "formats/edits.h"
 #include "image/image.h"
 #include "util/infile.h"
@@ -87,10 +87,9 @@ struct src {
 
 /* Where the bytes of the output pass through besides the comparison. */
 struct sink {
-	EVP_MD_CTX *md;	 /* NULL: not hashed */
-	struct buf *cap; /* NULL: not kept */
-	int cut;	 /* over VERIFY_MAX_BODY: cap holds the start only */
-	int bad;	 /* the digest failed */
+	struct digest *md; /* NULL: not hashed */
+	struct buf *cap;   /* NULL: not kept */
+	int cut;	   /* over VERIFY_MAX_BODY: cap holds the start only */
 };
 
 /* The input sample being checked. */
@@ -133,7 +132,7 @@ struct vs {
 	struct tarcheck *tc;
 	struct edits ed;
 	struct fates fates;
-	EVP_MD_CTX *md;
+	struct digest *md;
 	char *ba, *bb;		/* pieces of the expected and the output body */
 	struct buf jin;		/* the input's KEY.json */
 	struct buf jout;	/* the output's KEY.json, when edited */
@@ -385,8 +384,8 @@ static int64_t src_next(struct src *s, const void **p, struct hy_err *err)
 
 static void sink_put(struct sink *k, const void *p, size_t n)
 {
-	if (k->md && !EVP_DigestUpdate(k->md, p, n))
-		k->bad = 1;
+	if (k->md)
+		digest_update(k->md, p, n); /* a failure shows at digest_end */
 	if (k->cap && !k->cut) {
 		if (k->cap->len + n > VERIFY_MAX_BODY ||
 		    buf_append(k->cap, p, n))
@@ -466,32 +465,16 @@ static int compare(struct src *a, struct src *b, struct sink *k, int drain,
 	return differ;
 }
 
-static void hex32(const unsigned char *md, char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 static int md_start(struct vs *v, struct sink *k)
 {
 	k->md = v->md;
-	return EVP_DigestInit_ex(v->md, EVP_sha256(), NULL) ? 0 : -1;
+	return digest_begin(v->md);
 }
 
 /* "" when the digest failed. */
 static void md_end(struct sink *k, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	out[0] = '\0';
-	if (!k->bad && EVP_DigestFinal_ex(k->md, md, &len) && len == 32)
-		hex32(md, out);
+	digest_end(k->md, out);
 }
 
 /* The body of the current member of reader sh (file label): a byte range
@@ -1451,7 +1434,7 @@ int verify_shard(const struct stage_ctx *ctx, const struct verify_opts *o,
 	v.record = dir ? path_join(dir, FATES_FILE) : NULL;
 	v.ba = malloc(VERIFY_CHUNK);
 	v.bb = malloc(VERIFY_CHUNK);
-	v.md = EVP_MD_CTX_new();
+	v.md = digest_new();
 	if (!v.out_path || !v.record || !v.ba || !v.bb || !v.md) {
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
@@ -1516,7 +1499,7 @@ out:
 		close(v.out_fd);
 	edits_release(&v.ed);
 	fates_release(&v.fates);
-	EVP_MD_CTX_free(v.md);
+	digest_free(v.md);
 	free(v.ba);
 	free(v.bb);
 	buf_release(&v.jin);

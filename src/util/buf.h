@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "util/err.h"
+
 struct buf {
 	char *data;
 	size_t len;
@@ -24,5 +26,16 @@ int buf_putc(struct buf *b, char c);
 void buf_clear(struct buf *b);
 /* Frees the memory; the buffer is zeroed and may be reused. */
 void buf_release(struct buf *b);
+
+/* The one whole-file reader: replaces b's content with the file at path,
+ * NUL-terminated (b->data is never NULL after HY_OK, so text can be parsed
+ * in place), in one allocation of the file's size where fstat knows it.
+ * max: the most bytes accepted, 0 for no limit. Returns HY_OK; else errno
+ * says why (ENOENT: not there; EFBIG: over max; ENOMEM) for callers that
+ * word their own message, and err (may be NULL) gets "cannot read 'PATH':
+ * REASON" with hy_err_input(errno, HY_ESHARD), or HY_EFATAL "out of
+ * memory". */
+int buf_read_file(struct buf *b, const char *path, size_t max,
+		  struct hy_err *err);
 
 #endif

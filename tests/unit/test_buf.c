@@ -1,0 +1,146 @@
+/* buf_read_file, the one whole-file reader, and the streaming digest. */
+#include "unit.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/digest.h"
+
+static char *temp_file(const char *data, size_t n)
+{
+	char *path = strdup("/tmp/hy_test_buf_XXXXXX");
+	int fd;
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	return path;
+}
+
+static void test_reads_whole_file_nul_terminated(void **state)
+{
+	struct buf b = {0};
+	char *path = temp_file("ab\0cd", 5);
+
+	(void)state;
+	assert_int_equal(buf_read_file(&b, path, 0, NULL), 0);
+	assert_int_equal(b.len, 5);
+	assert_memory_equal(b.data, "ab\0cd", 6);
+	/* exactly its size: no power-of-two rounding */
+	assert_int_equal(b.cap, 6);
+	/* read again into the same buffer: content replaced */
+	assert_int_equal(buf_read_file(&b, path, 0, NULL), 0);
+	assert_int_equal(b.len, 5);
+	unlink(path);
+	free(path);
+	buf_release(&b);
+}
+
+static void test_large_file(void **state)
+{
+	size_t n = 300000;
+	char *data = malloc(n);
+	struct buf b = {0};
+	char *path;
+
+	(void)state;
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 7);
+	path = temp_file(data, n);
+	assert_int_equal(buf_read_file(&b, path, 0, NULL), 0);
+	assert_int_equal(b.len, n);
+	assert_memory_equal(b.data, data, n);
+	assert_int_equal(b.data[n], 0);
+	unlink(path);
+	free(path);
+	free(data);
+	buf_release(&b);
+}
+
+static void test_empty_file_gives_empty_string(void **state)
+{
+	struct buf b = {0};
+	char *path = temp_file("", 0);
+
+	(void)state;
+	assert_int_equal(buf_read_file(&b, path, 0, NULL), 0);
+	assert_int_equal(b.len, 0);
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	unlink(path);
+	free(path);
+	buf_release(&b);
+}
+
+static void test_missing_file_names_it(void **state)
+{
+	struct buf b = {0};
+	struct hy_err err = {0};
+
+	(void)state;
+	assert_int_equal(buf_read_file(&b, "/nonexistent/x.json", 0, &err),
+			 HY_ESHARD);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(err.msg, "cannot read '/nonexistent/x.json'"));
+	assert_int_equal(b.len, 0);
+	buf_release(&b);
+}
+
+static void test_over_max_is_efbig(void **state)
+{
+	struct buf b = {0};
+	char *path = temp_file("0123456789", 10);
+
+	(void)state;
+	assert_int_equal(buf_read_file(&b, path, 10, NULL), 0);
+	assert_int_equal(buf_read_file(&b, path, 9, NULL), HY_ESHARD);
+	assert_int_equal(errno, EFBIG);
+	unlink(path);
+	free(path);
+	buf_release(&b);
+}
+
+static void test_digest_streamed_equals_one_shot(void **state)
+{
+	static const char text[] =
+	    "The quick brown fox jumps over the lazy dog";
+	struct digest *d = digest_new();
+	char one[65], streamed[65];
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(digest_sha256_hex(text, strlen(text), one), 0);
+	assert_string_equal(one,
+			    "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb"
+			    "762d02d0bf37c9e592");
+	for (int round = 0; round < 2; round++) { /* reusable */
+		assert_int_equal(digest_begin(d), 0);
+		for (size_t i = 0; i < strlen(text); i += 5)
+			assert_int_equal(digest_update(d, text + i,
+						       strlen(text) - i < 5
+							   ? strlen(text) - i
+							   : 5),
+					 0);
+		assert_int_equal(digest_end(d, streamed), 0);
+		assert_string_equal(streamed, one);
+	}
+	digest_free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reads_whole_file_nul_terminated),
+	    cmocka_unit_test(test_large_file),
+	    cmocka_unit_test(test_empty_file_gives_empty_string),
+	    cmocka_unit_test(test_missing_file_names_it),
+	    cmocka_unit_test(test_over_max_is_efbig),
+	    cmocka_unit_test(test_digest_streamed_equals_one_shot),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
