@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/jsonw.h"
+#include "formats/workdir.h"
 #include "util/outfile.h"
 #include "stages/pipeline.h"
 #include "util/progress.h"
@@ -62,56 +62,19 @@ static const char usage[] =
 static int write_shard_list(const struct shardlist *l, long world,
 			    const char *workdir)
 {
-	char *dir = path_join(workdir, PIPELINE_DIR_STATE);
-	struct buf b = {0};
-	struct hy_err err;
-	char num[64];
-	int bad = !dir;
+	struct workdir_shard *v = calloc(l->n + 1, sizeof(*v));
+	struct hy_err err = {0};
+	int ret;
 
-	snprintf(num, sizeof(num), "{\"world\": %ld, \"shards\": [", world);
-	bad |= buf_append(&b, num, strlen(num));
-	for (size_t i = 0; i < l->n; i++) {
-		bad |= buf_append(
-		    &b,
-		    i ? ",\n  {\"name\": " : "\n  {\"name\": ", i ? 13 : 12);
-		bad |= jsonw_string(&b, l->v[i].name, strlen(l->v[i].name));
-		bad |= buf_append(&b, ", \"path\": ", 10);
-		bad |= jsonw_string(&b, l->v[i].path, strlen(l->v[i].path));
-		bad |= buf_putc(&b, '}');
-	}
-	bad |= buf_append(&b, "\n]}\n", 4);
-	/* Every rank writes the same list: each under its own temporary
-	 * name, so that concurrent starts do not rename each other's. */
-	if (!bad && mkdirs(dir, &err) == HY_OK) {
-		char *tmp = NULL, *final = path_join(dir, "shards.json");
-		int fd = -1;
-
-		if (asprintf(&tmp, "%s/.shards.json.%ld.tmp", dir,
-			     (long)getpid()) < 0)
-			tmp = NULL;
-		if (!tmp || !final ||
-		    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			       0644)) < 0 ||
-		    write(fd, b.data, b.len) != (ssize_t)b.len ||
-		    close(fd) < 0 || (fd = -1, rename(tmp, final) < 0)) {
-			fprintf(stderr,
-				"hybridize run: cannot write '%s': %s\n",
-				final ? final : dir, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			if (tmp)
-				unlink(tmp);
-			bad = 1;
-		}
-		free(tmp);
-		free(final);
-	} else if (!bad) {
+	for (size_t i = 0; v && i < l->n; i++)
+		v[i] = (struct workdir_shard){.name = l->v[i].name,
+					      .path = l->v[i].path};
+	ret = v ? workdir_list_write(workdir, world, v, l->n, &err)
+		: hy_err_set(&err, HY_EFATAL, "out of memory");
+	if (ret != HY_OK)
 		fprintf(stderr, "hybridize run: %s\n", err.msg);
-		bad = 1;
-	}
-	free(dir);
-	buf_release(&b);
-	return bad ? -1 : 0;
+	free(v);
+	return ret != HY_OK ? -1 : 0;
 }
 
 /* Whether anything was left undone: a failed shard, a sample the servers

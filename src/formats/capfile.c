@@ -365,3 +365,32 @@ void capfile_in_release(struct capfile_in *in)
 	free(in->arena);
 	memset(in, 0, sizeof(*in));
 }
+
+int capfile_count(const char *path, struct buf *file, int64_t *n,
+		  struct hy_err *err)
+{
+	cJSON *j;
+	long k;
+	int ret;
+
+	*n = -1;
+	ret = buf_read_file(file, path, 0, err);
+	if (ret)
+		return errno == ENOENT ? 1 : ret;
+	/* Our writers' layout: the names and strings are only walked. */
+	k = scan_object(file->data, file->data + file->len, NULL, NULL);
+	if (k >= 0) {
+		*n = k;
+		return HY_OK;
+	}
+	j = cJSON_ParseWithLength(file->data, file->len);
+	if (!j)
+		return hy_err_set(err, HY_ESHARD, "'%s': not JSON", path);
+	if (cJSON_IsObject(j))
+		*n = cJSON_GetArraySize(j);
+	else
+		ret =
+		    hy_err_set(err, HY_ESHARD, "'%s': not a JSON object", path);
+	cJSON_Delete(j);
+	return ret;
+}

@@ -4,6 +4,7 @@
 #define HY_CAPFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -71,5 +72,13 @@ struct capfile_in {
  * (unreadable, not JSON, not an object of strings). */
 int capfile_load(struct capfile_in *in, const char *path, struct hy_err *err);
 void capfile_in_release(struct capfile_in *in);
+
+/* The number of entries of the stage file at path, without decoding them
+ * (for `status`), file being the caller's reusable buffer. HY_OK; 1 when
+ * it is not there; HY_ESHARD with err saying what is wrong (unreadable,
+ * "'PATH': not JSON", "'PATH': not a JSON object"); HY_EFATAL on
+ * ENOMEM. */
+int capfile_count(const char *path, struct buf *file, int64_t *n,
+		  struct hy_err *err);
 
 #endif

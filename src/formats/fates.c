@@ -366,3 +366,48 @@ void fates_release(struct fates *f)
 	free(f->sorted);
 	memset(f, 0, sizeof(*f));
 }
+
+int fates_count(const char *edits_dir, const char *name, struct buf *file,
+		int64_t counts[4], struct hy_err *err)
+{
+	char *dir = path_join(edits_dir, name);
+	char *path = dir ? path_join(dir, FATES_FILE) : NULL;
+	cJSON *j = NULL, *list, *e;
+	int ret;
+
+	if (!path) {
+		ret = hy_err_set(err, HY_EFATAL, "out of memory");
+		goto out;
+	}
+	ret = buf_read_file(file, path, 0, err);
+	if (ret) {
+		if (errno == ENOENT)
+			ret = 1;
+		goto out;
+	}
+	j = cJSON_ParseWithLength(file->data, file->len);
+	if (!j) {
+		ret = hy_err_set(err, HY_ESHARD, "'%s': not JSON", path);
+		goto out;
+	}
+	list = cJSON_GetObjectItemCaseSensitive(j, "samples");
+	if (!cJSON_IsArray(list)) {
+		ret = hy_err_set(err, HY_ESHARD, "'%s': no \"samples\" list",
+				 path);
+		goto out;
+	}
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *f = cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(e, "fate"));
+
+		for (int k = 0; f && k < 4; k++)
+			if (!strcmp(f, names[k]))
+				counts[k]++;
+	}
+out:
+	cJSON_Delete(j);
+	free(path);
+	free(dir);
+	return ret;
+}

@@ -7,6 +7,9 @@
 #define HY_FATES_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
 
 #include "util/err.h"
 #include "util/strpool.h"
@@ -54,5 +57,14 @@ const struct fate_entry *fates_find(const struct fates *f, const char *key,
 				    size_t key_len);
 
 void fates_release(struct fates *f);
+
+/* Entries of edits_dir/name/.generate.json by enum fate, added to
+ * counts[4] (entries of no known fate are not counted), file being the
+ * caller's reusable buffer (for `status`: no entry is kept). HY_OK; 1
+ * when there is none (edits made by other tools); HY_ESHARD with err
+ * saying what is wrong (unreadable, "'PATH': not JSON", "'PATH': no
+ * \"samples\" list"); HY_EFATAL on ENOMEM. */
+int fates_count(const char *edits_dir, const char *name, struct buf *file,
+		int64_t counts[4], struct hy_err *err);
 
 #endif

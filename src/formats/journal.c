@@ -127,6 +127,74 @@ int journal_load(const char *dir, const char *name,
 	return ret;
 }
 
+/* 1 when line (without its newline) is the options tag line. */
+static int is_tag_line(const char *line, size_t len)
+{
+	cJSON *a = cJSON_ParseWithLength(line, len);
+	const char *k = cJSON_GetStringValue(cJSON_GetArrayItem(a, 0));
+	int yes = cJSON_IsArray(a) && k && !strcmp(k, JOURNAL_TAG_KEY);
+
+	cJSON_Delete(a);
+	return yes;
+}
+
+int journal_count(const char *dir, const char *name, int64_t *answers,
+		  struct hy_err *err)
+{
+	char *path = journal_path(dir, name);
+	char chunk[65536];
+	struct buf first = {0}; /* the first line, until its newline */
+	int64_t lines = 0;
+	int fd = -1, ret = HY_OK, in_first = 1;
+	ssize_t got;
+
+	*answers = -1;
+	if (!path)
+		return hy_err_set(err, HY_EFATAL, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+				 "cannot read '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
+		const char *p = chunk, *end = chunk + (got > 0 ? got : 0);
+		const char *nl;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			ret = hy_err_set(err, hy_err_input(errno, HY_ESHARD),
+					 "cannot read '%s': %s", path,
+					 strerror(errno));
+			goto out;
+		}
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			if (in_first) {
+				if (buf_append(&first, p, (size_t)(nl - p)))
+					goto nomem;
+				in_first = 0;
+				/* The tag is no answer. */
+				lines -= is_tag_line(first.data, first.len);
+			}
+			lines++;
+			p = nl + 1;
+		}
+		if (in_first && buf_append(&first, p, (size_t)(end - p)))
+			goto nomem;
+	}
+	*answers = lines;
+	goto out;
+nomem:
+	ret = hy_err_set(err, HY_EFATAL, "out of memory");
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&first);
+	free(path);
+	return ret;
+}
+
 void journal_close(struct journal *j)
 {
 	if (j->fd >= 0)

@@ -6,9 +6,14 @@
 #define HY_JOURNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
+
+/* The key of a journal's first line when it records the options its
+ * answers were made with (prompts.c): ["#options", "", "TAG"]. */
+#define JOURNAL_TAG_KEY "#options"
 
 struct journal {
 	int fd;
@@ -33,6 +38,13 @@ int journal_load(const char *dir, const char *name,
 		 void (*fn)(void *ctx, const char *key, const char *status,
 			    const char *text, size_t len),
 		 void *ctx, struct hy_err *err);
+
+/* The answers in dir/.NAME.journal: its whole lines, less the first one
+ * when it is the options tag line, counted without holding the file (one
+ * chunk at a time). HY_OK; HY_ESHARD naming the file when it cannot be
+ * opened or read (not there included). */
+int journal_count(const char *dir, const char *name, int64_t *answers,
+		  struct hy_err *err);
 
 /* Closes the journal; accepts a zeroed struct (fd 0 is never ours: call
  * only after journal_open, or with fd = -1). */

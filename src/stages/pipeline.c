@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "formats/workdir.h"
 #include "util/buf.h"
-#include "util/jsonw.h"
 #include "util/outfile.h"
 #include "util/progress.h"
 #include "stages/reshard.h"
@@ -30,12 +30,9 @@
 /* Failure lines kept for the status file. */
 #define PL_KEEP_FAILURES 32
 
-static const char *const stage_names[PL_N] = {"scan", "prompts", "generate",
-					      "reshard"};
-
 const char *pipeline_stage_name(enum pipeline_stage s)
 {
-	return stage_names[s];
+	return workdir_stage_name((enum workdir_folder)s);
 }
 
 int pipeline_lock(const char *workdir, long rank, int *fd, struct hy_err *err)
@@ -353,72 +350,52 @@ static void *reshard_thread(void *arg)
  * rewritten every few seconds and at the end. */
 static void write_status(struct pl *p, int finished)
 {
+	struct workdir_progress w = {.rank = p->o->rank,
+				     .world = p->o->world,
+				     .pid = (long)getpid(),
+				     .started = (int64_t)p->started,
+				     .finished = finished,
+				     .shards = (int64_t)p->n};
 	struct buf b = {0};
 	struct hy_err err;
-	char num[512], host[256] = "";
-	char leaf[64];
-	struct pipeline_counts c;
+	char host[256] = "";
+	int bad;
 
+	gethostname(host, sizeof(host) - 1);
+	w.host = host;
 	pthread_mutex_lock(&p->lock);
-	memset(&c, 0, sizeof(c));
-	memcpy(c.done, p->c->done, sizeof(c.done));
-	memcpy(c.skipped, p->c->skipped, sizeof(c.skipped));
-	memcpy(c.failed, p->c->failed, sizeof(c.failed));
-	c.samples = p->c->samples;
-	c.faces = p->c->faces;
-	c.bad_samples = p->c->bad_samples;
-	c.bytes_out = p->c->bytes_out;
+	w.updated = (int64_t)time(NULL);
+	w.elapsed = progress_now() - p->t0;
+	memcpy(w.done, p->c->done, sizeof(w.done));
+	memcpy(w.skipped, p->c->skipped, sizeof(w.skipped));
+	memcpy(w.failed, p->c->failed, sizeof(w.failed));
+	w.samples = p->c->samples;
+	w.faces = p->c->faces;
+	w.bad_samples = p->c->bad_samples;
+	w.bytes_out = p->c->bytes_out;
 	/* The prompts and generate loops update their counts unlocked:
 	 * read once they have ended. */
 	if (finished) {
-		c.prompts = p->c->prompts;
-		c.gen = p->c->gen;
+		const struct prompts_counts *pc = &p->c->prompts;
+		const struct generate_counts *gc = &p->c->gen;
+
+		w.prompts = pc->ok;
+		w.declined = pc->declined;
+		w.other_lang = pc->other_lang;
+		w.images = gc->images;
+		w.blurred = gc->blurred;
+		w.dropped = gc->dropped;
+		w.kept = gc->kept;
+		w.failed_samples = (int64_t)pc->failed + (int64_t)gc->failed;
 	}
-	gethostname(host, sizeof(host) - 1);
-	snprintf(num, sizeof(num),
-		 "{\"rank\": %ld, \"world\": %ld, \"pid\": %ld, \"started\": "
-		 "%lld, \"updated\": %lld, \"elapsed\": %.1f, \"finished\": "
-		 "%s, \"shards\": %zu, \"host\": ",
-		 p->o->rank, p->o->world, (long)getpid(), (long long)p->started,
-		 (long long)time(NULL), progress_now() - p->t0,
-		 finished ? "true" : "false", p->n);
-	buf_append(&b, num, strlen(num));
-	jsonw_string(&b, host, strlen(host));
-	buf_append(&b, ", \"stages\": {", 13);
-	for (int s = 0; s < PL_N; s++) {
-		snprintf(num, sizeof(num),
-			 "%s\"%s\": {\"done\": %lld, \"skipped\": %lld, "
-			 "\"failed\": %lld}",
-			 s ? ", " : "", stage_names[s], (long long)c.done[s],
-			 (long long)c.skipped[s], (long long)c.failed[s]);
-		buf_append(&b, num, strlen(num));
-	}
-	snprintf(
-	    num, sizeof(num),
-	    "}, \"samples\": %lld, \"faces\": %lld, \"prompts\": %lld, "
-	    "\"declined\": %lld, \"other_lang\": %lld, \"images\": %lld, "
-	    "\"blurred\": %lld, \"dropped\": %lld, \"kept\": %lld, "
-	    "\"failed_samples\": %lld, \"bad_samples\": %lld, \"bytes_out\": "
-	    "%lld, \"failures\": [",
-	    (long long)c.samples, (long long)c.faces, (long long)c.prompts.ok,
-	    (long long)c.prompts.declined, (long long)c.prompts.other_lang,
-	    (long long)c.gen.images, (long long)c.gen.blurred,
-	    (long long)c.gen.dropped, (long long)c.gen.kept,
-	    (long long)c.prompts.failed + (long long)c.gen.failed,
-	    (long long)c.bad_samples, (long long)c.bytes_out);
-	buf_append(&b, num, strlen(num));
-	for (size_t i = 0; i < p->nfail; i++) {
-		if (i)
-			buf_append(&b, ", ", 2);
-		jsonw_string(&b, p->failures[i], strlen(p->failures[i]));
-	}
-	buf_append(&b, "]}\n", 3);
+	w.failures = p->failures;
+	w.nfailures = p->nfail;
+	bad = workdir_progress_text(&b, &w); /* the lines are the lock's */
 	pthread_mutex_unlock(&p->lock);
-	snprintf(leaf, sizeof(leaf), "progress-%ld.json", p->o->rank);
 	/* Best effort: a status file that cannot be written must not stop
 	 * the work. */
-	if (b.data)
-		outfile_put(p->dir_state, leaf, "", b.data, b.len, 0, &err);
+	if (!bad)
+		workdir_progress_put(p->o->workdir, p->o->rank, &b, &err);
 	buf_release(&b);
 }
 

@@ -12,13 +12,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "formats/workdir.h"
 #include "util/err.h"
 #include "stages/generate.h"
 #include "stages/prompts.h"
 #include "stages/scan.h"
 #include "stages/stage.h"
 
-enum pipeline_stage { PL_SCAN, PL_PROMPTS, PL_GENERATE, PL_RESHARD, PL_N };
+/* In the order of the work folder's stage folders (workdir.h). */
+enum pipeline_stage {
+	PL_SCAN = WORKDIR_F_CAPTIONS,
+	PL_PROMPTS = WORKDIR_F_PROMPTS,
+	PL_GENERATE = WORKDIR_F_EDITS,
+	PL_RESHARD = WORKDIR_F_OUT,
+	PL_N = WORKDIR_NFOLDERS
+};
 
 struct pipeline_opts {
 	const char *workdir;
@@ -70,11 +78,11 @@ const char *pipeline_stage_name(enum pipeline_stage s);
  * lock file cannot be opened. */
 int pipeline_lock(const char *workdir, long rank, int *fd, struct hy_err *err);
 
-/* The stage folders under a work dir: "captions", "prompts", "edits". */
-#define PIPELINE_DIR_CAPTIONS "captions"
-#define PIPELINE_DIR_PROMPTS  "prompts"
-#define PIPELINE_DIR_EDITS    "edits"
-#define PIPELINE_DIR_SHARDS   "shards"
-#define PIPELINE_DIR_STATE    ".hybridize"
+/* The stage folders under a work dir (workdir.h). */
+#define PIPELINE_DIR_CAPTIONS WORKDIR_CAPTIONS
+#define PIPELINE_DIR_PROMPTS  WORKDIR_PROMPTS
+#define PIPELINE_DIR_EDITS    WORKDIR_EDITS
+#define PIPELINE_DIR_SHARDS   WORKDIR_SHARDS
+#define PIPELINE_DIR_STATE    WORKDIR_STATE
 
 #endif

@@ -16,8 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/buf.h"
+#include "formats/capfile.h"
 #include "formats/fates.h"
+#include "formats/journal.h"
+#include "formats/workdir.h"
+#include "util/buf.h"
 #include "util/outfile.h"
 #include "util/workq.h"
 
@@ -43,30 +46,18 @@ static const unsigned stage_marker[PL_N] = {SEEN_CAPTIONS_PART,
 					    SEEN_JOURNAL | SEEN_PROMPTS_PART,
 					    SEEN_EDITS_PART, SEEN_TAR_PART};
 
-/* How the entries of a stage folder are named: PREFIX NAME SUFFIX, a file
- * or a folder. The temporaries come from outfile.h (.NAME.json.part,
- * .NAME.tar.part), journal.h (.NAME.journal) and generate (.NAME.part/). */
-struct pattern {
-	const char *prefix, *suffix;
-	int is_dir;
-	unsigned bit;
+/* The bit of each kind of entry (workdir.h) in each stage folder. */
+static const unsigned seen_bit[PL_N][3] = {
+    [PL_SCAN] =
+	{[WORKDIR_OUTPUT] = SEEN_CAPTIONS, [WORKDIR_PART] = SEEN_CAPTIONS_PART},
+    [PL_PROMPTS] = {[WORKDIR_OUTPUT] = SEEN_PROMPTS,
+		    [WORKDIR_PART] = SEEN_PROMPTS_PART,
+		    [WORKDIR_JOURNAL] = SEEN_JOURNAL},
+    [PL_GENERATE] =
+	{[WORKDIR_OUTPUT] = SEEN_EDITS, [WORKDIR_PART] = SEEN_EDITS_PART},
+    [PL_RESHARD] =
+	{[WORKDIR_OUTPUT] = SEEN_TAR, [WORKDIR_PART] = SEEN_TAR_PART},
 };
-
-static const struct pattern pat_captions[] = {
-    {"", ".json", 0, SEEN_CAPTIONS},
-    {".", ".json.part", 0, SEEN_CAPTIONS_PART},
-    {NULL, NULL, 0, 0}};
-static const struct pattern pat_prompts[] = {
-    {"", ".json", 0, SEEN_PROMPTS},
-    {".", ".journal", 0, SEEN_JOURNAL},
-    {".", ".json.part", 0, SEEN_PROMPTS_PART},
-    {NULL, NULL, 0, 0}};
-static const struct pattern pat_edits[] = {{"", "", 1, SEEN_EDITS},
-					   {".", ".part", 1, SEEN_EDITS_PART},
-					   {NULL, NULL, 0, 0}};
-static const struct pattern pat_out[] = {{"", ".tar", 0, SEEN_TAR},
-					 {".", ".tar.part", 0, SEEN_TAR_PART},
-					 {NULL, NULL, 0, 0}};
 
 /* A stage file found by its name. */
 struct found {
@@ -126,82 +117,21 @@ static void warn(struct gather *g, const char *fmt, ...)
 	free(line);
 }
 
-/* Reads path whole into b (NUL-terminated). 0, or -1 with errno set. */
-static int read_whole(const char *path, struct buf *b)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t got = 0;
-	int saved;
-
-	buf_clear(b);
-	if (fd < 0)
-		return -1;
-	for (;;) {
-		if (buf_reserve(b, 65536)) {
-			errno = ENOMEM;
-			got = -1;
-			break;
-		}
-		got = read(fd, b->data + b->len, 65536);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		b->len += (size_t)got;
-	}
-	saved = errno;
-	close(fd);
-	if (got < 0) {
-		errno = saved;
-		return -1;
-	}
-	if (buf_reserve(b, 1))
-		return errno = ENOMEM, -1;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-/* Parses dir/leaf as JSON. NULL when it is not there (quietly: *absent
- * set, when asked) or is bad (with a warning). The caller owns the tree. */
-static cJSON *load_json(struct gather *g, struct buf *b, const char *dir,
-			const char *leaf, int *absent)
-{
-	char *path = path_join(dir, leaf);
-	cJSON *j = NULL;
-
-	if (absent)
-		*absent = 0;
-	if (!path)
-		return NULL;
-	if (read_whole(path, b) < 0) {
-		if (errno != ENOENT)
-			warn(g, "cannot read '%s': %s", path, strerror(errno));
-		else if (absent)
-			*absent = 1;
-	} else if (!(j = cJSON_ParseWithLength(b->data, b->len))) {
-		warn(g, "'%s': not JSON", path);
-	}
-	free(path);
-	return j;
-}
-
-/* Entries of a stage file {"KEY.json": text, ...}; -1 when it cannot be
- * read. */
+/* Entries of a stage file {"KEY.json": text, ...} (capfile.h); -1 when
+ * it cannot be read. */
 static int64_t count_entries(struct gather *g, struct buf *b, const char *dir,
 			     const char *name)
 {
-	char *leaf = NULL;
-	cJSON *j;
+	char *leaf = NULL, *path = NULL;
+	struct hy_err err;
 	int64_t n = -1;
 
 	if (asprintf(&leaf, "%s.json", name) < 0)
 		return -1;
-	j = load_json(g, b, dir, leaf, NULL);
-	if (cJSON_IsObject(j))
-		n = cJSON_GetArraySize(j);
-	else if (j)
-		warn(g, "'%s/%s': not a JSON object", dir, leaf);
-	cJSON_Delete(j);
+	path = path_join(dir, leaf);
+	if (path && capfile_count(path, b, &n, &err) < 0)
+		warn(g, "%s", err.msg);
+	free(path);
 	free(leaf);
 	return n;
 }
@@ -211,81 +141,26 @@ static int64_t count_entries(struct gather *g, struct buf *b, const char *dir,
 static int count_fates(struct gather *g, struct buf *b, const char *name,
 		       int64_t *out)
 {
-	char *dir = path_join(g->dir[PL_GENERATE], name);
-	cJSON *j, *s, *e;
-	int ret = 0, absent;
+	struct hy_err err;
 
-	if (!dir)
+	if (fates_count(g->dir[PL_GENERATE], name, b, out, &err) < 0) {
+		warn(g, "%s", err.msg);
 		return -1;
-	j = load_json(g, b, dir, FATES_FILE, &absent);
-	s = cJSON_GetObjectItemCaseSensitive(j, "samples");
-	if (j && !cJSON_IsArray(s)) {
-		warn(g, "'%s/%s': no \"samples\" list", dir, FATES_FILE);
-		ret = -1;
-	} else if (!j && !absent) {
-		ret = -1;
 	}
-	cJSON_ArrayForEach(e, s)
-	{
-		const char *f = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(e, "fate"));
-
-		for (int k = 0; f && k < 4; k++)
-			if (!strcmp(f, fate_name((enum fate)k)))
-				out[k]++;
-	}
-	cJSON_Delete(j);
-	free(dir);
-	return ret;
+	return 0;
 }
 
-/* Answers in prompts/.NAME.journal: whole lines, less the first one when
- * it is the options tag (journal.h, prompts.c). -1 when unreadable. */
+/* Answers in prompts/.NAME.journal (journal.h); -1 when unreadable. */
 static int64_t count_journal(struct gather *g, const char *name)
 {
-	char *leaf = NULL, *path = NULL;
-	char chunk[65536];
-	int64_t lines = 0;
-	ssize_t got;
-	int fd = -1, first = 1, tag = 0;
+	struct hy_err err;
+	int64_t n;
 
-	if (asprintf(&leaf, ".%s.journal", name) < 0)
+	if (journal_count(g->dir[PL_PROMPTS], name, &n, &err) != HY_OK) {
+		warn(g, "%s", err.msg);
 		return -1;
-	path = path_join(g->dir[PL_PROMPTS], leaf);
-	if (path)
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (path)
-			warn(g, "cannot read '%s': %s", path, strerror(errno));
-		lines = -1;
-		goto out;
 	}
-	while ((got = read(fd, chunk, sizeof(chunk))) != 0) {
-		const char *p = chunk, *end;
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			warn(g, "cannot read '%s': %s", path, strerror(errno));
-			lines = -1;
-			goto out;
-		}
-		end = chunk + got;
-		if (first && got >= 11 && !memcmp(chunk, "[\"#options\"", 11))
-			tag = 1;
-		first = 0;
-		while ((p = memchr(p, '\n', (size_t)(end - p)))) {
-			lines++;
-			p++;
-		}
-	}
-	lines -= tag && lines > 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	free(leaf);
-	return lines;
+	return n;
 }
 
 /* KEY.json files under a generate .part folder (keys may hold folders:
@@ -347,14 +222,18 @@ static int64_t count_part(struct gather *g, const char *name)
 
 /* 1 when dir/PREFIX NAME SUFFIX changed within STATUS_LIVE_SECS: a stage
  * command outside `run` (no progress file) is working on it. */
-static int touched_lately(struct gather *g, const char *dir, const char *name,
-			  const char *suffix)
+static int touched_lately(struct gather *g, int stage, const char *name,
+			  enum workdir_kind kind)
 {
-	char *path = NULL;
+	const struct workdir_name *n =
+	    workdir_names((enum workdir_folder)stage);
+	char *path;
 	struct stat st;
 	int yes = 0;
 
-	if (asprintf(&path, "%s/.%s%s", dir, name, suffix) < 0)
+	while (n->prefix && n->kind != kind)
+		n++;
+	if (!n->prefix || !(path = workdir_path(g->dir[stage], n, name)))
 		return 0;
 	if (stat(path, &st) == 0)
 		yes = g->r->now - st.st_mtime <= STATUS_LIVE_SECS;
@@ -383,9 +262,9 @@ static int add_found(struct gather *g, const char *name, size_t len,
 
 /* Notes every entry of dir that names a shard's stage file. Returns 1 when
  * the folder is there, 0 when it is not, -1 on ENOMEM. */
-static int scan_folder(struct gather *g, const char *dir,
-		       const struct pattern *pat)
+static int scan_folder(struct gather *g, int stage)
 {
+	const char *dir = g->dir[stage];
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int ret = 1;
@@ -398,16 +277,15 @@ static int scan_folder(struct gather *g, const char *dir,
 	}
 	while ((de = readdir(d))) {
 		const char *nm = de->d_name;
-		size_t len = strlen(nm);
 
-		for (const struct pattern *p = pat; p->prefix; p++) {
-			size_t pl = strlen(p->prefix), sl = strlen(p->suffix);
+		for (const struct workdir_name *p =
+			 workdir_names((enum workdir_folder)stage);
+		     p->prefix; p++) {
+			size_t len = workdir_match(p, nm);
 			int type = de->d_type;
 			struct stat st;
 
-			if (len <= pl + sl || strncmp(nm, p->prefix, pl) != 0 ||
-			    strcmp(nm + len - sl, p->suffix) != 0 ||
-			    nm[pl] == '.')
+			if (!len)
 				continue;
 			/* Symbolic links count for what they point to. */
 			if (type == DT_UNKNOWN || type == DT_LNK) {
@@ -417,7 +295,8 @@ static int scan_folder(struct gather *g, const char *dir,
 			}
 			if ((type == DT_DIR) != p->is_dir)
 				continue;
-			if (add_found(g, nm + pl, len - pl - sl, p->bit) < 0)
+			if (add_found(g, nm + strlen(p->prefix), len,
+				      seen_bit[stage][p->kind]) < 0)
 				ret = -1;
 			break;
 		}
@@ -460,41 +339,30 @@ static int add_shard(struct status_report *r, size_t *cap, const char *name,
 static int load_list(struct gather *g, size_t *cap)
 {
 	struct status_report *r = g->r;
-	cJSON *j = load_json(g, &g->file, g->state, "shards.json", NULL);
-	cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "world");
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "shards"), *e;
-	int ret = 0;
+	struct workdir_list l;
+	struct hy_err err;
+	int ret = workdir_list_load(&l, r->workdir, &g->file, &err);
 
-	if (!j)
+	if (ret == HY_EFATAL)
+		return -1;
+	if (ret == 1)
 		return 0;
-	if (!cJSON_IsNumber(w) || w->valuedouble < 1 || !cJSON_IsArray(v)) {
-		warn(g,
-		     "'%s/shards.json': no \"world\" >= 1 and \"shards\" "
-		     "list; shards are taken from the stage folders",
-		     g->state);
-		goto out;
+	if (ret != HY_OK) {
+		warn(g, "%s; shards are taken from the stage folders", err.msg);
+		return 0;
 	}
-	cJSON_ArrayForEach(e, v)
-	{
-		const char *name = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(e, "name"));
-		const char *path = cJSON_GetStringValue(
-		    cJSON_GetObjectItemCaseSensitive(e, "path"));
-
-		if (!name || !*name)
-			continue;
-		if (add_shard(r, cap, name, path) < 0) {
-			ret = -1;
-			goto out;
+	for (size_t i = 0; i < l.n; i++) {
+		if (add_shard(r, cap, l.v[i].name, l.v[i].path) < 0) {
+			workdir_list_release(&l);
+			return -1;
 		}
 		r->shards[r->nshards - 1].owner =
-		    (long)((r->nshards - 1) % (size_t)w->valuedouble);
+		    (long)((r->nshards - 1) % (size_t)l.world);
 	}
 	r->have_list = 1;
-	r->world = (long)w->valuedouble;
-out:
-	cJSON_Delete(j);
-	return ret;
+	r->world = l.world;
+	workdir_list_release(&l);
+	return 0;
 }
 
 static int cmp_found(const void *a, const void *b)
@@ -565,13 +433,6 @@ static int apply_found(struct gather *g, size_t *cap)
 	return 0;
 }
 
-static double jnum(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 static int cmp_rank(const void *a, const void *b)
 {
 	const struct status_rank *x = a, *y = b;
@@ -585,67 +446,51 @@ static int cmp_rank(const void *a, const void *b)
 static int load_rank(struct gather *g, const char *leaf)
 {
 	struct status_report *r = g->r;
+	struct workdir_progress p;
 	struct status_rank *k, *v;
-	cJSON *j = load_json(g, &g->file, g->state, leaf, NULL), *st, *f;
-	const char *host;
-	int ret = -1, stale;
+	struct hy_err err;
+	char *path = path_join(g->state, leaf);
+	int ret, stale;
 
-	if (!j)
+	if (!path)
+		return -1;
+	ret = workdir_progress_load(&p, path, &g->file, &err);
+	free(path);
+	if (ret == HY_EFATAL)
+		return -1;
+	if (ret == HY_ESHARD)
+		warn(g, "%s", err.msg);
+	if (ret != HY_OK)
 		return 0;
-	if (!cJSON_IsObject(j)) {
-		warn(g, "'%s/%s': not a JSON object", g->state, leaf);
-		cJSON_Delete(j);
-		return 0;
-	}
 	v = realloc(r->ranks, (r->nranks + 1) * sizeof(*v));
 	if (!v)
-		goto out;
+		goto nomem;
 	r->ranks = v;
 	k = &r->ranks[r->nranks];
-	memset(k, 0, sizeof(*k));
-	host =
-	    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "host"));
-	k->file = strdup(leaf);
-	k->host = strdup(host ? host : "");
-	if (!k->file || !k->host) {
-		free(k->file);
-		free(k->host);
-		goto out;
-	}
-	r->nranks++;
-	k->rank = (long)jnum(j, "rank");
-	k->world = (long)jnum(j, "world");
-	k->pid = (long)jnum(j, "pid");
-	k->started = (int64_t)jnum(j, "started");
-	k->updated = (int64_t)jnum(j, "updated");
-	k->elapsed = jnum(j, "elapsed");
-	k->finished =
-	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "finished"));
-	k->shards = (int64_t)jnum(j, "shards");
-	k->samples = (int64_t)jnum(j, "samples");
-	k->faces = (int64_t)jnum(j, "faces");
-	k->failed_samples = (int64_t)jnum(j, "failed_samples");
-	k->bad_samples = (int64_t)jnum(j, "bad_samples");
-	k->bytes_out = (int64_t)jnum(j, "bytes_out");
-	k->eta = -1;
-	st = cJSON_GetObjectItemCaseSensitive(j, "stages");
-	for (int s = 0; s < PL_N; s++) {
-		const cJSON *o = cJSON_GetObjectItemCaseSensitive(
-		    st, pipeline_stage_name((enum pipeline_stage)s));
-
-		k->done[s] = (int64_t)jnum(o, "done");
-		k->skipped[s] = (int64_t)jnum(o, "skipped");
-		k->failed[s] = (int64_t)jnum(o, "failed");
-	}
-	f = cJSON_GetObjectItemCaseSensitive(j, "failures");
-	k->failures =
-	    calloc((size_t)cJSON_GetArraySize(f) + 1, sizeof(*k->failures));
-	if (!k->failures)
-		goto out;
-	for (cJSON *e = f ? f->child : NULL; e; e = e->next)
-		if (cJSON_IsString(e) &&
-		    !(k->failures[k->nfailures++] = strdup(e->valuestring)))
-			goto out;
+	*k = (struct status_rank){.file = strdup(leaf),
+				  .rank = p.rank,
+				  .world = p.world,
+				  .pid = p.pid,
+				  .host = p.host,
+				  .started = p.started,
+				  .updated = p.updated,
+				  .elapsed = p.elapsed,
+				  .finished = p.finished,
+				  .shards = p.shards,
+				  .samples = p.samples,
+				  .faces = p.faces,
+				  .failed_samples = p.failed_samples,
+				  .bytes_out = p.bytes_out,
+				  .bad_samples = p.bad_samples,
+				  .eta = -1,
+				  .failures = p.failures,
+				  .nfailures = p.nfailures};
+	if (!k->file)
+		goto nomem;
+	memcpy(k->done, p.done, sizeof(k->done));
+	memcpy(k->skipped, p.skipped, sizeof(k->skipped));
+	memcpy(k->failed, p.failed, sizeof(k->failed));
+	r->nranks++; /* owns host and failures now */
 	stale = r->now - k->updated > STATUS_LIVE_SECS;
 	/* On this very host a vanished pid settles it at once (a killed run
 	 * looks live for STATUS_LIVE_SECS otherwise). */
@@ -658,10 +503,10 @@ static int load_rank(struct gather *g, const char *leaf)
 	if (k->elapsed > 0)
 		k->shards_per_hour =
 		    (double)k->done[PL_RESHARD] * 3600.0 / k->elapsed;
-	ret = 0;
-out:
-	cJSON_Delete(j);
-	return ret;
+	return 0;
+nomem:
+	workdir_progress_release(&p);
+	return -1;
 }
 
 static int load_ranks(struct gather *g)
@@ -677,10 +522,7 @@ static int load_ranks(struct gather *g)
 		return 0;
 	}
 	while (!ret && (de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-
-		if (len > 14 && !strncmp(de->d_name, "progress-", 9) &&
-		    !strcmp(de->d_name + len - 5, ".json"))
+		if (workdir_is_progress(de->d_name))
 			ret = load_rank(g, de->d_name);
 	}
 	closedir(d);
@@ -720,8 +562,6 @@ static struct status_shard *failure_shard(struct gather *g, const char *line)
 static void classify(struct gather *g)
 {
 	struct status_report *r = g->r;
-	static const char *const marker_suffix[PL_N] = {".json.part", NULL,
-							".part", ".tar.part"};
 
 	for (size_t k = 0; k < r->nranks; k++)
 		for (size_t i = 0; i < r->ranks[k].nfailures; i++) {
@@ -752,18 +592,10 @@ static void classify(struct gather *g)
 		    s->owner >= 0 ? ost == STATUS_RANK_LIVE + 1 : g->any_live;
 		/* A marker written lately without a live run: a stage
 		 * command is on it, unless its rank just died. */
-		if (m && !live && ost != STATUS_RANK_STALE + 1) {
-			const char *dir = g->dir[s->stage];
-
-			if (s->stage == PL_PROMPTS)
-				live = touched_lately(g, dir, s->name,
-						      m & SEEN_JOURNAL
-							  ? ".journal"
-							  : ".json.part");
-			else
-				live = touched_lately(g, dir, s->name,
-						      marker_suffix[s->stage]);
-		}
+		if (m && !live && ost != STATUS_RANK_STALE + 1)
+			live = touched_lately(g, s->stage, s->name,
+					      m & SEEN_JOURNAL ? WORKDIR_JOURNAL
+							       : WORKDIR_PART);
 		/* Answers or images kept for the next run, but no run is on
 		 * them. (A stale .part of scan or reshard is just redone.) */
 		left = m && !live &&
@@ -968,8 +800,6 @@ int status_gather(struct status_report *r, const char *workdir,
 		  const char *outdir, time_t now, struct hy_err *err)
 {
 	struct gather g = {.r = r};
-	static const struct pattern *const pats[PL_N] = {
-	    pat_captions, pat_prompts, pat_edits, pat_out};
 	struct stat st;
 	size_t cap = 0;
 	int ret = HY_EFATAL, any = 0, k;
@@ -999,7 +829,7 @@ int status_gather(struct status_report *r, const char *workdir,
 	if (gethostname(g.host, sizeof(g.host) - 1) < 0)
 		g.host[0] = '\0';
 	for (int s = 0; s < PL_N; s++) {
-		if ((k = scan_folder(&g, g.dir[s], pats[s])) < 0)
+		if ((k = scan_folder(&g, s)) < 0)
 			goto nomem;
 		any |= k;
 	}

@@ -1,6 +1,7 @@
 /* JSON string escaping, Python-compatible (ensure_ascii=False). */
 #include "util/jsonw.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -94,4 +95,64 @@ int jsonw_string(struct buf *out, const char *str, size_t len)
 		i += k;
 	}
 	return buf_putc(out, '"');
+}
+
+int jsonw_sep(struct buf *out)
+{
+	char last = out->len ? out->data[out->len - 1] : '{';
+
+	return last == '{' || last == '[' ? 0 : buf_append(out, ", ", 2);
+}
+
+int jsonw_key(struct buf *out, const char *key)
+{
+	if (jsonw_sep(out) || jsonw_string(out, key, strlen(key)))
+		return -1;
+	return buf_append(out, ": ", 2);
+}
+
+int jsonw_int(struct buf *out, int64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+
+	return buf_append(out, num, (size_t)n);
+}
+
+int jsonw_uint(struct buf *out, uint64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%" PRIu64, v);
+
+	return buf_append(out, num, (size_t)n);
+}
+
+int jsonw_double(struct buf *out, const char *fmt, double v)
+{
+	char num[64];
+	int n;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	n = snprintf(num, sizeof(num), fmt, v);
+#pragma GCC diagnostic pop
+	if (n < 0)
+		return -1;
+	return buf_append(
+	    out, num, (size_t)n < sizeof(num) ? (size_t)n : sizeof(num) - 1);
+}
+
+int jsonw_bool(struct buf *out, int v)
+{
+	return v ? buf_append(out, "true", 4) : buf_append(out, "false", 5);
+}
+
+int jsonw_key_int(struct buf *out, const char *key, int64_t v)
+{
+	return jsonw_key(out, key) || jsonw_int(out, v) ? -1 : 0;
+}
+
+int jsonw_key_string(struct buf *out, const char *key, const char *s)
+{
+	return jsonw_key(out, key) || jsonw_string(out, s, strlen(s)) ? -1 : 0;
 }

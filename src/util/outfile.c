@@ -61,10 +61,13 @@ out:
 	return ret;
 }
 
-int outfile_open(struct outfile *f, const char *dir, const char *name,
-		 const char *suffix, int do_fsync, struct hy_err *err)
+/* outfile_open, with the temporary name .NAMESUFFIX.part, or
+ * .NAMESUFFIX.PID.part when pid is not 0. */
+static int open_tmp(struct outfile *f, const char *dir, const char *name,
+		    const char *suffix, long pid, int do_fsync,
+		    struct hy_err *err)
 {
-	size_t n = strlen(name) + strlen(suffix) + 7;
+	size_t n = strlen(name) + strlen(suffix) + 7 + 24;
 	char *tmpname = malloc(n);
 	int ret = HY_OK;
 
@@ -80,7 +83,10 @@ int outfile_open(struct outfile *f, const char *dir, const char *name,
 	}
 	snprintf(tmpname, n, "%s%s", name, suffix);
 	f->final_path = path_join(dir, tmpname);
-	snprintf(tmpname, n, ".%s%s.part", name, suffix);
+	if (pid)
+		snprintf(tmpname, n, ".%s%s.%ld.part", name, suffix, pid);
+	else
+		snprintf(tmpname, n, ".%s%s.part", name, suffix);
 	f->tmp_path = path_join(dir, tmpname);
 	if (!f->final_path || !f->tmp_path) {
 		ret = HY_EFATAL;
@@ -97,6 +103,18 @@ out:
 	if (ret)
 		outfile_abort(f);
 	return ret;
+}
+
+int outfile_open(struct outfile *f, const char *dir, const char *name,
+		 const char *suffix, int do_fsync, struct hy_err *err)
+{
+	return open_tmp(f, dir, name, suffix, 0, do_fsync, err);
+}
+
+int outfile_open_shared(struct outfile *f, const char *dir, const char *name,
+			const char *suffix, int do_fsync, struct hy_err *err)
+{
+	return open_tmp(f, dir, name, suffix, (long)getpid(), do_fsync, err);
 }
 
 int outfile_put(const char *dir, const char *name, const char *suffix,
