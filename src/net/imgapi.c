@@ -80,12 +80,13 @@ static int put(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
-static int putf(struct buf *b, const char *fmt, long v)
+/* The bodies are compact JSON ("," and ":" without spaces), as they have
+ * always been sent: names are written whole with their separators, values
+ * through jsonw. */
+static int put_size(struct buf *b, int w, int h)
 {
-	char num[64];
-
-	snprintf(num, sizeof(num), fmt, v);
-	return put(b, num);
+	return put(b, ",\"size\":\"") || jsonw_int(b, w) || put(b, "x") ||
+	       jsonw_int(b, h) || put(b, "\"");
 }
 
 /* stable-diffusion.cpp's extra args: the sdcpp API's fields (api.md,
@@ -100,11 +101,10 @@ static int sdcpp_extra_args(const struct imgapi_opts *o, unsigned long seed,
 			    struct buf *out)
 {
 	struct buf j = {0};
-	char num[64];
 	int r = 0, nested = o->steps > 0 || o->cfg_scale >= 0 || o->sampler;
 
-	snprintf(num, sizeof(num), "{\"seed\":%lu", seed);
-	r |= put(&j, num);
+	r |= put(&j, "{\"seed\":");
+	r |= jsonw_uint(&j, seed);
 	if (o->negative) {
 		r |= put(&j, ",\"negative_prompt\":");
 		r |= jsonw_string(&j, o->negative, strlen(o->negative));
@@ -113,7 +113,8 @@ static int sdcpp_extra_args(const struct imgapi_opts *o, unsigned long seed,
 		const char *sep = "";
 		r |= put(&j, ",\"sample_params\":{");
 		if (o->steps > 0) {
-			r |= putf(&j, "\"sample_steps\":%ld", o->steps);
+			r |= put(&j, "\"sample_steps\":");
+			r |= jsonw_int(&j, o->steps);
 			sep = ",";
 		}
 		if (o->sampler) {
@@ -123,10 +124,10 @@ static int sdcpp_extra_args(const struct imgapi_opts *o, unsigned long seed,
 			sep = ",";
 		}
 		if (o->cfg_scale >= 0) {
-			snprintf(num, sizeof(num),
-				 "%s\"guidance\":{\"txt_cfg\":%.6g}", sep,
-				 o->cfg_scale);
-			r |= put(&j, num);
+			r |= put(&j, sep);
+			r |= put(&j, "\"guidance\":{\"txt_cfg\":");
+			r |= jsonw_double(&j, "%.6g", o->cfg_scale);
+			r |= put(&j, "}");
 		}
 		r |= put(&j, "}");
 	}
@@ -144,7 +145,6 @@ int imgapi_request(const struct imgapi_opts *o, const char *prompt, size_t len,
 		   unsigned long seed, int w, int h, struct buf *path,
 		   struct buf *body)
 {
-	char num[64];
 	int r = 0;
 	/* OpenAI's own models refuse fields they do not know ("Unknown
 	 * parameter: 'seed'"), and gpt-image-* refuse response_format too
@@ -162,9 +162,8 @@ int imgapi_request(const struct imgapi_opts *o, const char *prompt, size_t len,
 		r |= put(body, "{\"prompt\":");
 		r |= r ? 0 : jsonw_string(body, p.data, p.len);
 		buf_release(&p);
-		snprintf(num, sizeof(num), ",\"size\":\"%dx%d\",\"n\":1}", w,
-			 h);
-		r |= put(body, num);
+		r |= put_size(body, w, h);
+		r |= put(body, ",\"n\":1}");
 		return r ? -1 : 0;
 	}
 	if (o->kind == IMGAPI_OPENAI) {
@@ -175,8 +174,7 @@ int imgapi_request(const struct imgapi_opts *o, const char *prompt, size_t len,
 			r |= put(body, ",\"model\":");
 			r |= jsonw_string(body, o->model, strlen(o->model));
 		}
-		snprintf(num, sizeof(num), ",\"size\":\"%dx%d\"", w, h);
-		r |= put(body, num);
+		r |= put_size(body, w, h);
 		r |= put(body, ",\"n\":1");
 		if (!strict || strncmp(o->model, "gpt-image-", 10) != 0)
 			r |= put(body, ",\"response_format\":\"b64_json\"");
@@ -186,17 +184,19 @@ int imgapi_request(const struct imgapi_opts *o, const char *prompt, size_t len,
 		}
 		/* An extension local OpenAI-compatible servers accept: without
 		 * it a re-run could not reproduce an image. */
-		snprintf(num, sizeof(num), ",\"seed\":%lu", seed);
-		r |= put(body, num);
+		r |= put(body, ",\"seed\":");
+		r |= jsonw_uint(body, seed);
 	} else {
 		r |= put(path, "/sdapi/v1/txt2img");
 		r |= put(body, "{\"prompt\":");
 		r |= jsonw_string(body, prompt, len);
 		/* %lu: above LONG_MAX, %ld would send -1, A1111's "random" */
-		snprintf(num, sizeof(num), ",\"seed\":%lu", seed);
-		r |= put(body, num);
-		snprintf(num, sizeof(num), ",\"width\":%d,\"height\":%d", w, h);
-		r |= put(body, num);
+		r |= put(body, ",\"seed\":");
+		r |= jsonw_uint(body, seed);
+		r |= put(body, ",\"width\":");
+		r |= jsonw_int(body, w);
+		r |= put(body, ",\"height\":");
+		r |= jsonw_int(body, h);
 		r |= put(body, ",\"batch_size\":1,\"n_iter\":1");
 		if (o->sampler) {
 			r |= put(body, ",\"sampler_name\":");
@@ -213,11 +213,10 @@ int imgapi_request(const struct imgapi_opts *o, const char *prompt, size_t len,
 	/* Sampling options: A1111 fields, which OpenAI-compatible local
 	 * servers take as extensions; only sent when asked for. */
 	if (o->steps > 0)
-		r |= putf(body, ",\"steps\":%ld", o->steps);
-	if (o->cfg_scale >= 0) {
-		snprintf(num, sizeof(num), ",\"cfg_scale\":%.6g", o->cfg_scale);
-		r |= put(body, num);
-	}
+		r |= put(body, ",\"steps\":") || jsonw_int(body, o->steps);
+	if (o->cfg_scale >= 0)
+		r |= put(body, ",\"cfg_scale\":") ||
+		     jsonw_double(body, "%.6g", o->cfg_scale);
 	if (o->negative) {
 		r |= put(body, ",\"negative_prompt\":");
 		r |= jsonw_string(body, o->negative, strlen(o->negative));

@@ -19,15 +19,12 @@ static int put(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
+/* `, "key": v`: always after another item. */
 static int put_num(struct buf *b, const char *key, double v, int integer)
 {
-	char tmp[64];
-
-	if (integer)
-		snprintf(tmp, sizeof(tmp), ", \"%s\": %.0f", key, v);
-	else
-		snprintf(tmp, sizeof(tmp), ", \"%s\": %g", key, v);
-	return put(b, tmp);
+	return jsonw_key(b, key) || jsonw_double(b, integer ? "%.0f" : "%g", v)
+		   ? -1
+		   : 0;
 }
 
 static int messages(const struct llm_opts *o, const char *text, size_t len,
@@ -82,14 +79,9 @@ int llm_request(const struct llm_opts *o, const char *text, size_t len,
 	if (!o->think && put(b, ", \"think\": false"))
 		return -1;
 	/* ollama takes sampling settings under "options". */
-	{
-		char tmp[64];
-		snprintf(tmp, sizeof(tmp),
-			 ", \"stream\": false, \"options\": {\"seed\": %lu",
-			 seed);
-		if (put(b, tmp))
-			return -1;
-	}
+	if (put(b, ", \"stream\": false, \"options\": {\"seed\": ") ||
+	    jsonw_uint(b, seed))
+		return -1;
 	if ((o->temperature >= 0 &&
 	     put_num(b, "temperature", o->temperature, 0)) ||
 	    (o->max_tokens > 0 &&
