@@ -117,22 +117,31 @@ static void warn(struct gather *g, const char *fmt, ...)
 	free(line);
 }
 
-/* Entries of a stage file {"KEY.json": text, ...} (capfile.h); -1 when
- * it cannot be read. */
-static int64_t count_entries(struct gather *g, struct buf *b, const char *dir,
+/* The path of shard name's entry of that kind in the folder of stage
+ * (workdir.h), or NULL (ENOMEM). */
+static char *entry_path(struct gather *g, int stage, enum workdir_kind kind,
+			const char *name)
+{
+	const struct workdir_name *n =
+	    workdir_names((enum workdir_folder)stage);
+
+	while (n->prefix && n->kind != kind)
+		n++;
+	return n->prefix ? workdir_path(g->dir[stage], n, name) : NULL;
+}
+
+/* Entries of the stage file {"KEY.json": text, ...} (capfile.h) of stage
+ * (scan or prompts); -1 when it cannot be read. */
+static int64_t count_entries(struct gather *g, struct buf *b, int stage,
 			     const char *name)
 {
-	char *leaf = NULL, *path = NULL;
+	char *path = entry_path(g, stage, WORKDIR_OUTPUT, name);
 	struct hy_err err;
 	int64_t n = -1;
 
-	if (asprintf(&leaf, "%s.json", name) < 0)
-		return -1;
-	path = path_join(dir, leaf);
 	if (path && capfile_count(path, b, &n, &err) < 0)
 		warn(g, "%s", err.msg);
 	free(path);
-	free(leaf);
 	return n;
 }
 
@@ -203,20 +212,16 @@ static int64_t count_json_files(int dfd, int depth)
 
 static int64_t count_part(struct gather *g, const char *name)
 {
-	char *leaf = NULL, *path = NULL;
+	char *path = entry_path(g, PL_GENERATE, WORKDIR_PART, name);
 	int64_t n = -1;
 	int fd;
 
-	if (asprintf(&leaf, ".%s.part", name) < 0)
-		return -1;
-	path = path_join(g->dir[PL_GENERATE], leaf);
 	fd = path ? open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (fd >= 0)
 		n = count_json_files(fd, 0);
 	else if (path)
 		warn(g, "cannot read '%s': %s", path, strerror(errno));
 	free(path);
-	free(leaf);
 	return n;
 }
 
@@ -225,15 +230,11 @@ static int64_t count_part(struct gather *g, const char *name)
 static int touched_lately(struct gather *g, int stage, const char *name,
 			  enum workdir_kind kind)
 {
-	const struct workdir_name *n =
-	    workdir_names((enum workdir_folder)stage);
-	char *path;
+	char *path = entry_path(g, stage, kind, name);
 	struct stat st;
 	int yes = 0;
 
-	while (n->prefix && n->kind != kind)
-		n++;
-	if (!n->prefix || !(path = workdir_path(g->dir[stage], n, name)))
+	if (!path)
 		return 0;
 	if (stat(path, &st) == 0)
 		yes = g->r->now - st.st_mtime <= STATUS_LIVE_SECS;
@@ -645,9 +646,9 @@ static void count_shard(void *ctx, size_t i)
 	for (int k = 0; k < 4; k++)
 		s->fates[k] = -1;
 	if (s->seen & SEEN_CAPTIONS)
-		s->faces = count_entries(g, &b, g->dir[PL_SCAN], s->name);
+		s->faces = count_entries(g, &b, PL_SCAN, s->name);
 	if (s->seen & SEEN_PROMPTS)
-		s->prompts = count_entries(g, &b, g->dir[PL_PROMPTS], s->name);
+		s->prompts = count_entries(g, &b, PL_PROMPTS, s->name);
 	if (s->seen & SEEN_EDITS) {
 		int64_t f[4] = {0, 0, 0, 0};
 
