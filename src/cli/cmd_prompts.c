@@ -114,23 +114,11 @@ static const char default_system[] =
 
 static char *read_text(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char *s = NULL;
-	long n;
+	struct buf b = {0};
 
-	if (!f)
+	if (buf_read_file(&b, path, 0, NULL) != HY_OK)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1))) {
-		if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-			free(s);
-			s = NULL;
-		} else {
-			s[n] = '\0';
-		}
-	}
-	fclose(f);
-	return s;
+	return b.data; /* NUL-terminated, ours */
 }
 
 static int cmp_str(const void *a, const void *b)
