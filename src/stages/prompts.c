@@ -438,10 +438,10 @@ static int ask(struct run *r, struct shardst *s, size_t idx)
 	return HY_OK;
 }
 
-/* The first line of a journal records the options its answers were made
- * with; a journal made with others (another model, system prompt,
- * language...) is started afresh rather than mixed into NAME.json. */
-#define JOURNAL_TAG_KEY "#options"
+/* The first line of a journal (its key JOURNAL_TAG_KEY, journal.h)
+ * records the options its answers were made with; a journal made with
+ * others (another model, system prompt, language...) is started afresh
+ * rather than mixed into NAME.json. */
 
 struct jload {
 	struct shardst *s;
