@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "util/buf.h"
 #include "util/outfile.h"
 
 /* A record is a few bytes; anything larger is not ours. */
@@ -15,32 +15,24 @@
 
 int facerule_read(const char *dir, long *min_faces, struct hy_err *err)
 {
-	char text[RECORD_MAX + 1];
+	struct buf b = {0};
 	char *path = path_join(dir, FACERULE_FILE);
-	FILE *f = NULL;
 	cJSON *j = NULL;
 	const cJSON *v;
-	size_t n;
 	int rc = HY_OK;
 
 	*min_faces = FACERULE_UNSET;
 	if (!path)
 		return hy_err_set(err, HY_EFATAL, "%s: out of memory", dir);
-	if (!(f = fopen(path, "rb"))) {
+	if (buf_read_file(&b, path, RECORD_MAX, NULL) != HY_OK) {
 		if (errno != ENOENT)
-			rc = hy_err_set(err, HY_ECONFIG, "%s: cannot read: %s",
-					path, strerror(errno));
+			rc = hy_err_set(
+			    err, HY_ECONFIG, "%s: cannot read: %s", path,
+			    errno == EFBIG ? "larger than a face-rule record"
+					   : strerror(errno));
 		goto out;
 	}
-	n = fread(text, 1, sizeof(text), f);
-	if (ferror(f) || n > RECORD_MAX) {
-		rc = hy_err_set(err, HY_ECONFIG, "%s: %s", path,
-				ferror(f) ? "cannot read"
-					  : "larger than a face-rule record");
-		goto out;
-	}
-	text[n] = '\0';
-	j = cJSON_ParseWithLength(text, n);
+	j = cJSON_ParseWithLength(b.data, b.len);
 	v = cJSON_GetObjectItemCaseSensitive(j, "min_faces");
 	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e9 ||
 	    v->valuedouble != (long)v->valuedouble) {
@@ -53,9 +45,8 @@ int facerule_read(const char *dir, long *min_faces, struct hy_err *err)
 	}
 	*min_faces = (long)v->valuedouble;
 out:
-	if (f)
-		fclose(f);
 	cJSON_Delete(j);
+	buf_release(&b);
 	free(path);
 	return rc;
 }
@@ -72,36 +63,9 @@ static int differs(struct hy_err *err, const char *dir, long recorded,
 			  dir, FACERULE_FILE, recorded, wanted, wanted_from);
 }
 
-/* Writes dir/name.PID, then renames it to dir/name: one temporary name per
- * process, since the ranks of an array job may write the same record at
- * the same moment (outfile's single temporary name assumes one writer). */
-static int put_record(const char *dir, const char *text, size_t len,
-		      struct hy_err *err)
-{
-	char tmp_name[64];
-	char *from = NULL, *to = NULL;
-	int rc;
-
-	snprintf(tmp_name, sizeof(tmp_name), "%s.%ld", FACERULE_FILE,
-		 (long)getpid());
-	if ((rc = outfile_put(dir, tmp_name, "", text, len, 1, err)))
-		return rc;
-	from = path_join(dir, tmp_name);
-	to = path_join(dir, FACERULE_FILE);
-	if (!from || !to)
-		rc = hy_err_set(err, HY_EFATAL, "%s: out of memory", dir);
-	else if (rename(from, to) != 0)
-		rc = hy_err_set(err, HY_EFATAL, "%s: cannot rename: %s", to,
-				strerror(errno));
-	if (rc && from)
-		unlink(from);
-	free(from);
-	free(to);
-	return rc;
-}
-
 int facerule_write(const char *dir, long min_faces, struct hy_err *err)
 {
+	struct outfile f = {.fd = -1};
 	char text[64];
 	long recorded;
 	int rc, len;
@@ -113,7 +77,12 @@ int facerule_write(const char *dir, long min_faces, struct hy_err *err)
 	if (recorded != FACERULE_UNSET)
 		return differs(err, dir, recorded, min_faces, "this run");
 	len = snprintf(text, sizeof(text), "{\"min_faces\": %ld}\n", min_faces);
-	return put_record(dir, text, (size_t)len, err);
+	/* Ranks of an array job may write the same record at once. */
+	if ((rc = outfile_open_shared(&f, dir, FACERULE_FILE, "", 1, err)) ||
+	    (rc = outfile_write(&f, text, (size_t)len, err)) ||
+	    (rc = outfile_commit(&f, err)))
+		outfile_abort(&f);
+	return rc;
 }
 
 int facerule_agree(const char *const *dirs, size_t n, long given, long *used,
