@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "net/limiter.h"
-#include "util/progress.h"
+#include "util/clock.h"
 #include "util/redact.h"
 
 /* A body larger than this is not an answer (a base64 PNG of 2048x2048,
@@ -277,7 +277,7 @@ int pool_new(struct pool **out, const char *const *urls, size_t n,
 				     p->o.ep_limit < p->o.max_in_flight
 				 ? p->o.ep_limit
 				 : p->o.max_in_flight,
-			     p->o.timeout / 3, progress_now());
+			     p->o.timeout / 3, clock_now());
 		/* --endpoint-limit N: N from the start, and never more;
 		 * fewer only after a timeout or a queue near it. */
 		if (p->o.ep_limit > 0)
@@ -929,7 +929,7 @@ static void send_copies(struct pool *p, double now)
 
 int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 {
-	double now = progress_now(), next = now + max_wait;
+	double now = clock_now(), next = now + max_wait;
 	struct pool_job **pp;
 	CURLMsg *msg;
 	int left, running;
@@ -985,7 +985,7 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 		return hy_err_set(err, HY_EFATAL, "curl_multi_poll failed");
 	if (curl_multi_perform(p->multi, &running) != CURLM_OK)
 		return hy_err_set(err, HY_EFATAL, "curl_multi_perform failed");
-	now = progress_now();
+	now = clock_now();
 	while ((msg = curl_multi_info_read(p->multi, &left))) {
 		struct transfer *t = NULL;
 		struct pool_job *j;
@@ -1018,7 +1018,7 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 
 void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
 {
-	double now = progress_now();
+	double now = clock_now();
 	struct endpoint *e = &p->ep[j->last_ep];
 
 	if (v == POOL_STOP) {
@@ -1100,7 +1100,7 @@ long pool_copies(const struct pool *p, long *won)
 
 int pool_waiting(const struct pool *p, double *for_s)
 {
-	double now = progress_now();
+	double now = clock_now();
 
 	if (for_s)
 		*for_s = p->dark_since > 0 ? now - p->dark_since : 0;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/clock.h"
 
 extern char **environ;
 
@@ -53,29 +54,6 @@ struct spawn {
 	struct server *sv;
 	const char **urls; /* sv[i].url, for spawn_urls */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleeps `secs` in short slices so that a set *stop is seen soon (the
- * signal usually cuts nanosleep short anyway). */
-static void nap(double secs, const atomic_int *stop)
-{
-	double end = now_s() + secs, left = secs;
-
-	while (left > 0 && !(stop && atomic_load(stop))) {
-		struct timespec ts = {0, left > 0.05 ? 50000000L
-						     : (long)(left * 1e9)};
-
-		nanosleep(&ts, NULL);
-		left = end - now_s();
-	}
-}
 
 /* GPU ids are pasted into a shell command ({gpu}) and the environment:
  * accept what CUDA and SLURM write (indices, GPU-/MIG- UUIDs) only. */
@@ -390,13 +368,13 @@ static void guardian(const char *cmd, char **env, int devnull, int logfd,
 			}
 		if (!end && getppid() != parent) {
 			kill(0, SIGTERM);
-			end = now_s() + SPAWN_GRACE;
+			end = clock_now() + SPAWN_GRACE;
 		}
 		if (!end && sh_done)
 			mirror(sh_st);
 		if (end && r < 0 && errno == ECHILD)
 			_exit(0); /* the server and all it started are gone */
-		if (end && now_s() >= end)
+		if (end && clock_now() >= end)
 			kill(0, SIGKILL);
 	}
 }
@@ -719,7 +697,7 @@ int spawn_start(struct spawn **out, const struct spawn_opts *o,
 		close(fds[i]); /* the servers' turn to bind them */
 		fds[i] = -1;
 	}
-	t0 = now_s();
+	t0 = clock_now();
 	for (size_t i = 0; i < n; i++) {
 		ret = start_one(s, i, what, devnull, err);
 		if (ret)
@@ -759,7 +737,7 @@ int spawn_start(struct spawn **out, const struct spawn_opts *o,
 
 			if (!sv->ready && probe(sv, path)) {
 				sv->ready = 1;
-				sv->ready_at = now_s() - t0;
+				sv->ready_at = clock_now() - t0;
 				/* The one thing a long start shows: which
 				 * server came up, where, and how fast. */
 				fprintf(stderr,
@@ -772,14 +750,14 @@ int spawn_start(struct spawn **out, const struct spawn_opts *o,
 		}
 		if (nready == n)
 			break;
-		waited = now_s() - t0;
+		waited = clock_now() - t0;
 		if (o->timeout > 0 && waited >= o->timeout) {
 			ret = not_ready_error(s, o, what, waited, err);
 			goto fail;
 		}
 		if (o->timeout > 0 && delay > o->timeout - waited)
 			delay = o->timeout - waited;
-		nap(delay, stop);
+		clock_nap(delay, stop);
 		delay = delay * 1.5 > 1.0 ? 1.0 : delay * 1.5;
 	}
 	for (size_t i = 0; i < n; i++) { /* keep no sockets open */
@@ -844,16 +822,16 @@ static void signal_groups(struct spawn *s, int sig)
 /* Waits up to secs for every group to empty; returns how many are left. */
 static size_t wait_groups(struct spawn *s, double secs)
 {
-	double end = now_s() + secs;
+	double end = clock_now() + secs;
 	size_t left;
 
 	for (;;) {
 		left = 0;
 		for (size_t i = 0; i < s->n; i++)
 			left += (size_t)alive(&s->sv[i]);
-		if (!left || now_s() >= end)
+		if (!left || clock_now() >= end)
 			return left;
-		nap(0.05, NULL);
+		clock_nap(0.05, NULL);
 	}
 }
 

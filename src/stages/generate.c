@@ -29,6 +29,7 @@
 #include "formats/meta.h"
 #include "formats/metaedit.h"
 #include "util/outfile.h"
+#include "util/clock.h"
 #include "util/progress.h"
 #include "tar/shard.h"
 #include "util/taskq.h"
@@ -1521,9 +1522,9 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 			ret = pool_step(r.pool, 0.25, err);
 			if (ret)
 				goto out;
-			if (ctx->progress && progress_now() - last_note > 0.5) {
+			if (ctx->progress && clock_now() - last_note > 0.5) {
 				endpoint_note(&r);
-				last_note = progress_now();
+				last_note = clock_now();
 			}
 		}
 		done = taskq_done(r.tq, r.pool ? 0 : 0.25);

@@ -24,6 +24,7 @@
 #include "formats/workdir.h"
 #include "util/buf.h"
 #include "util/outfile.h"
+#include "util/clock.h"
 #include "util/progress.h"
 #include "stages/reshard.h"
 
@@ -365,7 +366,7 @@ static void write_status(struct pl *p, int finished)
 	w.host = host;
 	pthread_mutex_lock(&p->lock);
 	w.updated = (int64_t)time(NULL);
-	w.elapsed = progress_now() - p->t0;
+	w.elapsed = clock_now() - p->t0;
 	memcpy(w.done, p->c->done, sizeof(w.done));
 	memcpy(w.skipped, p->c->skipped, sizeof(w.skipped));
 	memcpy(w.failed, p->c->failed, sizeof(w.failed));
@@ -470,7 +471,7 @@ int pipeline_run(const struct stage_ctx *ctx, const struct pipeline_opts *o,
 
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&p.lock, NULL);
-	p.t0 = progress_now();
+	p.t0 = clock_now();
 	p.started = time(NULL);
 	p.ctx = *ctx;
 	p.ctx.stop = &p.halt;
@@ -500,11 +501,11 @@ int pipeline_run(const struct stage_ctx *ctx, const struct pipeline_opts *o,
 			feed_close(&p.fg);
 			feed_close(&p.fr);
 		}
-		if (progress_now() - last > 2) {
+		if (clock_now() - last > 2) {
 			write_status(&p, 0);
 			if (p.rctx.progress)
 				progress_note(&p);
-			last = progress_now();
+			last = clock_now();
 		}
 		usleep(50000);
 	}

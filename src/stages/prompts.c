@@ -14,6 +14,7 @@
 #include "formats/journal.h"
 #include "ml/langid.h"
 #include "util/outfile.h"
+#include "util/clock.h"
 #include "util/progress.h"
 
 /* Shards open at once: enough to keep the pool fed, bounded memory. */
@@ -815,9 +816,9 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 				ret = ret ? ret : r.fatal;
 				goto out;
 			}
-			if (ctx->progress && progress_now() - last_note > 0.5) {
+			if (ctx->progress && clock_now() - last_note > 0.5) {
 				endpoint_note(&r);
-				last_note = progress_now();
+				last_note = clock_now();
 			}
 		}
 		ret = reap(&r);

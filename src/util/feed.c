@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "util/progress.h"
+#include "util/clock.h"
 
 int feed_init(struct feed *f, size_t cap)
 {
@@ -16,7 +16,7 @@ int feed_init(struct feed *f, size_t cap)
 	f->head = f->len = 0;
 	f->closed = 0;
 	pthread_mutex_init(&f->lock, NULL);
-	progress_cond_init(&f->cond);
+	clock_cond_init(&f->cond);
 	return 0;
 }
 
@@ -37,7 +37,7 @@ int feed_wait_below(struct feed *f, size_t n, double max_wait)
 	int ok;
 
 	pthread_mutex_lock(&f->lock);
-	progress_abstime(&ts, max_wait);
+	clock_abstime(&ts, max_wait);
 	while (f->len >= n && !f->closed &&
 	       pthread_cond_timedwait(&f->cond, &f->lock, &ts) != ETIMEDOUT)
 		;
@@ -54,7 +54,7 @@ int feed_take(struct feed *f, size_t *idx, double max_wait)
 	if (!f->len && !f->closed && max_wait > 0) {
 		struct timespec ts;
 
-		progress_abstime(&ts, max_wait);
+		clock_abstime(&ts, max_wait);
 		while (!f->len && !f->closed &&
 		       pthread_cond_timedwait(&f->cond, &f->lock, &ts) !=
 			   ETIMEDOUT)

@@ -5,38 +5,11 @@
 #include <string.h>
 #include <time.h>
 
-double progress_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void progress_cond_init(pthread_cond_t *c)
-{
-	pthread_condattr_t ca;
-
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &ca);
-	pthread_condattr_destroy(&ca);
-}
-
-void progress_abstime(struct timespec *ts, double secs)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += (time_t)secs;
-	ts->tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
+#include "util/clock.h"
 
 double progress_elapsed(const struct progress *p)
 {
-	return progress_now() - p->t0;
+	return clock_now() - p->t0;
 }
 
 void progress_fmt_count(char *out, size_t n, double v)
@@ -71,9 +44,9 @@ void progress_init(struct progress *p, const char *what, FILE *out, int tty,
 	p->out = out;
 	p->tty = tty;
 	p->interval = interval > 0 ? interval : 10;
-	p->t0 = progress_now();
+	p->t0 = clock_now();
 	pthread_mutex_init(&p->lock, NULL);
-	progress_cond_init(&p->wake);
+	clock_cond_init(&p->wake);
 }
 
 /* Caller holds p->lock. */
@@ -132,7 +105,7 @@ static void *run(void *arg)
 	while (!p->quit) {
 		struct timespec ts;
 
-		progress_abstime(&ts, period);
+		clock_abstime(&ts, period);
 		if (pthread_cond_timedwait(&p->wake, &p->lock, &ts) ==
 			ETIMEDOUT &&
 		    !p->quit)

@@ -57,16 +57,6 @@ void progress_report(void *arg, const char *line);
 void progress_set_note(struct progress *p, const char *note);
 /* Seconds since progress_init. */
 double progress_elapsed(const struct progress *p);
-/* Monotonic clock in seconds. */
-double progress_now(void);
-
-/* Timed waits on the monotonic clock, so that a clock step (NTP, a
- * resumed VM) neither stretches nor cuts them: a condition variable whose
- * pthread_cond_timedwait takes CLOCK_MONOTONIC times, and the time `secs`
- * from now on that clock. */
-void progress_cond_init(pthread_cond_t *c);
-void progress_abstime(struct timespec *ts, double secs);
-
 /* Formats a count the way the lines show them: 950, 12.3k, 4.56M. */
 void progress_fmt_count(char *out, size_t n, double v);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "util/progress.h"
+#include "util/clock.h"
 
 struct taskq {
 	pthread_mutex_t lock;
@@ -80,7 +80,7 @@ int taskq_new(struct taskq **out, int threads, void (*notify)(void *ctx),
 	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->work, NULL);
-	progress_cond_init(&q->done);
+	clock_cond_init(&q->done);
 	q->notify = notify;
 	q->ctx = ctx;
 	for (int i = 0; i < threads; i++) {
@@ -114,7 +114,7 @@ struct task *taskq_done(struct taskq *q, double max_wait)
 	if (!q->dhead && max_wait > 0 && q->busy) {
 		struct timespec ts;
 
-		progress_abstime(&ts, max_wait);
+		clock_abstime(&ts, max_wait);
 		while (!q->dhead && q->busy &&
 		       pthread_cond_timedwait(&q->done, &q->lock, &ts) !=
 			   ETIMEDOUT)
