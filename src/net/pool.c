@@ -638,17 +638,45 @@ static int server_gone(CURLcode rc)
 	       rc == CURLE_PARTIAL_FILE;
 }
 
-/* A failed attempt of t's job: retried, unless its copy still flies. An
+/* A failed attempt of job j: retried, unless its copy still flies. An
  * outage (no endpoint up, within the patience) does not count as an
  * attempt. */
-static void failed(struct pool *p, struct transfer *t, struct pool_job *j,
-		   double now, int outage)
+static void failed(struct pool *p, struct pool_job *j, double now, int outage,
+		   int copy)
 {
 	if (j->flying)
 		return;
-	if (outage && j->attempts > 0 && !t->copy)
+	if (outage && j->attempts > 0 && !copy)
 		j->attempts--;
 	retry(p, j, now, 0);
+}
+
+/* The caller's verdict v on the answer endpoint ep gave to job j (after
+ * lat seconds; copy: that answer came from a copy), given at once
+ * (classify) or after POOL_DEFER (pool_resolve): the one place that acts
+ * on a verdict. */
+static void judged(struct pool *p, struct pool_job *j, int ep,
+		   enum pool_verdict v, double lat, int copy, double now)
+{
+	struct endpoint *e = &p->ep[ep];
+
+	if (v == POOL_RETRY) {
+		char tmp[256];
+		int outage;
+
+		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
+		memcpy(j->why, tmp, sizeof(j->why));
+		outage = ep_failed(p, ep, now);
+		failed(p, j, now, outage, copy);
+		return;
+	}
+	if (v == POOL_STOP) {
+		stopped(p, j, ep);
+		return;
+	}
+	ep_ok(p, e, lat);
+	p->queued--;
+	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
 }
 
 /* Decides what a finished transfer (already released, t->job cleared:
@@ -692,7 +720,7 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 		} else {
 			e->errors++;
 		}
-		failed(p, t, j, now, outage);
+		failed(p, j, now, outage, t->copy);
 		return;
 	}
 	if (status < 200 || status >= 300) {
@@ -718,9 +746,10 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 		int dark = ep_failed(p, t->ep, now);
 		if (status == 408)
 			limiter_timed_out(&e->lim, now);
-		failed(p, t, j, now,
+		failed(p, j, now,
 		       dark &&
-			   (status == 502 || status == 503 || status == 504));
+			   (status == 502 || status == 503 || status == 504),
+		       t->copy);
 		return;
 	}
 	if (status >= 300 && status < 400) {
@@ -767,30 +796,20 @@ static void classify(struct pool *p, struct transfer *t, struct pool_job *j,
 	j->why[0] = '\0';
 	v = p->cb.response(p->cb.ctx, j, t->resp.data ? t->resp.data : "",
 			   t->resp.len, j->why, sizeof(j->why));
-	if (v == POOL_RETRY) {
-		char tmp[256];
-		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
-		memcpy(j->why, tmp, sizeof(j->why));
-		failed(p, t, j, now, ep_failed(p, t->ep, now));
-		return;
+	if (v != POOL_RETRY) {
+		/* The first answer wins; a copy still in flight is
+		 * cancelled. */
+		cancel_others(p, j);
+		if (t->copy)
+			p->copies_won++;
+		j->last_ep = t->ep;
 	}
-	/* The first answer wins; a copy still in flight is cancelled. */
-	cancel_others(p, j);
-	if (t->copy)
-		p->copies_won++;
-	j->last_ep = t->ep;
 	if (v == POOL_DEFER) {
 		/* Its slot is free again; the job stays counted as queued. */
 		j->latency = now - t->t0;
 		return;
 	}
-	if (v == POOL_STOP) {
-		stopped(p, j, t->ep);
-		return;
-	}
-	ep_ok(p, e, now - t->t0);
-	p->queued--;
-	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
+	judged(p, j, t->ep, v, now - t->t0, t->copy, now);
 }
 
 static void start_probe(struct pool *p, struct endpoint *e)
@@ -1018,25 +1037,9 @@ int pool_step(struct pool *p, double max_wait, struct hy_err *err)
 
 void pool_resolve(struct pool *p, struct pool_job *j, enum pool_verdict v)
 {
-	double now = clock_now();
-	struct endpoint *e = &p->ep[j->last_ep];
-
-	if (v == POOL_STOP) {
-		stopped(p, j, j->last_ep);
-		return;
-	}
-	if (v == POOL_RETRY) {
-		char tmp[256];
-		snprintf(tmp, sizeof(tmp), "%.100s: %.150s", e->name, j->why);
-		memcpy(j->why, tmp, sizeof(j->why));
-		if (ep_failed(p, j->last_ep, now) && j->attempts > 0)
-			j->attempts--;
-		retry(p, j, now, 0);
-		return;
-	}
-	ep_ok(p, e, j->latency);
-	p->queued--;
-	job_done(p, j, v == POOL_DONE ? POOL_OK : POOL_FAILED);
+	/* Its transfers are gone (a deferred answer cancelled its copies),
+	 * so no copy still flies: the attempt is the job's own. */
+	judged(p, j, j->last_ep, v, j->latency, 0, clock_now());
 }
 
 void pool_wakeup(struct pool *p)
