@@ -295,8 +295,10 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 		}
 	}
 	if (strcmp(o->lang, "any") != 0) {
-		const char *model =
-		    o->lang_model ? o->lang_model : langid_default_model();
+		const char *env = getenv("HYBRIDIZE_LID_MODEL");
+		const char *model = o->lang_model ? o->lang_model
+				    : env && *env ? env
+						  : langid_default_model();
 		char *tok, *save = NULL;
 
 		pc->langs_buf = strdup(o->lang);

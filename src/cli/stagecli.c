@@ -2,10 +2,36 @@
 #include "stagecli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "formats/facerule.h"
 #include "signals.h"
 #include "util/outfile.h"
+
+/* A server answered its probe: the one line a long start shows. */
+static void spawn_ready(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "hybridize: %s\n", line);
+}
+
+/* The GPUs this job sees, from the environment: the list CUDA or SLURM
+ * set, else SLURM's count for the node. SLURM's lists are node-wide
+ * indices: right when the job sees every GPU of the node; where cgroups
+ * hide the others SLURM also sets CUDA_VISIBLE_DEVICES, which comes
+ * first. */
+static void spawn_gpus_from_env(struct spawn_opts *so)
+{
+	static const char *const lists[] = {
+	    "CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"};
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++)
+		if ((so->gpu_list = getenv(lists[i]))) {
+			so->gpu_list_from = lists[i];
+			return;
+		}
+	so->gpus_on_node = getenv("SLURM_GPUS_ON_NODE");
+}
 
 int cli_spawn(const struct cli_opts *o, const char *spawn_cmd,
 	      const char *health_path, const char *what, const char *log_dir,
@@ -19,9 +45,13 @@ int cli_spawn(const struct cli_opts *o, const char *spawn_cmd,
 	    .timeout = o->spawn_timeout,
 	    .log_dir = log_dir,
 	    .what = what,
+	    .ready = {.fn = spawn_ready},
 	};
 	struct hy_err err = {0};
-	int r = spawn_start(sp, &so, &cli_stop, &err);
+	int r;
+
+	spawn_gpus_from_env(&so);
+	r = spawn_start(sp, &so, &cli_stop, &err);
 
 	if (r != HY_OK) {
 		fprintf(stderr, "hybridize %s: %s\n", cmd, err.msg);

@@ -270,16 +270,11 @@ static int is_file(const char *path)
 extern "C" const char *langid_default_model(void)
 {
 	static const char rel[] = "/.cache/models/lid.176.ftz";
-	const char *env = getenv("HYBRIDIZE_LID_MODEL");
 	char dir[PATH_MAX], fallback[PATH_MAX];
 	char *slash;
 	int first = 1;
 	ssize_t n;
 
-	if (env && *env) {
-		snprintf(default_model, sizeof(default_model), "%s", env);
-		return default_model;
-	}
 	n = readlink("/proc/self/exe", dir, sizeof(dir) - sizeof(rel));
 	if (n <= 0 || (size_t)n >= sizeof(dir) - sizeof(rel)) {
 		snprintf(default_model, sizeof(default_model), "%s", rel + 1);

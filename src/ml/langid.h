@@ -51,9 +51,10 @@ int langid_is(struct langid *l, const char *text, size_t len,
 	      const char *const *langs, size_t nlangs, float min_score,
 	      int *yes, struct hy_err *err);
 
-/* The model path to use when none is given: $HYBRIDIZE_LID_MODEL when set
- * and not empty; else .cache/models/lid.176.ftz (where scripts/fetch-model.sh
- * puts it) in the nearest directory above the running executable's
+/* The model path to use when none is given (the CLI first looks at
+ * $HYBRIDIZE_LID_MODEL; the library reads no environment):
+ * .cache/models/lid.176.ftz (where scripts/fetch-model.sh puts it) in the
+ * nearest directory above the running executable's
  * directory that has one, so build/hybridize, build/asan/hybridize and
  * build/unit/ tests all find the repository's copy; else
  * <executable's directory>/../.cache/models/lid.176.ftz, so that the error

@@ -112,25 +112,18 @@ fail:
 	return ret;
 }
 
-/* The GPU of each server: the i-th id of the list this job sees
- * (CUDA_VISIBLE_DEVICES, else SLURM's), else "i". *n in: the servers
- * asked for (0: one per visible GPU); out: the servers to start. */
-static int pick_gpus(size_t *n, const char *what, char ***gpus,
-		     struct hy_err *err)
+/* The GPU of each server: the i-th id of o->gpu_list, else "i". *n in:
+ * the servers asked for (0: one per visible GPU, or o->gpus_on_node);
+ * out: the servers to start. */
+static int pick_gpus(const struct spawn_opts *o, size_t *n, const char *what,
+		     char ***gpus, struct hy_err *err)
 {
-	static const char *const lists[] = {
-	    "CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"};
-	const char *var = NULL, *val = NULL;
+	const char *var = o->gpu_list_from ? o->gpu_list_from : "GPU list";
+	const char *val = o->gpu_list;
 	char **ids = NULL;
 	size_t nids = 0, want = *n;
 	int ret;
 
-	/* SLURM's lists are node-wide indices: right when the job sees
-	 * every GPU of the node; where cgroups hide the others SLURM also
-	 * sets CUDA_VISIBLE_DEVICES, which comes first. */
-	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists) && !val; i++)
-		if ((val = getenv(lists[i])))
-			var = lists[i];
 	if (val) {
 		if (!*val || !strcmp(val, "-1"))
 			return hy_err_set(err, HY_ECONFIG,
@@ -151,7 +144,7 @@ static int pick_gpus(size_t *n, const char *what, char ***gpus,
 					  want, what, var, val, nids,
 					  nids == 1 ? "" : "s");
 		}
-	} else if (!want && (val = getenv("SLURM_GPUS_ON_NODE"))) {
+	} else if (!want && (val = o->gpus_on_node)) {
 		char *end;
 		long c = strtol(val, &end, 10);
 
@@ -613,8 +606,7 @@ out:
 
 /* Needs curl_global_init done (the probes are curl easy handles). The
  * child side is async-signal-safe, so any thread may call it. A timeout
- * <= 0 waits without limit. The ready lines go to stderr ("hybridize: LLM
- * server 0 on GPU 0 ready at URL (12.3 s)"). */
+ * <= 0 waits without limit. */
 int spawn_start(struct spawn **out, const struct spawn_opts *o,
 		const atomic_int *stop, struct hy_err *err)
 {
@@ -637,7 +629,7 @@ int spawn_start(struct spawn **out, const struct spawn_opts *o,
 				  "--spawn '%.200s' has no {port}: the %s "
 				  "servers must be told where to listen",
 				  o->cmd ? o->cmd : "", what);
-	ret = pick_gpus(&n, what, &gpus, err);
+	ret = pick_gpus(o, &n, what, &gpus, err);
 	if (ret != HY_OK || !gpus || !n) { /* the last two: for the analyzer */
 		free(gpus);
 		return ret != HY_OK ? ret
@@ -740,11 +732,11 @@ int spawn_start(struct spawn **out, const struct spawn_opts *o,
 				sv->ready_at = clock_now() - t0;
 				/* The one thing a long start shows: which
 				 * server came up, where, and how fast. */
-				fprintf(stderr,
-					"hybridize: %s server %zu on GPU %s "
-					"ready at %s (%.1f s)\n",
-					what, i, sv->gpu, sv->url,
-					sv->ready_at);
+				hy_report(&o->ready,
+					  "%s server %zu on GPU %s ready at %s "
+					  "(%.1f s)",
+					  what, i, sv->gpu, sv->url,
+					  sv->ready_at);
 			}
 			nready += sv->ready;
 		}

@@ -18,6 +18,19 @@ struct spawn_opts {
 	const char *log_dir;	 /* server i of host H writes
 				    log_dir/.server-H-i.log */
 	const char *what;	 /* "LLM", "image": for messages */
+	/* The GPUs this job sees, as the caller read them from the
+	 * environment (the library reads none): the comma-separated ids of
+	 * gpu_list (indices, GPU-/MIG- UUIDs), named gpu_list_from in
+	 * messages ("CUDA_VISIBLE_DEVICES", "SLURM_STEP_GPUS"...), or NULL;
+	 * else, when n is 0, the count in gpus_on_node
+	 * (SLURM_GPUS_ON_NODE's text), or NULL: one server. */
+	const char *gpu_list;
+	const char *gpu_list_from;
+	const char *gpus_on_node;
+	/* Told of each server as it answers its probe, the one thing a long
+	 * start shows: "LLM server 0 on GPU 0 ready at URL (12.3 s)". Its fn
+	 * may be NULL. */
+	struct hy_reporter ready;
 };
 
 struct spawn;

@@ -68,6 +68,17 @@ static int listening(int port)
 	return ok;
 }
 
+static int nready;
+
+/* The ready lines, told through the reporter rather than printed. */
+static void count_ready(void *ctx, const char *line)
+{
+	(void)ctx;
+	assert_non_null(strstr(line, "test server "));
+	assert_non_null(strstr(line, " ready at http://127.0.0.1:"));
+	nready++;
+}
+
 static void test_null_is_accepted(void **state)
 {
 	const char *const *urls = (const char *const *)1;
@@ -122,8 +133,12 @@ static void test_servers_get_ports_gpus_and_are_stopped(void **state)
 		 "echo $CUDA_VISIBLE_DEVICES >%s/gpu-{gpu}; " HTTP_SERVER, dir);
 	o.cmd = cmd;
 	o.log_dir = dir;
-	setenv("CUDA_VISIBLE_DEVICES", "7,GPU-ab-12,3", 1);
+	o.gpu_list = "7,GPU-ab-12,3";
+	o.gpu_list_from = "CUDA_VISIBLE_DEVICES";
+	o.ready.fn = count_ready;
+	nready = 0;
 	assert_int_equal(spawn_start(&s, &o, NULL, &err), HY_OK);
+	assert_int_equal(nready, 2); /* one line a server, none printed */
 	assert_int_equal(spawn_urls(s, &urls), 2);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(
@@ -208,12 +223,38 @@ static void test_too_few_gpus_is_config_error(void **state)
 	struct hy_err err = {0};
 
 	(void)state;
-	setenv("CUDA_VISIBLE_DEVICES", "0,1", 1);
+	o.gpu_list_from = "CUDA_VISIBLE_DEVICES";
+	o.gpu_list = "0,1";
 	assert_int_equal(spawn_start(&s, &o, NULL, &err), HY_ECONFIG);
-	assert_non_null(strstr(err.msg, "lists 2 GPUs"));
-	setenv("CUDA_VISIBLE_DEVICES", "0;reboot", 1);
+	assert_non_null(strstr(err.msg, "CUDA_VISIBLE_DEVICES='0,1' lists 2 "
+					"GPUs"));
+	o.gpu_list = "0;reboot";
 	assert_int_equal(spawn_start(&s, &o, NULL, &err), HY_ECONFIG);
 	assert_non_null(strstr(err.msg, "not a GPU index or UUID"));
+	o.gpu_list = NULL;
+	o.n = 0;
+	o.gpus_on_node = "two";
+	assert_int_equal(spawn_start(&s, &o, NULL, &err), HY_ECONFIG);
+	assert_non_null(strstr(err.msg, "SLURM_GPUS_ON_NODE='two' is not "
+					"a GPU count"));
+}
+
+/* The library reads no environment: the caller passes what it read. An
+ * empty CUDA_VISIBLE_DEVICES would stop the start ("no GPU is visible");
+ * unread, the server starts (and here exits). */
+static void test_environment_is_not_read(void **state)
+{
+	struct spawn_opts o = {
+	    .cmd = "exit 4 # {port}", .timeout = 20, .what = "LLM"};
+	struct spawn *s = NULL;
+	struct hy_err err = {0};
+
+	(void)state;
+	setenv("CUDA_VISIBLE_DEVICES", "", 1);
+	setenv("SLURM_GPUS_ON_NODE", "0", 1);
+	assert_int_equal(spawn_start(&s, &o, NULL, &err), HY_ECONFIG);
+	assert_non_null(strstr(err.msg, "exited with status 4"));
+	unsetenv("SLURM_GPUS_ON_NODE");
 }
 
 int main(void)
@@ -235,6 +276,8 @@ int main(void)
 		test_timeout_names_the_silent_servers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_few_gpus_is_config_error,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_environment_is_not_read, setup,
+					    teardown),
 	};
 	int r;
 
