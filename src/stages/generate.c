@@ -6,112 +6,31 @@
  * ask again) goes back to the pool, so a damaged image is retried like any
  * other bad answer.
  *
- * Sample files are written in EDITS_DIR/.NAME.part/, KEY.json last: a
- * sample whose KEY.json is there (and whose image matches its sha256) is
- * done, so a killed run redoes only the samples in flight. */
+ * Sample files are written in EDITS_DIR/.NAME.part/ (formats/editpart.h),
+ * KEY.json last: a sample whose KEY.json is there (and whose image matches
+ * its sha256) is done, so a killed run redoes only the samples in flight.
+ * The blur of leftovers is leftover.c's; the state both files share is in
+ * generate_shard.h. */
 #include "stages/generate.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "formats/capfile.h"
-#include "util/digest.h"
+#include "formats/editpart.h"
 #include "formats/fates.h"
-#include "util/hash.h"
-#include "image/image.h"
 #include "formats/keypath.h"
 #include "formats/meta.h"
 #include "formats/metaedit.h"
-#include "util/outfile.h"
-#include "util/clock.h"
-#include "util/progress.h"
+#include "image/image.h"
+#include "stages/generate_shard.h"
+#include "stages/leftover.h"
 #include "tar/shard.h"
+#include "util/clock.h"
+#include "util/digest.h"
+#include "util/hash.h"
+#include "util/progress.h"
 #include "util/taskq.h"
-
-/* Largest member body read (an image or a JSON record). */
-#define GEN_MAX_BODY (64u << 20)
-/* The file in a .NAME.part/ folder that records the options its images
- * were made with. */
-#define GEN_OPTIONS_FILE ".options"
-
-/* G_LEFT: a leftover for the policy; G_BLURRED: blurred by the finish
- * task; G_UNBLURRABLE: a leftover whose photo could not be blurred, which is
- * dropped rather than shipped with a face; G_DOUBTFUL: a face sample that no
- * edit can make safe (its key cannot be a file name, it has several
- * photos, its metadata is unreadable), dropped without asking a server. */
-enum gstate {
-	G_PENDING,
-	G_DONE,
-	G_LEFT,
-	G_FAILED,
-	G_BLURRED,
-	G_UNBLURRABLE,
-	G_DOUBTFUL
-};
-enum gkind { T_LOAD, T_POST, T_FINISH };
-
-struct gtask {
-	struct task t; /* first: the queue hands this pointer back */
-	enum gkind kind;
-	void *owner;
-};
-
-/* What only a sample with a prompt needs, to ask the image server and to
- * write its edit: freed (drop_post) once it is not to be sent, or done. */
-struct gpost {
-	char *prompt;
-	size_t prompt_len;
-	char *json; /* the original metadata, or NULL */
-	size_t json_len;
-	int ow, oh; /* original image size; 0 when unknown */
-	int gw, gh; /* size asked of the server */
-	unsigned long seed;
-	struct gjob *job;
-};
-
-/* A face sample (or one with a prompt) of the shard being generated: 56
- * bytes and its key, besides a gpost while it has a prompt to send. The
- * list of them is what stays per sample. */
-struct gsample {
-	char *key;
-	struct gpost *post; /* NULL: no prompt (a leftover) */
-	const char *reason; /* leftovers and failures: owned when
-			       reason_owned, else a literal */
-	char *doubt;	    /* G_DOUBTFUL's reason, set by the first pass */
-	char *boxes_why;    /* face boxes in doubt, and why (NULL: trusted):
-			       a leftover is blurred whole or dropped, never
-			       kept */
-	uint32_t key_len;
-	unsigned char st; /* enum gstate */
-	unsigned char reason_owned;
-	/* the image member's extension (jpg, jpeg, png or webp: is_image_ext),
-	 * or "": kept inline, not one allocation a sample */
-	char ext[8];
-};
-
-struct gshard {
-	const struct generate_input *in;
-	struct run *r;
-	char *part, *final;
-	struct gsample *v;
-	size_t n, cap;
-	size_t pending;
-	size_t cursor; /* the next sample to submit (submit_more) */
-	int64_t nfailed, samples, resumed;
-	int64_t blurred, dropped, kept; /* set by the finish task */
-	struct shard_id id;		/* the file the first pass read */
-	enum { S_LOADING, S_RUNNING, S_FINISHING } state;
-	struct gtask task;
-	int ret; /* of the last task */
-	struct hy_err err;
-	struct gshard *next;
-};
 
 struct gjob {
 	struct pool_job base; /* first: the pool hands this pointer back */
@@ -228,161 +147,6 @@ static void shard_free(struct gshard *s)
 	free(s->part);
 	free(s->final);
 	free(s);
-}
-
-/* Path of KEY.EXT under dir, split so that outfile can name its temporary
- * beside it: *sub = dir + the key's folders (created), *leaf = the file
- * name. Both malloc'd. */
-static int member_path(const char *dir, const char *key, size_t key_len,
-		       const char *ext, char **sub, char **leaf,
-		       struct hy_err *err)
-{
-	const char *slash = memrchr(key, '/', key_len);
-	size_t base = slash ? (size_t)(slash - key) + 1 : 0;
-	char *folders = strndup(key, base);
-	int ret = HY_OK;
-
-	*sub = *leaf = NULL;
-	if (!folders)
-		return hy_err_set(err, HY_EFATAL, "out of memory");
-	*sub = base ? path_join(dir, folders) : strdup(dir);
-	if (asprintf(leaf, "%.*s.%s", (int)(key_len - base), key + base, ext) <
-	    0)
-		*leaf = NULL;
-	if (!*sub || !*leaf)
-		ret = hy_err_set(err, HY_EFATAL, "out of memory");
-	else if (base)
-		ret = mkdirs(*sub, err);
-	free(folders);
-	if (ret) {
-		free(*sub);
-		free(*leaf);
-		*sub = *leaf = NULL;
-	}
-	return ret;
-}
-
-static int write_member(const char *dir, const struct gsample *g,
-			const char *ext, const void *data, size_t len,
-			struct hy_err *err)
-{
-	char *sub, *leaf;
-	int ret = member_path(dir, g->key, g->key_len, ext, &sub, &leaf, err);
-
-	if (ret)
-		return ret;
-	/* No fsync per file: the finish step syncs the file system once
-	 * before the folder is renamed into place. */
-	ret = outfile_put(sub, leaf, "", data, len, 0, err);
-	free(sub);
-	free(leaf);
-	return ret;
-}
-
-/* 1 when an earlier run finished this sample: KEY.json is there and the
- * image beside it has the sha256 it records (a crash of the machine can
- * leave a renamed but empty file; that sample is made again). */
-static int already_done(const char *dir, const struct gsample *g,
-			const char *ext)
-{
-	char *sub = NULL, *leaf = NULL, *path = NULL;
-	struct buf b = {0};
-	struct hy_err err;
-	const char *at;
-	char want[65], got[65];
-	int done = 0;
-
-	if (member_path(dir, g->key, g->key_len, "json", &sub, &leaf, &err))
-		return 0;
-	path = path_join(sub, leaf);
-	/* A blurred leftover of an earlier try has a KEY.json too. */
-	if (!path || buf_read_file(&b, path, 0, NULL) || !b.data ||
-	    !strstr(b.data, "\"synthetic\":"))
-		goto out;
-	at = strstr(b.data, "\"sha256\":\"");
-	if (!at || strlen(at + 10) < 64)
-		goto out;
-	memcpy(want, at + 10, 64);
-	want[64] = '\0';
-	free(sub);
-	free(leaf);
-	free(path);
-	path = NULL;
-	if (member_path(dir, g->key, g->key_len, ext, &sub, &leaf, &err)) {
-		sub = leaf = NULL;
-		goto out;
-	}
-	path = path_join(sub, leaf);
-	if (!path || buf_read_file(&b, path, 0, NULL) ||
-	    digest_sha256_hex(b.data ? b.data : "", b.len, got))
-		goto out;
-	done = !strcmp(want, got);
-out:
-	buf_release(&b);
-	free(sub);
-	free(leaf);
-	free(path);
-	return done;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Removes a temporary file a killed run left (".X.part", see outfile.h)
- * whose sample this run did not write again. */
-static int rm_temporary(const char *path, const struct stat *st, int flag,
-			struct FTW *ftw)
-{
-	const char *leaf = path + ftw->base;
-	size_t n = strlen(leaf);
-
-	(void)st;
-	if (flag == FTW_F && leaf[0] == '.' && n > 6 &&
-	    !strcmp(leaf + n - 5, ".part") && unlink(path) < 0 &&
-	    errno != ENOENT)
-		return -1;
-	return 0;
-}
-
-/* Makes the .NAME.part folder, emptied first when it holds images made
- * with other options (another model, seed, size...). */
-static int open_part(struct gshard *s, struct hy_err *err)
-{
-	struct run *r = s->r;
-	char *opt = path_join(s->part, GEN_OPTIONS_FILE);
-	struct buf b = {0};
-	int ret;
-
-	if (!opt)
-		return hy_err_set(err, HY_EFATAL, "out of memory");
-	if (buf_read_file(&b, opt, 0, NULL) == 0 &&
-	    strcmp(b.data ? b.data : "", r->tag) != 0) {
-		hy_report(&r->ctx->report,
-			  "%s: edits in progress were made with other options "
-			  "(model, seed, size...): starting the shard afresh",
-			  s->in->shard);
-		if (nftw(s->part, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0) {
-			ret =
-			    hy_err_set(err, HY_EFATAL, "cannot remove '%s': %s",
-				       s->part, strerror(errno));
-			goto out;
-		}
-		buf_clear(&b);
-	}
-	ret = mkdirs(s->part, err);
-	if (!ret && !b.len)
-		ret = outfile_put(s->part, GEN_OPTIONS_FILE, "", r->tag,
-				  strlen(r->tag), 0, err);
-out:
-	buf_release(&b);
-	free(opt);
-	return ret;
 }
 
 /* Prompts by key, sorted, for lookups while the shard streams by. */
@@ -658,18 +422,27 @@ static int take_reason(struct gsample *g, char *r)
 	return 0;
 }
 
-static int set_reason(struct gsample *g, const char *why)
+int gsample_set_reason(struct gsample *g, const char *why)
 {
 	return take_reason(g, strdup(why));
 }
 
-/* The same with a string literal, not copied. */
-static void set_reason_static(struct gsample *g, const char *why)
+void gsample_set_reason_static(struct gsample *g, const char *why)
 {
 	if (g->reason_owned)
 		free((void *)g->reason);
 	g->reason = why;
 	g->reason_owned = 0;
+}
+
+int gsample_append_reason(struct gsample *g, const char *why, const char *what)
+{
+	char *r = NULL;
+
+	if (asprintf(&r, "%s; %s: %s", g->reason ? g->reason : "leftover", why,
+		     what) < 0)
+		r = NULL;
+	return take_reason(g, r);
 }
 
 /* Load task: prompts, first pass, resume state, sizes and seeds. */
@@ -693,7 +466,8 @@ static void run_load(struct task *t)
 			pi.idx[i] = i;
 		qsort_r(pi.idx, pi.caps.n, sizeof(*pi.idx), cmp_caps, &pi.caps);
 	}
-	ret = open_part(s, &s->err);
+	ret = editpart_open(s->part, s->r->tag, &s->r->ctx->report,
+			    s->in->shard, &s->err);
 	if (!ret)
 		ret = read_shard(s, &pi, &s->err);
 	for (size_t i = 0; !ret && i < s->n; i++) {
@@ -716,11 +490,11 @@ static void run_load(struct task *t)
 			why = "empty prompt";
 		if (why) {
 			g->st = G_LEFT;
-			set_reason_static(g, why);
+			gsample_set_reason_static(g, why);
 			drop_post(g);
 			continue;
 		}
-		if (already_done(s->part, g, g->ext)) {
+		if (editpart_done(s->part, g->key, g->key_len, g->ext)) {
 			drop_post(g);
 			g->st = G_DONE;
 			s->resumed++;
@@ -853,13 +627,14 @@ static void run_post(struct task *t)
 		if (ret)
 			goto fatal;
 	}
-	ret = write_member(s->part, g, g->ext, out->data, out->len, &err);
+	ret = editpart_put(s->part, g->key, g->key_len, g->ext, out->data,
+			   out->len, &err);
 	if (!ret)
-		ret = write_member(s->part, g, "txt", p->prompt, p->prompt_len,
-				   &err);
+		ret = editpart_put(s->part, g->key, g->key_len, "txt",
+				   p->prompt, p->prompt_len, &err);
 	if (!ret) /* last: its presence means the sample is done */
-		ret =
-		    write_member(s->part, g, "json", meta.data, meta.len, &err);
+		ret = editpart_put(s->part, g->key, g->key_len, "json",
+				   meta.data, meta.len, &err);
 	if (ret)
 		goto fatal;
 	goto out;
@@ -874,228 +649,16 @@ out:
 	buf_release(&meta);
 }
 
-static int same_key(const struct gsample *g, const char *key, size_t len)
-{
-	return g->key_len == len && !memcmp(g->key, key, len);
-}
-
-/* Adds "; WHY: WHAT" to a leftover's reason. -1 when out of memory. */
-static int append_reason(struct gsample *g, const char *why, const char *what)
-{
-	char *r = NULL;
-
-	if (asprintf(&r, "%s; %s: %s", g->reason ? g->reason : "leftover", why,
-		     what) < 0)
-		r = NULL;
-	return take_reason(g, r);
-}
-
-/* The next leftover from i on that has a photo to blur. */
-static size_t next_left(const struct gshard *s, size_t i)
-{
-	while (i < s->n && !(s->v[i].st == G_LEFT && s->v[i].ext[0]))
-		i++;
-	return i;
-}
-
-/* Blurs one leftover's photo (body, as img_ret/img_err read it) in the
- * regions its metadata (json, or NULL) gives. HY_OK (blurred, or dropped
- * as unblurrable) or an error that stops the shard. */
-static int blur_one(struct gshard *s, struct gsample *g, struct buf *body,
-		    int img_ret, const struct hy_err *img_err, struct buf *json,
-		    struct meta *md, struct buf *out, struct buf *meta,
-		    struct hy_err *err)
-{
-	const struct image_box *boxes = NULL;
-	size_t nb = 0;
-	struct hy_err e2;
-	char sha[65];
-	enum image_fmt f;
-	int w = 0, h = 0, ret = img_ret;
-
-	/* The regions by the face rule: the boxes, or the whole photo when
-	 * they are in doubt. */
-	meta_reset(md);
-	if (!ret && json)
-		ret = meta_parse(md, json->data, json->len, &e2);
-	if (ret == HY_OK) {
-		boxes = meta_hide(md, &nb);
-		if (g->boxes_why && append_reason(g, g->boxes_why,
-						  "the whole photo is blurred"))
-			ret = hy_err_set(&e2, HY_EFATAL, "out of memory");
-	}
-	if (ret == HY_OK) {
-		buf_clear(out);
-		ret = image_blur_encoded(body->data, body->len, boxes, nb, out,
-					 &e2);
-	}
-	if (ret == HY_OK)
-		ret = image_probe(out->data, out->len, &f, &w, &h, &e2);
-	if (ret == HY_EFATAL) {
-		*err = img_ret == HY_EFATAL ? *img_err : e2;
-		return ret;
-	}
-	if (ret) {
-		/* A face that cannot be blurred must not ship. */
-		char why[300];
-		snprintf(why, sizeof(why),
-			 "cannot blur the original image (%.200s): dropped",
-			 img_ret == HY_OK ? e2.msg : img_err->msg);
-		hy_report(&s->r->ctx->report, "%s: sample '%s': %s",
-			  s->in->shard, g->key, why);
-		g->st = G_UNBLURRABLE;
-		if (set_reason(g, why))
-			return hy_err_set(err, HY_EFATAL, "out of memory");
-		return HY_OK;
-	}
-	if (digest_sha256_hex(out->data, out->len, sha))
-		return hy_err_set(err, HY_EFATAL, "sha256 failed");
-	{
-		struct metaedit_blur mb = {.w = w,
-					   .h = h,
-					   .sha256 = sha,
-					   .boxes = (long)nb,
-					   .reason = g->reason};
-		ret = json ? metaedit_blurred(json->data, json->len, &mb, meta,
-					      &e2)
-			   : HY_ESAMPLE;
-		if (ret == HY_ESAMPLE)
-			ret = metaedit_blurred(NULL, 0, &mb, meta, &e2);
-		if (ret) {
-			*err = e2;
-			return ret;
-		}
-	}
-	ret = write_member(s->part, g, g->ext, out->data, out->len, err);
-	if (!ret)
-		ret = write_member(s->part, g, "json", meta->data, meta->len,
-				   err);
-	if (ret)
-		return ret;
-	s->blurred++;
-	g->st = G_BLURRED;
-	return HY_OK;
-}
-
-/* Blurs the leftovers' images: a second pass reading only their photos and
- * metadata (KEY.json is read again here rather than kept from the first
- * pass for every leftover: memory stays flat in the samples of a shard). */
-static int blur_leftovers(struct gshard *s, struct hy_err *err)
-{
-	struct shard *sh = NULL;
-	struct shard_member m;
-	struct buf body = {0}, json = {0}, out = {0}, meta = {0};
-	struct meta md = {0};
-	struct shard_id id;
-	struct hy_err img_err = {0}, e2;
-	size_t i = next_left(s, 0);
-	/* of leftover i: a member met, its JSON read, its photo read */
-	int seen = 0, has_json = 0, has_img = 0, img_ret = HY_OK;
-	int ret, more = 1;
-
-	if (i == s->n)
-		return HY_OK;
-	ret = shard_open(&sh, s->in->shard, err);
-	if (ret)
-		return ret;
-	/* Boxes from one file must not be applied to the photos of another
-	 * (a face outside them would ship): a shard replaced since the first
-	 * pass fails, and the next run reads the new one twice. */
-	shard_get_id(sh, &id);
-	if (!shard_id_equal(&id, &s->id)) {
-		ret = hy_err_set(err, HY_ESHARD,
-				 "%s: changed while being read (replaced or "
-				 "rewritten since its metadata was read): "
-				 "run again",
-				 s->in->shard);
-		goto out;
-	}
-	while (i < s->n) {
-		struct gsample *g = &s->v[i];
-		size_t skip;
-		int same;
-
-		more = shard_next(sh, &m, err);
-		if (more < 0) {
-			ret = more;
-			goto out;
-		}
-		if (more == 1 && !m.is_data)
-			continue;
-		skip = more == 1 ? shard_key_skip(m.path, m.key_len) : 0;
-		same =
-		    more == 1 && same_key(g, m.path + skip, m.key_len - skip);
-		if (seen && !same) {
-			/* Leftover i ended: blur it, or drop it when its photo
-			 * was not met again (the loop below). */
-			if (!has_img)
-				break;
-			ret = blur_one(s, g, &body, img_ret, &img_err,
-				       has_json ? &json : NULL, &md, &out,
-				       &meta, err);
-			if (ret)
-				goto out;
-			i = next_left(s, i + 1);
-			seen = has_json = has_img = 0;
-			if (i == s->n)
-				break;
-			g = &s->v[i];
-			same = more == 1 &&
-			       same_key(g, m.path + skip, m.key_len - skip);
-		}
-		if (more == 0)
-			break;
-		if (!same)
-			continue;
-		seen = 1;
-		if (!strcmp(m.ext, "json") && !has_json) {
-			/* the record the first pass read: the first one
-			 * that reads */
-			ret = shard_read_body(sh, &json, GEN_MAX_BODY, &e2);
-			if (ret == HY_ESHARD || ret == HY_EFATAL) {
-				*err = e2;
-				goto out;
-			}
-			has_json = ret == HY_OK;
-		} else if (!strcmp(m.ext, g->ext) && !has_img) {
-			img_ret =
-			    shard_read_body(sh, &body, GEN_MAX_BODY, &img_err);
-			if (img_ret == HY_ESHARD) {
-				*err = img_err;
-				ret = img_ret;
-				goto out;
-			}
-			has_img = 1;
-		}
-	}
-	ret = HY_OK;
-	/* A leftover the second pass did not meet (the shard changed under
-	 * us) must not ship its face either. */
-	for (; i < s->n; i = next_left(s, i + 1)) {
-		s->v[i].st = G_UNBLURRABLE;
-		set_reason_static(&s->v[i], "photo not found again for "
-					    "blurring: dropped");
-	}
-out:
-	buf_release(&body);
-	buf_release(&json);
-	buf_release(&out);
-	buf_release(&meta);
-	meta_release(&md);
-	shard_close(sh);
-	return ret;
-}
-
 /* Finish task: leftovers, the fates record, and the folder into place. */
 static void run_finish(struct task *t)
 {
 	struct gshard *s = ((struct gtask *)t)->owner;
 	const struct generate_opts *o = s->r->o;
 	struct fates f = {0};
-	int ret = HY_OK, dfd;
+	int ret = HY_OK;
 
 	if (o->leftover == LEFTOVER_BLUR)
-		ret = blur_leftovers(s, &s->err);
+		ret = leftover_blur(s, &s->r->ctx->report, &s->err);
 	for (size_t i = 0; !ret && i < s->n; i++) {
 		struct gsample *g = &s->v[i];
 		enum fate fa = FATE_SYNTHETIC;
@@ -1121,9 +684,10 @@ static void run_finish(struct task *t)
 				 : FATE_KEPT;
 			if (fa == FATE_DROPPED &&
 			    o->leftover != LEFTOVER_DROP &&
-			    append_reason(g, g->boxes_why,
-					  "dropped (a photo whose faces may "
-					  "be anywhere is never kept)"))
+			    gsample_append_reason(
+				g, g->boxes_why,
+				"dropped (a photo whose faces may "
+				"be anywhere is never kept)"))
 				ret = hy_err_set(&s->err, HY_EFATAL,
 						 "out of memory");
 			why = g->reason;
@@ -1136,42 +700,14 @@ static void run_finish(struct task *t)
 				      fa == FATE_SYNTHETIC ? NULL : why))
 			ret = hy_err_set(&s->err, HY_EFATAL, "out of memory");
 	}
-	if (!ret && nftw(s->part, rm_temporary, 16, FTW_PHYS) < 0)
-		ret = hy_err_set(&s->err, HY_EFATAL, "cannot clean up '%s': %s",
-				 s->part, strerror(errno));
+	if (!ret)
+		ret = editpart_clean(s->part, &s->err);
 	if (!ret)
 		ret = fates_write(&f, s->part, 0, &s->err);
 	fates_release(&f);
-	if (ret)
-		goto out;
-	/* One flush of the file system instead of an fsync per file, then
-	 * the folder appears whole. */
-	if (s->r->ctx->fsync) {
-		dfd = open(s->part, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || syncfs(dfd) < 0) {
-			ret = hy_err_set(&s->err, HY_EFATAL,
-					 "cannot sync '%s': %s", s->part,
-					 strerror(errno));
-			if (dfd >= 0)
-				close(dfd);
-			goto out;
-		}
-		close(dfd);
-	}
-	if (rename(s->part, s->final) < 0) {
-		ret = hy_err_set(&s->err, HY_EFATAL,
-				 "cannot rename '%s' to '%s': %s", s->part,
-				 s->final, strerror(errno));
-		goto out;
-	}
-	if (s->r->ctx->fsync) {
-		dfd = open(s->r->outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
-out:
+	if (!ret)
+		ret = editpart_commit(s->part, s->final, s->r->outdir,
+				      s->r->ctx->fsync, &s->err);
 	s->ret = ret;
 }
 
@@ -1230,7 +766,7 @@ static void on_done(void *ctx, struct pool_job *job, int result)
 		r->c->rejected++;
 		hy_report(&r->ctx->report, "%s: sample '%s': %s", s->in->shard,
 			  g->key, why);
-		if (set_reason(g, why) && !r->fatal)
+		if (gsample_set_reason(g, why) && !r->fatal)
 			r->fatal =
 			    hy_err_set(r->err, HY_EFATAL, "out of memory");
 	} else {
