@@ -25,8 +25,8 @@
 #include "image/image.h"
 #include "stages/generate_shard.h"
 #include "stages/leftover.h"
+#include "stages/runloop.h"
 #include "tar/shard.h"
-#include "util/clock.h"
 #include "util/digest.h"
 #include "util/hash.h"
 #include "util/progress.h"
@@ -959,12 +959,40 @@ static void finish_ready(struct run *r)
 	}
 }
 
-static void endpoint_note(struct run *r)
-{
-	char note[512];
+/* runloop callbacks (event loop thread) */
 
-	pool_note(r->pool, note, sizeof(note));
-	progress_set_note(r->ctx->progress, note);
+static int loop_fill(void *arg)
+{
+	struct run *r = arg;
+
+	return submit_more(r, r->active);
+}
+
+static int loop_open(void *arg, size_t idx)
+{
+	struct run *r = arg;
+
+	return start_shard(r, &r->base[idx]);
+}
+
+static size_t loop_nactive(void *arg)
+{
+	return ((struct run *)arg)->nactive;
+}
+
+/* The tasks the workers finished (waiting for them when no pool waited
+ * already), then the shards ready to finish. */
+static int loop_collect(void *arg)
+{
+	struct run *r = arg;
+	int ret = reap_tasks(r, taskq_done(r->tq, r->pool ? 0 : 0.25));
+
+	if (!ret)
+		ret = r->fatal;
+	if (ret)
+		return ret;
+	finish_ready(r);
+	return HY_OK;
 }
 
 /* A hash of every option that changes an image's bytes. */
@@ -1007,16 +1035,24 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 			.err = err,
 			.link = link,
 			.base = in};
-	int exhausted = 0;
-	size_t next = 0, max_active = (size_t)(o->threads > 2 ? o->threads : 2);
-	size_t room =
-	    (size_t)(o->pool.max_in_flight > 0 ? o->pool.max_in_flight : 1) * 4;
-
-	r.room = room;
-	double last_note = 0;
+	struct runloop loop = {
+	    .ctx = ctx,
+	    .link = link,
+	    .n = n,
+	    .max_active = (size_t)(o->threads > 2 ? o->threads : 2),
+	    .room = (size_t)(o->pool.max_in_flight > 0 ? o->pool.max_in_flight
+						       : 1) *
+		    4,
+	    .arg = &r,
+	    .fill = loop_fill,
+	    .open = loop_open,
+	    .nactive = loop_nactive,
+	    .collect = loop_collect,
+	};
 	int ret = HY_OK;
 
 	memset(counts, 0, sizeof(*counts));
+	r.room = loop.room;
 	cb.ctx = &r;
 	options_tag(o, r.tag, sizeof(r.tag));
 	if (taskq_new(&r.tq, o->threads, wake, &r) < 0)
@@ -1026,61 +1062,14 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 		if (ret)
 			goto out;
 	}
-	for (;;) {
-		struct task *done;
-
-		if (stage_stopped(ctx)) {
-			ret = hy_err_set(err, HY_ESTOP, "stopped");
-			break;
-		}
-		/* Jobs of the shards running, then read ahead while the
-		 * servers could use more work. */
-		ret = submit_more(&r, r.active);
-		if (ret)
-			goto out;
-		while (!exhausted && r.nactive < max_active &&
-		       (o->api_none || pool_pending(r.pool) < room)) {
-			size_t idx;
-			int k =
-			    feed_next_input(link, n, &next, !r.active, &idx);
-
-			if (k <= 0) {
-				exhausted = k < 0;
-				break;
-			}
-			ret = start_shard(&r, &in[idx]);
-			if (ret)
-				goto out;
-		}
-		if (!r.active && exhausted)
-			break;
-		if (r.pool) {
-			ret = pool_step(r.pool, 0.25, err);
-			if (ret)
-				goto out;
-			if (ctx->progress && clock_now() - last_note > 0.5) {
-				endpoint_note(&r);
-				last_note = clock_now();
-			}
-		}
-		done = taskq_done(r.tq, r.pool ? 0 : 0.25);
-		ret = reap_tasks(&r, done);
-		if (!ret)
-			ret = r.fatal;
-		if (ret)
-			goto out;
-		finish_ready(&r);
-	}
+	loop.pool = r.pool;
+	ret = runloop_run(&loop, err);
 out:
 	/* Running tasks finish (a finishing shard may still land whole);
 	 * then nothing touches the shards. */
 	taskq_drain(r.tq);
-	if (r.pool) {
-		counts->retries = pool_retries(r.pool);
-		counts->copies = pool_copies(r.pool, &counts->copies_won);
-		if (summary)
-			pool_print_stats(r.pool, summary, "image endpoint");
-	}
+	runloop_pool_summary(r.pool, &counts->retries, &counts->copies,
+			     &counts->copies_won, summary, "image endpoint");
 	pool_free(r.pool);
 	while (r.active) {
 		struct gshard *s = r.active;

@@ -14,8 +14,8 @@
 #include "formats/journal.h"
 #include "ml/langid.h"
 #include "util/outfile.h"
-#include "util/clock.h"
 #include "util/progress.h"
+#include "stages/runloop.h"
 
 /* Shards open at once: enough to keep the pool fed, bounded memory. */
 #define PROMPTS_MAX_ACTIVE 8
@@ -696,12 +696,35 @@ static int reap(struct run *r)
 	return ret;
 }
 
-static void endpoint_note(struct run *r)
-{
-	char note[512];
+/* runloop callbacks */
 
-	pool_note(r->pool, note, sizeof(note));
-	progress_set_note(r->ctx->progress, note);
+/* The samples of the shards loaded, then the shards they completed. */
+static int loop_fill(void *arg)
+{
+	struct run *r = arg;
+	int ret = advance_all(r, r->active);
+
+	return ret ? ret : reap(r);
+}
+
+static int loop_open(void *arg, size_t idx)
+{
+	struct run *r = arg;
+	int ret = load(r, &r->base[idx]);
+
+	return ret ? ret : reap(r);
+}
+
+static size_t loop_nactive(void *arg)
+{
+	return ((struct run *)arg)->nactive;
+}
+
+static int loop_collect(void *arg)
+{
+	struct run *r = arg;
+
+	return r->fatal ? r->fatal : reap(r);
 }
 
 /* A hash of every option that changes what an answer is. */
@@ -758,12 +781,22 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 			.err = err,
 			.link = link,
 			.base = in};
-	size_t next = 0;
-	int exhausted = 0;
-	double last_note = 0;
+	struct runloop loop = {
+	    .ctx = ctx,
+	    .link = link,
+	    .n = n,
+	    .max_active = PROMPTS_MAX_ACTIVE,
+	    .room = o->api_none ? 0 : (size_t)o->pool.max_in_flight * 4,
+	    .arg = &r,
+	    .fill = loop_fill,
+	    .open = loop_open,
+	    .nactive = loop_nactive,
+	    .collect = loop_collect,
+	};
 	int ret = HY_OK;
 
 	memset(counts, 0, sizeof(*counts));
+	r.room = loop.room;
 	cb.ctx = &r;
 	options_tag(o, r.tag, sizeof(r.tag));
 	r.tabn = 1024;
@@ -775,63 +808,11 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		if (ret)
 			goto out;
 	}
-	for (;;) {
-		size_t room =
-		    o->api_none ? 0 : (size_t)o->pool.max_in_flight * 4;
-
-		r.room = room;
-		if (stage_stopped(ctx)) {
-			ret = hy_err_set(err, HY_ESTOP, "stopped");
-			break;
-		}
-		/* The samples of the shards loaded, then load ahead while the
-		 * pool could use more work. */
-		ret = advance_all(&r, r.active);
-		if (!ret)
-			ret = reap(&r);
-		if (ret)
-			goto out;
-		while (!exhausted && r.nactive < PROMPTS_MAX_ACTIVE &&
-		       (o->api_none || pool_pending(r.pool) < room)) {
-			size_t idx;
-			int k =
-			    feed_next_input(link, n, &next, !r.active, &idx);
-
-			if (k <= 0) {
-				exhausted = k < 0;
-				break;
-			}
-			ret = load(&r, &in[idx]);
-			if (ret)
-				goto out;
-			ret = reap(&r);
-			if (ret)
-				goto out;
-		}
-		if (!r.active && exhausted)
-			break;
-		if (!o->api_none) {
-			ret = pool_step(r.pool, 0.25, err);
-			if (ret || r.fatal) {
-				ret = ret ? ret : r.fatal;
-				goto out;
-			}
-			if (ctx->progress && clock_now() - last_note > 0.5) {
-				endpoint_note(&r);
-				last_note = clock_now();
-			}
-		}
-		ret = reap(&r);
-		if (ret)
-			goto out;
-	}
+	loop.pool = r.pool;
+	ret = runloop_run(&loop, err);
 out:
-	if (r.pool) {
-		counts->retries = pool_retries(r.pool);
-		counts->copies = pool_copies(r.pool, &counts->copies_won);
-		if (summary && !o->api_none)
-			pool_print_stats(r.pool, summary, "endpoint");
-	}
+	runloop_pool_summary(r.pool, &counts->retries, &counts->copies,
+			     &counts->copies_won, summary, "endpoint");
 	pool_free(r.pool); /* drops the jobs in flight; freed below */
 	while (r.active) {
 		struct shardst *s = r.active;
