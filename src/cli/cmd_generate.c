@@ -428,7 +428,7 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	if (cli_face_rule("generate", o.min_faces, o.prompts,
-			  (const char *[]){o.output}, 1, 1, &go.min_faces) < 0)
+			  (const char *[]){o.output}, 1, 1, &go.min_faces) != 0)
 		goto out;
 
 	progress_init(&prog, "generate", stderr, isatty(2),

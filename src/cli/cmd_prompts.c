@@ -434,7 +434,7 @@ int cmd_prompts(int argc, char **argv)
 	}
 	/* Passes scan's --min-faces on to generate (formats/facerule.h). */
 	if (cli_face_rule("prompts", FACERULE_UNSET, o.input,
-			  (const char *[]){o.output}, 1, 0, &(long){0}) < 0)
+			  (const char *[]){o.output}, 1, 0, &(long){0}) != 0)
 		goto out;
 	in = calloc(nnames + 1, sizeof(*in));
 	if (!in)

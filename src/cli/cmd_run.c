@@ -141,8 +141,9 @@ static int face_rule(const struct cli_opts *o, struct generate_opts *go)
 	for (size_t i = 0; i < 3; i++)
 		if (!(dirs[i] = path_join(o->workdir, sub[i])))
 			goto out;
-	r = cli_face_rule("run", o->min_faces, NULL, (const char **)dirs, 3, 1,
-			  &go->min_faces);
+	if (cli_face_rule("run", o->min_faces, NULL, (const char **)dirs, 3, 1,
+			  &go->min_faces) == 0)
+		r = 0;
 out:
 	for (size_t i = 0; i < 3; i++)
 		free(dirs[i]);

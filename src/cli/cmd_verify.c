@@ -370,7 +370,7 @@ int cmd_verify(int argc, char **argv)
 	s.vo.edits_dir = o.edits;
 	s.vo.out_dir = o.output;
 	if (cli_face_rule("verify", o.min_faces, o.edits, NULL, 0, 1,
-			  &s.vo.min_faces) < 0) {
+			  &s.vo.min_faces) != 0) {
 		cli_free(&o);
 		return 1;
 	}

@@ -125,6 +125,7 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 	const struct cli_opts *o = c->opts;
 	struct shardlist list = {0};
 	struct run r = {0};
+	int prepared = 0;
 	struct hy_err err = {0};
 	int64_t bytes = 0;
 	size_t nqueue = 0, failed = 0;
@@ -182,7 +183,7 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 			goto fail;
 		}
 	}
-	if (r.x.prepare && r.x.prepare(c) < 0) {
+	if (r.x.prepare && (prepared = r.x.prepare(c)) < 0) {
 		status = 1;
 		goto out;
 	}
@@ -239,7 +240,7 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 	summary(&r, secs, sig > 0 ? sig : 0);
 	for (size_t i = 0; i < list.n; i++)
 		failed += r.res[i] == R_FAILED;
-	status = cli_exit_status(failed || r.total.sample_errors);
+	status = cli_exit_status(failed || r.total.sample_errors || prepared);
 	goto out;
 fail:
 	fprintf(stderr, "hybridize %s: %s\n", c->name, err.msg);

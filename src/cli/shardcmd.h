@@ -44,8 +44,10 @@ struct shardcmd_ext {
 	void (*summary)(const struct shardcmd *c,
 			const struct shardcmd_tally *t, FILE *out);
 	/* Runs once the usage is known good and the output folder exists,
-	 * before any shard; returns 0, or -1 after printing why nothing can
-	 * start (exit 1). May be NULL. */
+	 * before any shard; returns 0, -1 after printing why nothing can
+	 * start (exit 1), or 1 after printing a failure that leaves the
+	 * shards to run but the command failed (exit 2 at least). May be
+	 * NULL. */
 	int (*prepare)(const struct shardcmd *c);
 };
 

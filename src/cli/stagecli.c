@@ -85,5 +85,5 @@ int cli_face_rule(const char *cmd, long given, const char *from,
 	if (rc == HY_OK)
 		return 0;
 	fprintf(stderr, "hybridize %s: %s\n", cmd, err.msg);
-	return -1;
+	return rc == HY_ECONFIG ? -1 : 1;
 }

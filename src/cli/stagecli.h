@@ -65,7 +65,10 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
  * value recorded in `from` (may be NULL) or in the folders `to` (created if
  * missing), else `given`, else the default, into *used; then recorded in
  * each `to`, when known or when the command applies the rule (`decides`).
- * Returns 0, or -1 (printed) when a record disagrees. */
+ * Returns 0; -1 (printed) when a record disagrees or cannot be read (a
+ * configuration error: exit 1); 1 (printed) when a record could not be
+ * written (a full disk, say: scan goes on, its shards fail the same way
+ * and are named, and the exit status says so). */
 int cli_face_rule(const char *cmd, long given, const char *from,
 		  const char *const *to, size_t nto, int decides, long *used);
 

@@ -147,7 +147,8 @@ int editpart_open(const char *part, const char *tag,
 
 	if (!opt)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	if (buf_read_file(&b, opt, 0, NULL) == 0 && strcmp(b.data ? b.data : "", tag) != 0) {
+	if (buf_read_file(&b, opt, 0, NULL) == 0 &&
+	    strcmp(b.data ? b.data : "", tag) != 0) {
 		hy_report(report,
 			  "%s: edits in progress were made with other options "
 			  "(model, seed, size...): starting the shard afresh",
