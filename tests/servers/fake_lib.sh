@@ -1,22 +1,16 @@
 # Shared by the fake server's own tests (sourced after ../cli/lib.sh):
-# builds the server into the temp dir (or takes $FAKE_LLM, a sanitizer
-# build say) as FL, and replaces lib.sh's start_fake with one that keeps
-# each server's output (FLPID, PORT, B, LOG). req and jv query it.
-if [ -n "${FAKE_LLM:-}" ]; then
-	FL=$FAKE_LLM
-	check "use \$FAKE_LLM" test -x "$FL"
-else
-	FL=$T/fake_llm
-	# shellcheck disable=SC2046 # pkg-config output is a word list
-	if ${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE \
-		"$ROOT/tests/servers/fake_llm.c" -o "$FL" \
-		$(pkg-config --cflags --libs libcjson libpng libturbojpeg libwebp) \
-		-lpthread 2>build.txt; then
-		ok "builds with -Wall -Wextra -Werror"
+# takes the server `make tools` built, build/fake_llm (or $FAKE_LLM, a
+# sanitizer build say), as FL, and replaces lib.sh's start_fake with one
+# that keeps each server's output (FLPID, PORT, B, LOG). req and jv query
+# it. Built once by make (with -Werror), not by each test.
+FL=${FAKE_LLM:-$ROOT/build/fake_llm}
+if [ ! -x "$FL" ]; then
+	if [ -n "${FAKE_LLM:-}" ]; then
+		fail "\$FAKE_LLM=$FL is not an executable"
 	else
-		fail "build: $(head -c 600 build.txt)"
-		finish
+		fail "$FL missing: run make tools"
 	fi
+	finish
 fi
 
 n_start=0

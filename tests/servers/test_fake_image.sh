@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of the text-to-image side of the fake server
-# (tests/servers/fake_llm.c): builds it into the temp dir (or takes
-# $FAKE_LLM, e.g. a sanitizer build), then checks the AUTOMATIC1111 and
+# (tests/servers/fake_llm.c): takes build/fake_llm from `make tools` (or
+# $FAKE_LLM, a sanitizer build), then checks the AUTOMATIC1111 and
 # OpenAI image routes, the pictures (decoded, sized, deterministic),
 # request validation, --image-format, every image fault kind and the old
 # ones on image routes, --mimic sd.cpp / openai, --api-auth, slots +

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Smoke test of the fake LLM server (tests/servers/fake_llm.c): builds it
-# into the temp dir (or takes $FAKE_LLM, e.g. a sanitizer build), then
+# Smoke test of the fake LLM server (tests/servers/fake_llm.c): takes
+# build/fake_llm from `make tools` (or $FAKE_LLM, a sanitizer build), then
 # checks each endpoint, request validation, reply text options, every
 # fault kind, other servers' behaviour (--mimic...), slots + latency,
 # pipelining, many connections, --die-after, --die-after-ms and SIGTERM,
