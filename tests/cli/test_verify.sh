@@ -234,7 +234,7 @@ PY
 # as our reader) skips the damaged header, warns and may exit 0 with the
 # member under its cut ustar name; GNU tar fails; Python stops early.
 bsdtar -tf o5/in.tar >bsd.txt 2>bsd.err
-ok "note: bsdtar exits $? on a bad pax checksum, listing $(wc -l <bsd.txt) names, $(grep -c '\.jpg$' bsd.txt) of 3 .jpg intact"
+echo "# note: bsdtar exits $? on a bad pax checksum, listing $(wc -l <bsd.txt) names, $(grep -c '\.jpg$' bsd.txt) of 3 .jpg intact"
 run_hy verify in.tar -e e5 -o o5 -q
 expect_rc 2 "a pax header with a bad checksum"
 expect_err "o5/in.tar: offset $pax: header checksum mismatch.*strict tar check" \
