@@ -1,8 +1,9 @@
-# hybridize: `make` builds build/hybridize. Targets: test, bench, soak
-# (bench/soak.sh: 1,000,000 samples through `run` against faulty fake
-# servers; fds, RSS, verify), demo, fuzz, lint, asan (sanitizer build),
-# clean. `make test` and `make demo` first run scripts/setup.sh, which
-# installs missing Debian packages.
+# hybridize: `make` builds build/hybridize. Targets: check (quick suite,
+# normal build, installs nothing), test (check + ASan/UBSan pass + lint),
+# bench, soak (bench/soak.sh: 1,000,000 samples through `run` against
+# faulty fake servers; fds, RSS, verify), demo, fuzz, lint, asan
+# (sanitizer build), clean. `make test` and `make demo` first run
+# scripts/setup.sh, which installs missing Debian packages.
 
 CC      ?= gcc
 CXX     ?= g++
@@ -42,7 +43,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
 A_UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
 
-.PHONY: all asan test unit replay bench soak demo fuzz lint clean setup format tools
+.PHONY: all asan check test unit replay bench soak demo fuzz lint clean setup format tools
 all: $(B)/hybridize
 
 # The benchmark / demo data generator, the peak-RSS helper and the fake
@@ -124,7 +125,8 @@ unit: $(UNIT_BIN)
 # corpus file in fuzz/corpus/<target>/.
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:fuzz/%.c=%)
-REPLAY_BIN := $(FUZZ_NAMES:%=$(B)/replay/%) $(FUZZ_NAMES:%=$(B)/asan/replay/%)
+REPLAY_NORMAL := $(FUZZ_NAMES:%=$(B)/replay/%)
+REPLAY_BIN := $(REPLAY_NORMAL) $(FUZZ_NAMES:%=$(B)/asan/replay/%)
 FUZZ_BIN := $(FUZZ_NAMES:%=$(B)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
@@ -182,8 +184,17 @@ fuzz: $(FUZZ_BIN)
 setup:
 	@scripts/setup.sh
 
-# The whole suite, normal and ASan+UBSan builds; ends with
-# "N passed, N failed".
+# The quick suite: unit tests, fuzz corpus replay and CLI tests on the
+# normal build only; no scripts/setup.sh (installs nothing, needs no root;
+# tests whose tools are missing say SKIP), no sanitizer build, no lint.
+# Same runner and tally as `make test`: ends with "N passed, N failed",
+# exit status non-zero on a failure.
+check:
+	@$(MAKE) --no-print-directory -j$(shell nproc) all unit tools $(REPLAY_NORMAL)
+	@tests/run.sh --flavours build --no-lint --no-fuzz
+
+# The whole suite: what `check` runs, then again on the ASan+UBSan build,
+# then lint; ends with "N passed, N failed".
 # Every fuzz target also runs TEST_FUZZ_SECONDS each: 60 in CI (CI=true),
 # none by default on a developer's machine (`make test TEST_FUZZ_SECONDS=60`).
 TEST_FUZZ_SECONDS ?= $(if $(filter true 1 yes,$(CI)),60,)

@@ -7,8 +7,48 @@
 # failure. Then `make lint`. With FUZZ_SECONDS set (make test
 # TEST_FUZZ_SECONDS=N; 60 in CI), each libFuzzer target then runs that
 # long. Ends with "N passed, N failed".
+#
+# Options pick parts of it (`make check` is --flavours build --no-lint
+# --no-fuzz), the tally staying the same:
+#   --flavours LIST  builds to test, comma-separated, of build (normal)
+#                    and build/asan (ASan+UBSan); default both
+#   --no-cli         no CLI tests (tests/cli, tests/servers)
+#   --no-lint        no `make lint`
+#   --no-fuzz        no fuzzing, even with FUZZ_SECONDS set
 set -u
 cd "$(dirname "$0")/.." || exit 1
+usage() {
+	echo "usage: tests/run.sh [--flavours build,build/asan] [--no-cli] [--no-lint] [--no-fuzz]" >&2
+	exit 2
+}
+flavours=(build build/asan)
+cli=1
+lint=1
+fuzz=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--flavours)
+		[ $# -ge 2 ] || usage
+		IFS=', ' read -r -a flavours <<<"$2"
+		for f in "${flavours[@]}"; do
+			case "$f" in build | build/asan) ;; *)
+				echo "tests/run.sh: unknown flavour '$f' (build or build/asan)" >&2
+				usage
+				;;
+			esac
+		done
+		[ ${#flavours[@]} -gt 0 ] || usage
+		shift 2
+		;;
+	--flavours=*)
+		set -- --flavours "${1#--flavours=}" "${@:2}"
+		;;
+	--no-cli) cli=0; shift ;;
+	--no-lint) lint=0; shift ;;
+	--no-fuzz) fuzz=0; shift ;;
+	*) usage ;;
+	esac
+done
 pass=0
 failn=0
 skipn=0
@@ -61,7 +101,7 @@ sanitizer_reports() {
 	done
 }
 
-for flavour in build build/asan; do
+for flavour in "${flavours[@]}"; do
 	if [ "$flavour" = build ] && [ -n "$MALLOC_DEBUG_LIB" ]; then
 		# glibc's heap consistency checks on the normal build: a
 		# double free or an overrun into the heap's metadata aborts.
@@ -91,37 +131,41 @@ for flavour in build build/asan; do
 			failed "$name: $out" "$t: $out"
 		fi
 	done
-	echo "## CLI tests ($flavour)"
-	for t in tests/cli/test_*.sh tests/servers/test_*.sh; do
-		out=$(HY="$PWD/$flavour/hybridize" bash "$t" 2>&1)
-		st=$?
-		count "$t" <<<"$out"
-		if [ $st -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
-			failn=$((failn + 1)); failed_list+=("$t ($flavour): exit $st")
-		fi
-		sanitizer_reports "$t ($flavour)"
-	done
+	if [ "$cli" -eq 1 ]; then
+		echo "## CLI tests ($flavour)"
+		for t in tests/cli/test_*.sh tests/servers/test_*.sh; do
+			out=$(HY="$PWD/$flavour/hybridize" bash "$t" 2>&1)
+			st=$?
+			count "$t" <<<"$out"
+			if [ $st -ne 0 ] && ! grep -q '^not ok' <<<"$out"; then
+				failn=$((failn + 1)); failed_list+=("$t ($flavour): exit $st")
+			fi
+			sanitizer_reports "$t ($flavour)"
+		done
+	fi
 	sanitizer_reports "$flavour"
 done
 unset LD_PRELOAD MALLOC_CHECK_ MALLOC_PERTURB_
 
 # Static checks (cppcheck, clang-tidy with warnings as errors, formatting):
 # in the suite so that they cannot rot unseen.
-echo "## lint"
-if command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null &&
-	command -v clang-format >/dev/null; then
-	if out=$(make --no-print-directory lint 2>&1); then
-		passed "make lint (cppcheck, clang-tidy, clang-format)"
+if [ "$lint" -eq 1 ]; then
+	echo "## lint"
+	if command -v cppcheck >/dev/null && command -v clang-tidy >/dev/null &&
+		command -v clang-format >/dev/null; then
+		if out=$(make --no-print-directory lint 2>&1); then
+			passed "make lint (cppcheck, clang-tidy, clang-format)"
+		else
+			failed "make lint" "make lint" \
+				"$(grep -E 'error|warning|^[^ ]+:[0-9]+:' <<<"$out" | head -n 20)"
+		fi
 	else
-		failed "make lint" "make lint" \
-			"$(grep -E 'error|warning|^[^ ]+:[0-9]+:' <<<"$out" | head -n 20)"
+		echo "ok - make lint # SKIP cppcheck, clang-tidy or clang-format not installed"
+		skipn=$((skipn + 1)); skipped_list+=("lint: cppcheck, clang-tidy or clang-format not installed")
 	fi
-else
-	echo "ok - make lint # SKIP cppcheck, clang-tidy or clang-format not installed"
-	skipn=$((skipn + 1)); skipped_list+=("lint: cppcheck, clang-tidy or clang-format not installed")
 fi
 
-if [ -n "${FUZZ_SECONDS:-}" ]; then
+if [ "$fuzz" -eq 1 ] && [ -n "${FUZZ_SECONDS:-}" ]; then
 	echo "## fuzzing (${FUZZ_SECONDS} s per target)"
 	for t in build/fuzz/fuzz_*; do
 		[ -x "$t" ] || continue
