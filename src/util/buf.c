@@ -13,7 +13,8 @@ size_t buf_next_cap(const struct buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1, cap;
 
-	if (need < b->len)
+	/* Without wrapping need > len: extra = SIZE_MAX wraps to len itself. */
+	if (need <= b->len)
 		return 0;
 	if (need <= b->cap)
 		return b->cap;

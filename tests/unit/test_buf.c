@@ -1,4 +1,5 @@
-/* buf_read_file, the one whole-file reader, and the streaming digest. */
+/* buf: the growable byte buffer every hot loop reuses, and buf_read_file,
+ * the one whole-file reader (the streaming digest: test_digest.c). */
 #include "unit.h"
 
 #include <errno.h>
@@ -6,6 +7,120 @@
 
 #include "util/buf.h"
 #include "util/digest.h"
+
+static void test_append_keeps_nul_terminated(void **state)
+{
+	struct buf b = {0};
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "abc", 3), 0);
+	assert_int_equal(buf_putc(&b, 'd'), 0);
+	assert_int_equal(b.len, 4);
+	assert_string_equal(b.data, "abcd");
+	/* Binary content: a NUL inside counts, the terminator is extra. */
+	assert_int_equal(buf_append(&b, "e\0f", 3), 0);
+	assert_int_equal(b.len, 7);
+	assert_memory_equal(b.data, "abcde\0f", 8);
+	assert_true(b.cap > b.len);
+	buf_release(&b);
+}
+
+static void test_empty_append_on_zeroed_buffer(void **state)
+{
+	struct buf b = {0};
+
+	(void)state;
+	/* n = 0 with p = NULL: the buffer still gets its terminator. */
+	assert_int_equal(buf_append(&b, NULL, 0), 0);
+	assert_non_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	buf_release(&b);
+}
+
+static void test_clear_keeps_memory(void **state)
+{
+	struct buf b = {0};
+	char *data;
+	size_t cap;
+
+	(void)state;
+	buf_clear(&b); /* a zeroed buffer: nothing to clear, no crash */
+	assert_null(b.data);
+	assert_int_equal(buf_append(&b, "hello", 5), 0);
+	data = b.data;
+	cap = b.cap;
+	buf_clear(&b);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	assert_ptr_equal(b.data, data);
+	assert_int_equal(b.cap, cap);
+	/* Refilling within the capacity does not reallocate. */
+	assert_int_equal(buf_append(&b, "again", 5), 0);
+	assert_ptr_equal(b.data, data);
+	buf_release(&b);
+}
+
+static void test_release_zeroes_and_allows_reuse(void **state)
+{
+	struct buf b = {0};
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "x", 1), 0);
+	buf_release(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	buf_release(&b); /* twice: harmless */
+	assert_int_equal(buf_append(&b, "y", 1), 0);
+	assert_string_equal(b.data, "y");
+	buf_release(&b);
+}
+
+static void test_growth_doubles_from_256(void **state)
+{
+	struct buf b = {0};
+
+	(void)state;
+	/* One spare byte for the terminator: 255 fit the first 256. */
+	assert_int_equal(buf_next_cap(&b, 0), 256);
+	assert_int_equal(buf_next_cap(&b, 255), 256);
+	assert_int_equal(buf_next_cap(&b, 256), 512);
+	assert_int_equal(buf_next_cap(&b, 1000), 1024);
+	assert_int_equal(buf_reserve(&b, 300), 0);
+	assert_int_equal(b.cap, 512);
+	assert_int_equal(b.len, 0);
+	/* Already room: the capacity as it is, nothing reallocated. */
+	assert_int_equal(buf_next_cap(&b, 511), 512);
+	assert_int_equal(buf_next_cap(&b, 512), 1024);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(buf_putc(&b, (char)('a' + i % 26)), 0);
+	assert_int_equal(b.len, 5000);
+	assert_int_equal(b.cap, 8192);
+	assert_int_equal(b.data[4999], 'a' + 4999 % 26);
+	assert_int_equal(b.data[5000], '\0');
+	buf_release(&b);
+}
+
+static void test_overflow_is_refused_not_wrapped(void **state)
+{
+	struct buf b = {0};
+	char c = 'z';
+
+	(void)state;
+	assert_int_equal(buf_append(&b, "ab", 2), 0);
+	/* len + extra + 1 wraps around: 0, and buf_reserve fails untouched. */
+	assert_int_equal(buf_next_cap(&b, (size_t)-1), 0);
+	assert_int_equal(buf_next_cap(&b, (size_t)-1 - 2), 0);
+	/* No wrap, but no power of two from 256 holds it. */
+	assert_int_equal(buf_next_cap(&b, (size_t)-1 / 2 + 10), 0);
+	assert_int_equal(buf_reserve(&b, (size_t)-1), -1);
+	assert_int_equal(buf_append(&b, &c, (size_t)-1), -1);
+	assert_int_equal(b.len, 2);
+	assert_string_equal(b.data, "ab");
+	buf_release(&b);
+}
+
 
 static char *temp_file(const char *data, size_t n)
 {
@@ -134,6 +249,12 @@ static void test_digest_streamed_equals_one_shot(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_append_keeps_nul_terminated),
+	    cmocka_unit_test(test_empty_append_on_zeroed_buffer),
+	    cmocka_unit_test(test_clear_keeps_memory),
+	    cmocka_unit_test(test_release_zeroes_and_allows_reuse),
+	    cmocka_unit_test(test_growth_doubles_from_256),
+	    cmocka_unit_test(test_overflow_is_refused_not_wrapped),
 	    cmocka_unit_test(test_reads_whole_file_nul_terminated),
 	    cmocka_unit_test(test_large_file),
 	    cmocka_unit_test(test_empty_file_gives_empty_string),
