@@ -271,9 +271,27 @@ static void test_same_as_tree(void **state)
 	}
 }
 
+static void test_capfile_layout_matches_json_dump_indent4(void **state)
+{
+	struct capfile c = {0};
+
+	(void)state;
+	capfile_begin(&c);
+	assert_int_equal(capfile_end(&c), 0);
+	assert_string_equal(c.out.data, "{}");
+	capfile_begin(&c);
+	assert_int_equal(capfile_add(&c, "k1", 2, "one", 3), 0);
+	assert_int_equal(capfile_add(&c, "dir/k2", 6, "t\"wo", 4), 0);
+	assert_int_equal(capfile_end(&c), 0);
+	assert_string_equal(c.out.data, "{\n    \"k1.json\": \"one\",\n"
+					"    \"dir/k2.json\": \"t\\\"wo\"\n}");
+	capfile_release(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_capfile_layout_matches_json_dump_indent4),
 	    cmocka_unit_test_setup_teardown(test_writer_layout_in_place, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_escapes, setup, teardown),

@@ -1,13 +1,11 @@
 /* fates: the per-shard record of what generate did with each face sample
- * (written atomically, read back, looked up by key); and digest, the
- * sha256 written beside it in the edited metadata. */
+ * (written atomically, read back, looked up by key). */
 #include "unit.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/digest.h"
 #include "formats/fates.h"
 #include "util/outfile.h"
 
@@ -424,45 +422,6 @@ static void test_reason_is_optional_on_load(void **state)
 	free(d);
 }
 
-static void test_sha256_vectors(void **state)
-{
-	static const char *const v[][2] = {
-	    {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b"
-		 "855"},
-	    {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f2"
-		    "0015ad"},
-	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c"
-	     "1"},
-	};
-	char out[65];
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(v) / sizeof(*v); i++) {
-		memset(out, 'x', sizeof(out));
-		assert_int_equal(
-		    digest_sha256_hex(v[i][0], strlen(v[i][0]), out), 0);
-		assert_string_equal(out, v[i][1]);
-	}
-	/* an empty buffer that was never allocated */
-	assert_int_equal(digest_sha256_hex(NULL, 0, out), 0);
-	assert_string_equal(out, v[0][1]);
-}
-
-static void test_sha256_million_a(void **state)
-{
-	char *a = malloc(1000000), out[65];
-
-	(void)state;
-	assert_non_null(a);
-	memset(a, 'a', 1000000);
-	assert_int_equal(digest_sha256_hex(a, 1000000, out), 0);
-	assert_string_equal(
-	    out,
-	    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-	free(a);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -481,8 +440,6 @@ int main(void)
 	    T(test_reasons_shared),
 	    T(test_unreadable_is_a_shard_error),
 	    T(test_reason_is_optional_on_load),
-	    cmocka_unit_test(test_sha256_vectors),
-	    cmocka_unit_test(test_sha256_million_a),
 	};
 	return cmocka_run_group_tests_name("fates", tests, NULL, NULL);
 }

@@ -1,7 +1,6 @@
-/* jsonw + capfile: Python-compatible JSON text (ensure_ascii=False). */
+/* jsonw: Python-compatible JSON text (ensure_ascii=False). */
 #include "unit.h"
 
-#include "formats/capfile.h"
 #include "util/jsonw.h"
 
 static void expect_escaped(const char *in, size_t n, const char *want)
@@ -52,23 +51,6 @@ static void test_invalid_utf8_becomes_fffd(void **state)
 	expect_escaped("x\xe5\xa4", 3, "\"x\xef\xbf\xbd\xef\xbf\xbd\"");
 }
 
-static void test_capfile_layout_matches_json_dump_indent4(void **state)
-{
-	struct capfile c = {0};
-
-	(void)state;
-	capfile_begin(&c);
-	assert_int_equal(capfile_end(&c), 0);
-	assert_string_equal(c.out.data, "{}");
-	capfile_begin(&c);
-	assert_int_equal(capfile_add(&c, "k1", 2, "one", 3), 0);
-	assert_int_equal(capfile_add(&c, "dir/k2", 6, "t\"wo", 4), 0);
-	assert_int_equal(capfile_end(&c), 0);
-	assert_string_equal(c.out.data, "{\n    \"k1.json\": \"one\",\n"
-					"    \"dir/k2.json\": \"t\\\"wo\"\n}");
-	capfile_release(&c);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -76,7 +58,6 @@ int main(void)
 	    cmocka_unit_test(test_nul_byte_is_escaped),
 	    cmocka_unit_test(test_utf8_kept_raw),
 	    cmocka_unit_test(test_invalid_utf8_becomes_fffd),
-	    cmocka_unit_test(test_capfile_layout_matches_json_dump_indent4),
 	};
 	return cmocka_run_group_tests_name("jsonw", tests, NULL, NULL);
 }

@@ -1,8 +1,7 @@
-/* meta: KEY.json field extraction and lone-surrogate repair. */
+/* meta: KEY.json field extraction, lone surrogates in captions included. */
 #include "unit.h"
 
 #include "formats/meta.h"
-#include "util/pyjson.h"
 
 static int parse(struct meta *m, const char *json, struct hy_err *err)
 {
@@ -186,25 +185,6 @@ static void test_python_json(void **state)
 	meta_release(&m);
 }
 
-static void test_json_parse_keeps_first_place_last_value(void **state)
-{
-	struct hy_err err;
-	cJSON *j;
-	char *out;
-	static const char in[] =
-	    "{\"a\": 1, \"b\": {\"c\": 2, \"c\": 3}, \"a\": 4, "
-	    "\"d\": [{\"e\": 5, \"e\": 6}], \"a\": 7, \"f\": Infinity}";
-
-	(void)state;
-	j = pyjson_parse_copy(in, strlen(in), &err);
-	assert_non_null(j);
-	out = cJSON_PrintUnformatted(j);
-	assert_string_equal(out, "{\"a\":7,\"b\":{\"c\":3},\"d\":[{\"e\":6}],"
-				 "\"f\":null}");
-	free(out);
-	cJSON_Delete(j);
-}
-
 /* Python keeps a \u0000 inside a string; cJSON alone cuts it there. */
 static void test_nul_in_caption_kept(void **state)
 {
@@ -288,28 +268,6 @@ static void test_lone_surrogates_become_fffd(void **state)
 	meta_release(&m);
 }
 
-static void test_fix_surrogates_leaves_escaped_backslash(void **state)
-{
-	char s[] = "\"\\\\ud800 \\\\\\ud800\"";
-	size_t n;
-
-	(void)state;
-	/* "\\ud800" is a backslash then text; "\\\ud800" is a backslash and a
-	 * lone surrogate. */
-	n = pyjson_fix_surrogates(s, strlen(s));
-	assert_int_equal(n, 1);
-	assert_string_equal(s, "\"\\\\ud800 \\\\\\ufffd\"");
-}
-
-static void test_fix_surrogates_truncated_escape_is_left(void **state)
-{
-	char s[] = "\"\\ud8";
-
-	(void)state;
-	assert_int_equal(pyjson_fix_surrogates(s, strlen(s)), 0);
-	assert_string_equal(s, "\"\\ud8");
-}
-
 static void test_invalid_json_is_a_sample_error(void **state)
 {
 	struct meta m = {0};
@@ -345,13 +303,10 @@ int main(void)
 	    cmocka_unit_test(test_valid_boxes_clamped_and_merged),
 	    cmocka_unit_test(test_too_many_boxes_blur_everything),
 	    cmocka_unit_test(test_python_json),
-	    cmocka_unit_test(test_json_parse_keeps_first_place_last_value),
 	    cmocka_unit_test(test_unreadable_is_doubtful),
 	    cmocka_unit_test(test_nul_in_caption_kept),
 	    cmocka_unit_test(test_caption_string_only),
 	    cmocka_unit_test(test_lone_surrogates_become_fffd),
-	    cmocka_unit_test(test_fix_surrogates_leaves_escaped_backslash),
-	    cmocka_unit_test(test_fix_surrogates_truncated_escape_is_left),
 	    cmocka_unit_test(test_invalid_json_is_a_sample_error),
 	    cmocka_unit_test(test_trailing_garbage_is_rejected),
 	};
