@@ -1,12 +1,11 @@
 /* buf: the growable byte buffer every hot loop reuses, and buf_read_file,
- * the one whole-file reader (the streaming digest: test_digest.c). */
+ * the one whole-file reader. */
 #include "unit.h"
 
 #include <errno.h>
 #include <unistd.h>
 
 #include "util/buf.h"
-#include "util/digest.h"
 
 static void test_append_keeps_nul_terminated(void **state)
 {
@@ -121,7 +120,6 @@ static void test_overflow_is_refused_not_wrapped(void **state)
 	buf_release(&b);
 }
 
-
 static char *temp_file(const char *data, size_t n)
 {
 	char *path = strdup("/tmp/hy_test_buf_XXXXXX");
@@ -219,33 +217,6 @@ static void test_over_max_is_efbig(void **state)
 	buf_release(&b);
 }
 
-static void test_digest_streamed_equals_one_shot(void **state)
-{
-	static const char text[] =
-	    "The quick brown fox jumps over the lazy dog";
-	struct digest *d = digest_new();
-	char one[65], streamed[65];
-
-	(void)state;
-	assert_non_null(d);
-	assert_int_equal(digest_sha256_hex(text, strlen(text), one), 0);
-	assert_string_equal(one,
-			    "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb"
-			    "762d02d0bf37c9e592");
-	for (int round = 0; round < 2; round++) { /* reusable */
-		assert_int_equal(digest_begin(d), 0);
-		for (size_t i = 0; i < strlen(text); i += 5)
-			assert_int_equal(digest_update(d, text + i,
-						       strlen(text) - i < 5
-							   ? strlen(text) - i
-							   : 5),
-					 0);
-		assert_int_equal(digest_end(d, streamed), 0);
-		assert_string_equal(streamed, one);
-	}
-	digest_free(d);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,7 +231,6 @@ int main(void)
 	    cmocka_unit_test(test_empty_file_gives_empty_string),
 	    cmocka_unit_test(test_missing_file_names_it),
 	    cmocka_unit_test(test_over_max_is_efbig),
-	    cmocka_unit_test(test_digest_streamed_equals_one_shot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

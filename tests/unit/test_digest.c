@@ -42,11 +42,39 @@ static void test_sha256_million_a(void **state)
 	free(a);
 }
 
+static void test_digest_streamed_equals_one_shot(void **state)
+{
+	static const char text[] =
+	    "The quick brown fox jumps over the lazy dog";
+	struct digest *d = digest_new();
+	char one[65], streamed[65];
+
+	(void)state;
+	assert_non_null(d);
+	assert_int_equal(digest_sha256_hex(text, strlen(text), one), 0);
+	assert_string_equal(one,
+			    "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb"
+			    "762d02d0bf37c9e592");
+	for (int round = 0; round < 2; round++) { /* reusable */
+		assert_int_equal(digest_begin(d), 0);
+		for (size_t i = 0; i < strlen(text); i += 5)
+			assert_int_equal(digest_update(d, text + i,
+						       strlen(text) - i < 5
+							   ? strlen(text) - i
+							   : 5),
+					 0);
+		assert_int_equal(digest_end(d, streamed), 0);
+		assert_string_equal(streamed, one);
+	}
+	digest_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sha256_vectors),
 	    cmocka_unit_test(test_sha256_million_a),
+	    cmocka_unit_test(test_digest_streamed_equals_one_shot),
 	};
 	return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
 }
