@@ -35,9 +35,7 @@ int cmd_extract(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct shardcmd c = {"extract", "", run, &o, NULL};
-	int r = cli_parse(argc, argv,
-			  OPT_OUTPUT | OPT_JOBS | OPT_RANK | OPT_PROGRESS,
-			  usage, &o);
+	int r = cli_parse(argc, argv, CLI_EXTRACT, usage, &o);
 
 	if (r == 0 && cli_resolve_rank(&o) < 0)
 		r = -1;

@@ -213,22 +213,21 @@ static int check_api_fields(const struct generate_opts *go, const char *cmd)
 int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 		      const char *cmd)
 {
-	if (!strcmp(o->image_api, "none")) {
-		go->api_none = 1;
-	} else if (!strcmp(o->image_api, "a1111")) {
-		go->api.kind = IMGAPI_A1111;
-	} else if (!strcmp(o->image_api, "openai")) {
-		go->api.kind = IMGAPI_OPENAI;
-	} else if (!strcmp(o->image_api, "sdcpp")) {
-		go->api.kind = IMGAPI_SDCPP;
-	} else {
-		fprintf(stderr,
-			"hybridize %s: --image-api: '%s' is not a1111, openai, "
-			"sdcpp or none\n",
-			cmd, o->image_api);
-		return -1;
-	}
-	go->generator = o->image_api;
+	static const enum imgapi_kind kinds[] = {
+	    [CLI_IMAGE_A1111] = IMGAPI_A1111,
+	    [CLI_IMAGE_OPENAI] = IMGAPI_OPENAI,
+	    [CLI_IMAGE_SDCPP] = IMGAPI_SDCPP,
+	};
+	static const enum leftover leftovers[] = {
+	    [CLI_LEFTOVER_BLUR] = LEFTOVER_BLUR,
+	    [CLI_LEFTOVER_DROP] = LEFTOVER_DROP,
+	    [CLI_LEFTOVER_KEEP] = LEFTOVER_KEEP,
+	};
+
+	go->api_none = o->image_api == CLI_IMAGE_NONE;
+	if (!go->api_none)
+		go->api.kind = kinds[o->image_api];
+	go->generator = cli_image_apis[o->image_api];
 	if (parse_size(o->size, &go->size_w, &go->size_h) < 0) {
 		fprintf(stderr,
 			"hybridize %s: --size: '%s' is not WxH (multiples of "
@@ -236,19 +235,7 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 			cmd, o->size);
 		return -1;
 	}
-	if (!strcmp(o->leftover, "blur")) {
-		go->leftover = LEFTOVER_BLUR;
-	} else if (!strcmp(o->leftover, "drop")) {
-		go->leftover = LEFTOVER_DROP;
-	} else if (!strcmp(o->leftover, "keep")) {
-		go->leftover = LEFTOVER_KEEP;
-	} else {
-		fprintf(stderr,
-			"hybridize %s: --leftover: '%s' is not blur, drop or "
-			"keep\n",
-			cmd, o->leftover);
-		return -1;
-	}
+	go->leftover = leftovers[o->leftover];
 	go->api.model = o->image_model;
 	go->api.steps = o->steps;
 	go->api.cfg_scale = o->cfg_scale;
@@ -294,7 +281,7 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 	*sp = NULL;
 	if (go->api_none)
 		return 0;
-	if (spawn_cmd && o->nimage_endpoints) {
+	if (spawn_cmd && o->image_endpoints.n) {
 		fprintf(stderr,
 			"hybridize %s: the image servers are either started by "
 			"us (--spawn, --image-spawn) or given with "
@@ -307,9 +294,9 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 				  log_dir, sp, &urls, &nurls, cmd);
 		if (r)
 			return r;
-	} else if (o->nimage_endpoints) {
-		urls = o->image_endpoints;
-		nurls = o->nimage_endpoints;
+	} else if (o->image_endpoints.n) {
+		urls = o->image_endpoints.v;
+		nurls = o->image_endpoints.n;
 	} else {
 		urls = default_url;
 		nurls = 1;
@@ -386,10 +373,7 @@ int cmd_generate(int argc, char **argv)
 	long skipped = 0, missing = 0;
 	int status = 1, r, curl_up = 0;
 
-	r = cli_parse(argc, argv,
-		      OPT_IMAGE | OPT_OUTPUT | OPT_JOBS | OPT_MIN_FACES |
-			  OPT_RANK | OPT_FSYNC | OPT_PROGRESS | OPT_SPAWN,
-		      usage, &o);
+	r = cli_parse(argc, argv, CLI_GENERATE, usage, &o);
 	if (r != 0) {
 		cli_free(&o);
 		return r > 0 ? 0 : 1;
@@ -398,21 +382,21 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	if (generate_cli_opts(&o, &go, "generate") < 0)
 		goto out;
-	if (o.spawn && (o.nimage_endpoints || go.api_none)) {
+	if (o.spawn && (o.image_endpoints.n || go.api_none)) {
 		fprintf(stderr,
 			"hybridize generate: --spawn starts the image "
 			"servers: it goes with neither --image-endpoint "
 			"nor --image-api none\n");
 		goto out;
 	}
-	if (!o.output || !*o.output || !o.nargs ||
+	if (!o.output || !*o.output || !o.args.n ||
 	    (!o.prompts && !go.api_none)) {
 		fprintf(stderr, "hybridize generate: needs -p PROMPTS_DIR, -s "
 				"SHARD... and -o EDITS_DIR (see --help)\n");
 		goto out;
 	}
-	for (size_t i = 0; i < o.nargs; i++)
-		if (shardlist_add_arg(&list, o.args[i], &err) != HY_OK) {
+	for (size_t i = 0; i < o.args.n; i++)
+		if (shardlist_add_arg(&list, o.args.v[i], &err) != HY_OK) {
 			fprintf(stderr, "hybridize generate: %s\n", err.msg);
 			goto out;
 		}

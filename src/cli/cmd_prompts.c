@@ -169,12 +169,12 @@ static int endpoints(const struct cli_opts *o, char ***urls, size_t *n)
 	size_t cap = 8;
 
 	*n = 0;
-	*urls = calloc(cap + o->nendpoints, sizeof(**urls));
+	*urls = calloc(cap + o->endpoints.n, sizeof(**urls));
 	if (!*urls)
 		return -1;
-	if (o->nendpoints) {
-		for (size_t i = 0; i < o->nendpoints; i++)
-			if (!((*urls)[(*n)++] = strdup(o->endpoints[i])))
+	if (o->endpoints.n) {
+		for (size_t i = 0; i < o->endpoints.n; i++)
+			if (!((*urls)[(*n)++] = strdup(o->endpoints.v[i])))
 				return -1;
 		return 0;
 	}
@@ -220,11 +220,12 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	struct hy_err err = {0};
 
 	memset(pc, 0, sizeof(*pc));
-	if (!strcmp(o->api, "none")) {
-		po->api_none = 1;
-	} else if (!strcmp(o->api, "ollama")) {
+	switch (o->api) {
+	case CLI_LLM_NONE: po->api_none = 1; break;
+	case CLI_LLM_OLLAMA:
 		po->llm.api = o->chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
-	} else if (!strcmp(o->api, "openai")) {
+		break;
+	case CLI_LLM_OPENAI:
 		po->llm.api = LLM_OPENAI;
 		if (o->think) {
 			fprintf(stderr,
@@ -234,12 +235,7 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 				cmd);
 			return -1;
 		}
-	} else {
-		fprintf(stderr,
-			"hybridize %s: --api: '%s' is not ollama, openai or "
-			"none\n",
-			cmd, o->api);
-		return -1;
+		break;
 	}
 	if (o->system_prompt) {
 		pc->system = read_text(o->system_prompt);
@@ -334,7 +330,7 @@ int prompts_cli_servers(const struct cli_opts *o, struct prompts_cli *pc,
 	*sp = NULL;
 	if (po->api_none)
 		return 0;
-	if (spawn_cmd && (o->nendpoints || o->ports)) {
+	if (spawn_cmd && (o->endpoints.n || o->ports)) {
 		fprintf(stderr,
 			"hybridize %s: the LLM servers are either started by "
 			"us (--spawn, --llm-spawn) or given with --endpoint / "
@@ -384,24 +380,21 @@ int cmd_prompts(int argc, char **argv)
 	int64_t bytes = 0;
 	long skipped = 0;
 
-	r = cli_parse(argc, argv,
-		      OPT_INPUT | OPT_OUTPUT | OPT_LLM | OPT_LANG | OPT_RANK |
-			  OPT_FSYNC | OPT_PROGRESS | OPT_SPAWN,
-		      usage, &o);
+	r = cli_parse(argc, argv, CLI_PROMPTS, usage, &o);
 	if (r != 0) {
 		cli_free(&o);
 		return r > 0 ? 0 : 1;
 	}
 	if (cli_resolve_rank(&o) < 0)
 		goto out;
-	if (!o.input || !o.output || !*o.output || o.nargs) {
+	if (!o.input || !o.output || !*o.output || o.args.n) {
 		fprintf(stderr,
 			"hybridize prompts: needs -i CAPTIONS_DIR and -o "
 			"PROMPTS_DIR, and no other arguments (see "
 			"--help)\n");
 		goto out;
 	}
-	if (o.spawn && !strcmp(o.api, "none")) {
+	if (o.spawn && o.api == CLI_LLM_NONE) {
 		fprintf(stderr,
 			"hybridize prompts: --spawn starts LLM servers, "
 			"which --api none does not use\n");
@@ -412,7 +405,7 @@ int cmd_prompts(int argc, char **argv)
 				"of --spawn, which is missing\n");
 		goto out;
 	}
-	if (o.spawn && (o.nendpoints || o.ports)) {
+	if (o.spawn && (o.endpoints.n || o.ports)) {
 		fprintf(stderr,
 			"hybridize prompts: --spawn uses the servers it "
 			"starts: drop --endpoint / --ports\n");

@@ -41,10 +41,7 @@ int cmd_reshard(int argc, char **argv)
 	struct cli_opts o;
 	struct reshard_opts ro;
 	struct shardcmd c = {"reshard", ".tar", run, &o, &ro};
-	int r = cli_parse(argc, argv,
-			  OPT_OUTPUT | OPT_EDITS | OPT_JOBS | OPT_RANK |
-			      OPT_FSYNC | OPT_PROGRESS,
-			  usage, &o);
+	int r = cli_parse(argc, argv, CLI_RESHARD, usage, &o);
 
 	if (r == 0 && cli_resolve_rank(&o) < 0)
 		r = -1;

@@ -167,18 +167,14 @@ int cmd_run(int argc, char **argv)
 	int status = 1, r, curl_up = 0, have_pc = 0, lock_fd = -1;
 	int64_t bytes = 0;
 
-	r = cli_parse(argc, argv,
-		      OPT_RUN | OPT_OUTPUT | OPT_JOBS | OPT_MIN_FACES |
-			  OPT_RANK | OPT_FSYNC | OPT_PROGRESS | OPT_LLM |
-			  OPT_LANG | OPT_IMAGE,
-		      usage, &o);
+	r = cli_parse(argc, argv, CLI_RUN, usage, &o);
 	if (r != 0) {
 		cli_free(&o);
 		return r > 0 ? 0 : 1;
 	}
 	if (cli_resolve_rank(&o) < 0)
 		goto out;
-	if (!o.workdir || !*o.workdir || !o.nargs || o.prompts) {
+	if (!o.workdir || !*o.workdir || !o.args.n || o.prompts) {
 		fprintf(stderr, "hybridize run: needs SHARD... and -w WORK_DIR "
 				"(the stage folders are inside it: no -p; see "
 				"--help)\n");
@@ -193,8 +189,8 @@ int cmd_run(int argc, char **argv)
 			  : path_join(o.workdir, PIPELINE_DIR_SHARDS);
 	if (!outdir)
 		goto out;
-	for (size_t i = 0; i < o.nargs; i++)
-		if (shardlist_add_arg(&list, o.args[i], &err) != HY_OK) {
+	for (size_t i = 0; i < o.args.n; i++)
+		if (shardlist_add_arg(&list, o.args.v[i], &err) != HY_OK) {
 			fprintf(stderr, "hybridize run: %s\n", err.msg);
 			goto out;
 		}

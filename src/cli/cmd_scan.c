@@ -60,10 +60,7 @@ int cmd_scan(int argc, char **argv)
 	struct cli_opts o;
 	struct scan_opts so;
 	struct shardcmd c = {"scan", ".json", run, &o, &so};
-	int r = cli_parse(argc, argv,
-			  OPT_OUTPUT | OPT_JOBS | OPT_MIN_FACES | OPT_RANK |
-			      OPT_FSYNC | OPT_PROGRESS,
-			  usage, &o);
+	int r = cli_parse(argc, argv, CLI_SCAN, usage, &o);
 
 	if (r == 0 && cli_resolve_rank(&o) < 0)
 		r = -1;

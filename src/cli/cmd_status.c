@@ -406,17 +406,17 @@ int cmd_status(int argc, char **argv)
 	char *text = NULL;
 	int status = 1, ret;
 
-	ret = cli_parse(argc, argv, OPT_OUTPUT | OPT_STATUS, usage, &o);
+	ret = cli_parse(argc, argv, CLI_STATUS, usage, &o);
 	if (ret != 0) {
 		cli_free(&o);
 		return ret > 0 ? 0 : 1;
 	}
-	if (o.nargs != 1 || !*o.args[0]) {
+	if (o.args.n != 1 || !*o.args.v[0]) {
 		fprintf(stderr, "hybridize status: needs one WORK_DIR (see "
 				"--help)\n");
 		goto out;
 	}
-	if (status_gather(&r, o.args[0], o.output, 0, &err) != HY_OK) {
+	if (status_gather(&r, o.args.v[0], o.output, 0, &err) != HY_OK) {
 		fprintf(stderr, "hybridize status: %s\n", err.msg);
 		goto out;
 	}

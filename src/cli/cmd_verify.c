@@ -348,10 +348,7 @@ int cmd_verify(int argc, char **argv)
 	const struct shardcmd_ext x = {.flags = SHARDCMD_READ_OUTPUT,
 				       .summary = summary};
 	struct hy_err err = {0};
-	int r = cli_parse(argc, argv,
-			  OPT_OUTPUT | OPT_EDITS | OPT_JOBS | OPT_MIN_FACES |
-			      OPT_RANK | OPT_PROGRESS | OPT_JSON,
-			  usage, &o);
+	int r = cli_parse(argc, argv, CLI_VERIFY, usage, &o);
 
 	if (r == 0 && (!o.edits || !*o.edits)) {
 		fprintf(stderr, "hybridize verify: -e EDITS_DIR is required "

@@ -4,285 +4,353 @@
 #include "formats/facerule.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/workq.h"
 
+const char *const cli_llm_apis[] = {"ollama", "openai", "none", NULL};
+const char *const cli_image_apis[] = {"a1111", "openai", "sdcpp", "none", NULL};
+const char *const cli_leftovers[] = {"blur", "drop", "keep", NULL};
+
+enum opt_type {
+	OT_FLAG,   /* int set to 1; takes no value */
+	OT_STR,	   /* const char *, the value as given */
+	OT_LONG,   /* long in lo..hi (hi 0: no upper bound) */
+	OT_DOUBLE, /* double >= dlo */
+	OT_CHOICE, /* int: the index of the value in choices */
+	OT_LIST,   /* struct cli_strv: repeatable, each value appended */
+	OT_MARK,   /* const char * set to "-"; takes no value (status --json) */
+};
+
+/* One row an option: its names, the commands that take it (CLI_*), the
+ * field it fills, what its value must be, and its default. A name may have
+ * a row per meaning, for different commands. */
 struct optdef {
-	const char *lng;
+	const char *name;
 	char shrt;
-	unsigned group;
-	int has_arg;
+	unsigned cmds;
+	enum opt_type type;
+	size_t off; /* of the field in struct cli_opts */
+	long lo, hi;
+	double dlo;
+	const char *const *choices; /* NULL-terminated */
+	long def_l;		    /* OT_LONG, OT_CHOICE */
+	double def_d;		    /* OT_DOUBLE */
+	const char *def_s;	    /* OT_STR */
 };
 
-/* One row an option: its name, short form, the group that commands
- * accept it by, and whether it takes a value. */
+/* The field's offset, refused at compile time unless it has type T. */
+#define FIELD(m, T)                                                            \
+	(offsetof(struct cli_opts, m) +                                        \
+	 0 * sizeof(_Generic(((struct cli_opts *)0)->m, T : 1)))
+#define FLAG(m)	     .type = OT_FLAG, .off = FIELD(m, int)
+#define STR(m)	     .type = OT_STR, .off = FIELD(m, const char *)
+#define LONG(m)	     .type = OT_LONG, .off = FIELD(m, long)
+#define DOUBLE(m)    .type = OT_DOUBLE, .off = FIELD(m, double)
+#define CHOICE(m, c) .type = OT_CHOICE, .off = FIELD(m, int), .choices = c
+#define LIST(m)	     .type = OT_LIST, .off = FIELD(m, struct cli_strv)
+#define MARK(m)	     .type = OT_MARK, .off = FIELD(m, const char *)
+
+/* Sets of commands: every one but status; those with worker threads (-j);
+ * those that count face boxes; those that write (and fsync); those that
+ * talk to LLM servers, image servers, or either. */
+#define STAGES                                                                 \
+	(CLI_SCAN | CLI_RESHARD | CLI_EXTRACT | CLI_PROMPTS | CLI_GENERATE |   \
+	 CLI_RUN | CLI_VERIFY)
+#define THREADED                                                               \
+	(CLI_SCAN | CLI_RESHARD | CLI_EXTRACT | CLI_GENERATE | CLI_RUN |       \
+	 CLI_VERIFY)
+#define FACES	(CLI_SCAN | CLI_GENERATE | CLI_RUN | CLI_VERIFY)
+#define WRITERS (CLI_SCAN | CLI_RESHARD | CLI_PROMPTS | CLI_GENERATE | CLI_RUN)
+#define LLM	(CLI_PROMPTS | CLI_RUN)
+#define IMAGE	(CLI_GENERATE | CLI_RUN)
+#define SERVERS (CLI_PROMPTS | CLI_GENERATE | CLI_RUN)
+
+/* The defaults of the LLM and language options are those of the script
+ * this replaces, so its users can switch. */
 static const struct optdef defs[] = {
-    {"output", 'o', OPT_OUTPUT, 1},
-    {"edits", 'e', OPT_EDITS, 1},
-    {"jobs", 'j', OPT_JOBS, 1},
-    {"min-faces", 0, OPT_MIN_FACES, 1},
-    {"rank", 0, OPT_RANK, 1},
-    {"world", 0, OPT_RANK, 1},
-    {"no-fsync", 0, OPT_FSYNC, 0},
-    {"progress-interval", 0, OPT_PROGRESS, 1},
-    {"quiet", 'q', OPT_PROGRESS, 0},
-    {"input", 'i', OPT_INPUT, 1},
-    {"ports", 0, OPT_LLM, 1},
-    {"host", 0, OPT_LLM, 1},
-    {"endpoint", 0, OPT_LLM, 1},
-    {"model_name", 0, OPT_LLM, 1},
-    {"num_threads", 0, OPT_LLM, 1},
-    {"timeout", 0, OPT_LLM, 1},
-    {"api", 0, OPT_LLM, 1},
-    {"chat", 0, OPT_LLM, 0},
-    {"think", 0, OPT_LLM, 0},
-    {"api-key-env", 0, OPT_LLM | OPT_IMAGE, 1},
-    {"system-prompt", 0, OPT_LLM, 1},
-    {"temperature", 0, OPT_LLM, 1},
-    {"seed", 0, OPT_LLM | OPT_IMAGE, 1},
-    {"max-tokens", 0, OPT_LLM, 1},
-    {"retries", 0, OPT_LLM | OPT_IMAGE, 1},
-    {"server-patience", 0, OPT_LLM | OPT_IMAGE, 1},
-    {"endpoint-limit", 0, OPT_LLM | OPT_IMAGE, 1},
-    {"no-copies", 0, OPT_LLM | OPT_IMAGE, 0},
-    {"decline-regex", 0, OPT_LLM, 1},
-    {"lang", 0, OPT_LANG, 1},
-    {"min-lang-score", 0, OPT_LANG, 1},
-    {"lang-model", 0, OPT_LANG, 1},
-    {"prompts", 'p', OPT_IMAGE, 1},
-    {"shard", 's', OPT_IMAGE, 1},
-    {"image-endpoint", 0, OPT_IMAGE, 1},
-    {"image-api", 0, OPT_IMAGE, 1},
-    {"image-model", 0, OPT_IMAGE, 1},
-    {"image-auth-env", 0, OPT_IMAGE, 1},
-    {"image-threads", 0, OPT_IMAGE, 1},
-    {"image-timeout", 0, OPT_IMAGE, 1},
-    {"steps", 0, OPT_IMAGE, 1},
-    {"cfg-scale", 0, OPT_IMAGE, 1},
-    {"sampler", 0, OPT_IMAGE, 1},
-    {"negative-prompt", 0, OPT_IMAGE, 1},
-    {"size", 0, OPT_IMAGE, 1},
-    {"max-side", 0, OPT_IMAGE, 1},
-    {"resize", 0, OPT_IMAGE, 0},
-    {"quality", 0, OPT_IMAGE, 1},
-    {"leftover", 0, OPT_IMAGE, 1},
-    {"llm-model", 0, OPT_IMAGE, 1},
-    {"spawn", 0, OPT_SPAWN, 1},
-    {"gpus", 0, OPT_SPAWN | OPT_RUN, 1},
-    {"spawn-timeout", 0, OPT_SPAWN | OPT_RUN, 1},
-    {"work", 'w', OPT_RUN, 1},
-    {"llm-spawn", 0, OPT_RUN, 1},
-    {"image-spawn", 0, OPT_RUN, 1},
-    {"json", 0, OPT_JSON, 1},
+    {.name = "output", .shrt = 'o', .cmds = STAGES | CLI_STATUS, STR(output)},
+    {.name = "edits",
+     .shrt = 'e',
+     .cmds = CLI_RESHARD | CLI_VERIFY,
+     STR(edits)},
+    {.name = "jobs", .shrt = 'j', .cmds = THREADED, LONG(jobs), .lo = 1},
+    {.name = "min-faces",
+     .cmds = FACES,
+     LONG(min_faces),
+     .def_l = FACERULE_UNSET},
+    {.name = "rank", .cmds = STAGES, LONG(rank), .def_l = -1},
+    {.name = "world", .cmds = STAGES, LONG(world), .lo = 1, .def_l = -1},
+    {.name = "no-fsync", .cmds = WRITERS, FLAG(no_fsync)},
+    {.name = "progress-interval",
+     .cmds = STAGES,
+     DOUBLE(progress_interval),
+     .dlo = 0.001,
+     .def_d = 10},
+    {.name = "quiet", .shrt = 'q', .cmds = STAGES, FLAG(quiet)},
+    {.name = "input", .shrt = 'i', .cmds = CLI_PROMPTS, STR(input)},
+    {.name = "ports", .cmds = LLM, STR(ports)},
+    {.name = "host", .cmds = LLM, STR(host), .def_s = "127.0.0.1"},
+    {.name = "endpoint", .cmds = LLM, LIST(endpoints)},
+    {.name = "model_name",
+     .cmds = LLM,
+     STR(model_name),
+     .def_s = "person_tagger"},
+    {.name = "num_threads",
+     .cmds = LLM,
+     LONG(num_threads),
+     .lo = 1,
+     .def_l = 20},
+    {.name = "timeout",
+     .cmds = LLM,
+     DOUBLE(timeout),
+     .dlo = 0.001,
+     .def_d = 10},
+    {.name = "api",
+     .cmds = LLM,
+     CHOICE(api, cli_llm_apis),
+     .def_l = CLI_LLM_OLLAMA},
+    {.name = "chat", .cmds = LLM, FLAG(chat)},
+    {.name = "think", .cmds = LLM, FLAG(think)},
+    {.name = "api-key-env", .cmds = SERVERS, STR(api_key_env)},
+    {.name = "system-prompt", .cmds = LLM, STR(system_prompt)},
+    {.name = "temperature", .cmds = LLM, DOUBLE(temperature), .def_d = -1},
+    {.name = "seed", .cmds = SERVERS, LONG(seed), .def_l = -1},
+    {.name = "max-tokens", .cmds = LLM, LONG(max_tokens), .lo = 1},
+    {.name = "retries", .cmds = SERVERS, LONG(retries), .def_l = 4},
+    {.name = "server-patience",
+     .cmds = SERVERS,
+     DOUBLE(server_patience),
+     .def_d = 600},
+    {.name = "endpoint-limit", .cmds = SERVERS, LONG(endpoint_limit), .lo = 1},
+    {.name = "no-copies", .cmds = SERVERS, FLAG(no_copies)},
+    {.name = "decline-regex", .cmds = LLM, STR(decline_regex)},
+    {.name = "lang", .cmds = LLM, STR(lang), .def_s = "en"},
+    {.name = "min-lang-score", .cmds = LLM, DOUBLE(min_lang_score)},
+    {.name = "lang-model", .cmds = LLM, STR(lang_model)},
+    {.name = "prompts", .shrt = 'p', .cmds = IMAGE, STR(prompts)},
+    /* -s SHARD... is a list */
+    {.name = "shard", .shrt = 's', .cmds = IMAGE, LIST(args)},
+    {.name = "image-endpoint", .cmds = IMAGE, LIST(image_endpoints)},
+    {.name = "image-api",
+     .cmds = IMAGE,
+     CHOICE(image_api, cli_image_apis),
+     .def_l = CLI_IMAGE_A1111},
+    {.name = "image-model", .cmds = IMAGE, STR(image_model)},
+    {.name = "image-auth-env", .cmds = IMAGE, STR(image_auth_env)},
+    {.name = "image-threads", .cmds = IMAGE, LONG(image_threads), .lo = 1},
+    {.name = "image-timeout",
+     .cmds = IMAGE,
+     DOUBLE(image_timeout),
+     .dlo = 0.001,
+     .def_d = 300},
+    {.name = "steps", .cmds = IMAGE, LONG(steps), .lo = 1},
+    {.name = "cfg-scale", .cmds = IMAGE, DOUBLE(cfg_scale), .def_d = -1},
+    {.name = "sampler", .cmds = IMAGE, STR(sampler)},
+    {.name = "negative-prompt", .cmds = IMAGE, STR(negative_prompt)},
+    {.name = "size", .cmds = IMAGE, STR(size), .def_s = "original"},
+    {.name = "max-side", .cmds = IMAGE, LONG(max_side), .lo = 64, .def_l = 512},
+    {.name = "resize", .cmds = IMAGE, FLAG(resize)},
+    {.name = "quality",
+     .cmds = IMAGE,
+     LONG(quality),
+     .lo = 1,
+     .hi = 100,
+     .def_l = 90},
+    {.name = "leftover",
+     .cmds = IMAGE,
+     CHOICE(leftover, cli_leftovers),
+     .def_l = CLI_LEFTOVER_BLUR},
+    {.name = "llm-model", .cmds = IMAGE, STR(llm_model)},
+    {.name = "spawn", .cmds = CLI_PROMPTS | CLI_GENERATE, STR(spawn)},
+    {.name = "gpus", .cmds = SERVERS, LONG(gpus), .lo = 1},
+    {.name = "spawn-timeout",
+     .cmds = SERVERS,
+     DOUBLE(spawn_timeout),
+     .dlo = 1,
+     .def_d = 600},
+    {.name = "work", .shrt = 'w', .cmds = CLI_RUN, STR(workdir)},
+    {.name = "llm-spawn", .cmds = CLI_RUN, STR(llm_spawn)},
+    {.name = "image-spawn", .cmds = CLI_RUN, STR(image_spawn)},
+    {.name = "json", .cmds = CLI_VERIFY, STR(json)},
     /* status prints its report: the same --json, without a file */
-    {"json", 0, OPT_STATUS, 0},
-    {"missing", 0, OPT_STATUS, 0},
+    {.name = "json", .cmds = CLI_STATUS, MARK(json)},
+    {.name = "missing", .cmds = CLI_STATUS, FLAG(missing)},
 };
 
-static int parse_long(const char *name, const char *v, long min, long *out)
+#define NDEFS (sizeof(defs) / sizeof(*defs))
+
+static void *field(struct cli_opts *o, const struct optdef *d)
+{
+	return (char *)o + d->off;
+}
+
+static int parse_long(const struct optdef *d, const char *v, long *out)
 {
 	char *end;
 	long x;
 
 	errno = 0;
 	x = strtol(v, &end, 10);
-	if (errno || end == v || *end || x < min) {
+	if (errno || end == v || *end || x < d->lo) {
 		fprintf(
 		    stderr,
 		    "hybridize: option --%s: '%s' is not an integer >= %ld\n",
-		    name, v, min);
+		    d->name, v, d->lo);
+		return -1;
+	}
+	if (d->hi && x > d->hi) {
+		fprintf(stderr, "hybridize: --%s is %ld..%ld\n", d->name, d->lo,
+			d->hi);
 		return -1;
 	}
 	*out = x;
 	return 0;
 }
 
-static int parse_double(const char *name, const char *v, double min,
-			double *out)
+static int parse_double(const struct optdef *d, const char *v, double *out)
 {
 	char *end;
 	double x = strtod(v, &end);
 
-	if (end == v || *end || x < min) {
+	/* !(x >= dlo): NaN is no number of seconds either */
+	if (end == v || *end || !(x >= d->dlo)) {
 		fprintf(stderr,
 			"hybridize: option --%s: '%s' is not a number >= %g\n",
-			name, v, min);
+			d->name, v, d->dlo);
 		return -1;
 	}
 	*out = x;
 	return 0;
 }
 
-static int apply(struct cli_opts *o, const struct optdef *d, const char *v)
+/* "'v' is not a, b or c", naming the command as the stage checks do. */
+static int parse_choice(const struct optdef *d, const char *v, const char *cmd,
+			int *out)
 {
-	const char *n = d->lng;
+	size_t n = 0;
 
-	if (!strcmp(n, "output"))
-		o->output = v;
-	else if (!strcmp(n, "edits"))
-		o->edits = v;
-	else if (!strcmp(n, "jobs"))
-		return parse_long(n, v, 1, &o->jobs);
-	else if (!strcmp(n, "min-faces"))
-		return parse_long(n, v, 0, &o->min_faces);
-	else if (!strcmp(n, "rank"))
-		return parse_long(n, v, 0, &o->rank);
-	else if (!strcmp(n, "world"))
-		return parse_long(n, v, 1, &o->world);
-	else if (!strcmp(n, "no-fsync"))
-		o->no_fsync = 1;
-	else if (!strcmp(n, "quiet"))
-		o->quiet = 1;
-	else if (!strcmp(n, "progress-interval"))
-		return parse_double(n, v, 0.001, &o->progress_interval);
-	else if (!strcmp(n, "input"))
-		o->input = v;
-	else if (!strcmp(n, "ports"))
-		o->ports = v;
-	else if (!strcmp(n, "host"))
-		o->host = v;
-	else if (!strcmp(n, "endpoint"))
-		o->endpoints[o->nendpoints++] = v;
-	else if (!strcmp(n, "model_name"))
-		o->model_name = v;
-	else if (!strcmp(n, "num_threads"))
-		return parse_long(n, v, 1, &o->num_threads);
-	else if (!strcmp(n, "timeout"))
-		return parse_double(n, v, 0.001, &o->timeout);
-	else if (!strcmp(n, "api"))
-		o->api = v;
-	else if (!strcmp(n, "chat"))
-		o->chat = 1;
-	else if (!strcmp(n, "think"))
-		o->think = 1;
-	else if (!strcmp(n, "api-key-env"))
-		o->api_key_env = v;
-	else if (!strcmp(n, "system-prompt"))
-		o->system_prompt = v;
-	else if (!strcmp(n, "temperature"))
-		return parse_double(n, v, 0, &o->temperature);
-	else if (!strcmp(n, "seed"))
-		return parse_long(n, v, 0, &o->seed);
-	else if (!strcmp(n, "max-tokens"))
-		return parse_long(n, v, 1, &o->max_tokens);
-	else if (!strcmp(n, "retries"))
-		return parse_long(n, v, 0, &o->retries);
-	else if (!strcmp(n, "server-patience"))
-		return parse_double(n, v, 0, &o->server_patience);
-	else if (!strcmp(n, "endpoint-limit"))
-		return parse_long(n, v, 1, &o->endpoint_limit);
-	else if (!strcmp(n, "no-copies"))
-		o->no_copies = 1;
-	else if (!strcmp(n, "decline-regex"))
-		o->decline_regex = v;
-	else if (!strcmp(n, "lang"))
-		o->lang = v;
-	else if (!strcmp(n, "min-lang-score"))
-		return parse_double(n, v, 0, &o->min_lang_score);
-	else if (!strcmp(n, "lang-model"))
-		o->lang_model = v;
-	else if (!strcmp(n, "prompts"))
-		o->prompts = v;
-	else if (!strcmp(n, "shard"))
-		o->args[o->nargs++] = v; /* -s SHARD... is a list */
-	else if (!strcmp(n, "image-endpoint"))
-		o->image_endpoints[o->nimage_endpoints++] = v;
-	else if (!strcmp(n, "image-api"))
-		o->image_api = v;
-	else if (!strcmp(n, "image-model"))
-		o->image_model = v;
-	else if (!strcmp(n, "image-auth-env"))
-		o->image_auth_env = v;
-	else if (!strcmp(n, "image-threads"))
-		return parse_long(n, v, 1, &o->image_threads);
-	else if (!strcmp(n, "image-timeout"))
-		return parse_double(n, v, 0.001, &o->image_timeout);
-	else if (!strcmp(n, "steps"))
-		return parse_long(n, v, 1, &o->steps);
-	else if (!strcmp(n, "cfg-scale"))
-		return parse_double(n, v, 0, &o->cfg_scale);
-	else if (!strcmp(n, "sampler"))
-		o->sampler = v;
-	else if (!strcmp(n, "negative-prompt"))
-		o->negative_prompt = v;
-	else if (!strcmp(n, "size"))
-		o->size = v;
-	else if (!strcmp(n, "max-side"))
-		return parse_long(n, v, 64, &o->max_side);
-	else if (!strcmp(n, "resize"))
-		o->resize = 1;
-	else if (!strcmp(n, "quality"))
-		return parse_long(n, v, 1, &o->quality) ||
-		       (o->quality > 100 &&
-			fprintf(stderr, "hybridize: --quality is 1..100\n"));
-	else if (!strcmp(n, "leftover"))
-		o->leftover = v;
-	else if (!strcmp(n, "llm-model"))
-		o->llm_model = v;
-	else if (!strcmp(n, "spawn"))
-		o->spawn = v;
-	else if (!strcmp(n, "gpus"))
-		return parse_long(n, v, 1, &o->gpus);
-	else if (!strcmp(n, "spawn-timeout"))
-		return parse_double(n, v, 1, &o->spawn_timeout);
-	else if (!strcmp(n, "work"))
-		o->workdir = v;
-	else if (!strcmp(n, "llm-spawn"))
-		o->llm_spawn = v;
-	else if (!strcmp(n, "image-spawn"))
-		o->image_spawn = v;
-	else if (!strcmp(n, "json"))
-		o->json = v ? v : "-";
-	else if (!strcmp(n, "missing"))
-		o->missing = 1;
+	for (; d->choices[n]; n++)
+		if (!strcmp(d->choices[n], v)) {
+			*out = (int)n;
+			return 0;
+		}
+	fprintf(stderr, "hybridize %s: --%s: '%s' is not ", cmd, d->name, v);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", d->choices[i],
+			i + 2 < n    ? ", "
+			: i + 2 == n ? " or "
+				     : "\n");
+	return -1;
+}
+
+static int apply(struct cli_opts *o, const struct optdef *d, const char *v,
+		 const char *cmd)
+{
+	void *f = field(o, d);
+
+	switch (d->type) {
+	case OT_FLAG: *(int *)f = 1; return 0;
+	case OT_STR: *(const char **)f = v; return 0;
+	case OT_LONG: return parse_long(d, v, f);
+	case OT_DOUBLE: return parse_double(d, v, f);
+	case OT_CHOICE: return parse_choice(d, v, cmd, f);
+	case OT_LIST: {
+		/* room for every argument: cli_parse */
+		struct cli_strv *l = f;
+		l->v[l->n++] = v;
+		return 0;
+	}
+	case OT_MARK: *(const char **)f = "-"; return 0;
+	}
 	return 0;
 }
 
-int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
+/* Every field to its default; the lists get room for every argument. */
+static int set_defaults(struct cli_opts *o, int argc)
+{
+	memset(o, 0, sizeof(*o));
+	o->args.v = calloc((size_t)argc + 1, sizeof(*o->args.v));
+	if (!o->args.v)
+		return -1;
+	for (size_t k = 0; k < NDEFS; k++) {
+		const struct optdef *d = &defs[k];
+		void *f = field(o, d);
+
+		switch (d->type) {
+		case OT_STR: *(const char **)f = d->def_s; break;
+		case OT_LONG: *(long *)f = d->def_l; break;
+		case OT_DOUBLE: *(double *)f = d->def_d; break;
+		case OT_CHOICE: *(int *)f = (int)d->def_l; break;
+		case OT_LIST: {
+			struct cli_strv *l = f;
+			if (!l->v &&
+			    !(l->v = calloc((size_t)argc + 1, sizeof(*l->v))))
+				return -1;
+			break;
+		}
+		case OT_FLAG:
+		case OT_MARK: break;
+		}
+	}
+	return 0;
+}
+
+/* The row of option a (its name is written to name), preferring one that
+ * cmd takes; NULL if the table has none. *val is set to an attached value
+ * (--name=v, -jN). */
+static const struct optdef *lookup(const char *a, unsigned cmd, char *name,
+				   size_t namesz, const char **val)
+{
+	const struct optdef *d = NULL;
+
+	*val = NULL;
+	if (a[1] == '-') {
+		const char *eq = strchr(a + 2, '=');
+		size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+
+		snprintf(name, namesz, "%.*s", (int)n, a + 2);
+		if (eq)
+			*val = eq + 1;
+		for (size_t k = 0; k < NDEFS; k++)
+			if (!strcmp(defs[k].name, name) &&
+			    (!d || (defs[k].cmds & cmd)))
+				d = &defs[k];
+	} else {
+		snprintf(name, namesz, "%c", a[1]);
+		for (size_t k = 0; k < NDEFS; k++)
+			if (defs[k].shrt == a[1])
+				d = &defs[k];
+		if (d && a[2])
+			*val = a + 2; /* -j4 */
+	}
+	return d;
+}
+
+static int takes_value(const struct optdef *d)
+{
+	return d->type != OT_FLAG && d->type != OT_MARK;
+}
+
+int cli_parse(int argc, char **argv, unsigned cmd, const char *usage,
 	      struct cli_opts *o)
 {
 	int only_args = 0;
 
-	memset(o, 0, sizeof(*o));
-	o->min_faces = FACERULE_UNSET; /* the folder's record, else 1 */
-	o->rank = o->world = -1;
-	o->progress_interval = 10;
-	/* The defaults of the script this replaces, so its users can switch. */
-	o->host = "127.0.0.1";
-	o->model_name = "person_tagger";
-	o->num_threads = 20;
-	o->timeout = 10;
-	o->api = "ollama";
-	o->temperature = -1;
-	o->seed = -1;
-	o->retries = 4;
-	o->server_patience = 600;
-	o->lang = "en";
-	o->image_api = "a1111";
-	o->image_timeout = 300;
-	o->cfg_scale = -1;
-	o->size = "original";
-	o->max_side = 512;
-	o->quality = 90;
-	o->leftover = "blur";
-	o->spawn_timeout = 600;
-	o->args = calloc((size_t)argc + 1, sizeof(*o->args));
-	o->endpoints = calloc((size_t)argc + 1, sizeof(*o->endpoints));
-	o->image_endpoints = calloc((size_t)argc + 1, sizeof(*o->endpoints));
-	if (!o->args || !o->endpoints || !o->image_endpoints) {
+	if (set_defaults(o, argc) < 0) {
 		fprintf(stderr, "hybridize: out of memory\n");
 		return -1;
 	}
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
-		const struct optdef *d = NULL;
+		const struct optdef *d;
 		char name[64];
 
 		if (only_args || a[0] != '-' || a[1] == '\0') {
-			o->args[o->nargs++] = a;
+			o->args.v[o->args.n++] = a;
 			continue;
 		}
 		if (!strcmp(a, "--")) {
@@ -293,35 +361,15 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 			fputs(usage, stdout);
 			return 1;
 		}
-		if (a[1] == '-') {
-			const char *eq = strchr(a + 2, '=');
-			size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			snprintf(name, sizeof(name), "%.*s", (int)n, a + 2);
-			if (eq)
-				val = eq + 1;
-			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs);
-			     k++)
-				/* a name may have a row per meaning */
-				if (!strcmp(defs[k].lng, name) &&
-				    (!d || (defs[k].group & accepted)))
-					d = &defs[k];
-		} else {
-			snprintf(name, sizeof(name), "%c", a[1]);
-			for (size_t k = 0; k < sizeof(defs) / sizeof(*defs);
-			     k++)
-				if (defs[k].shrt == a[1])
-					d = &defs[k];
-			if (d && a[2])
-				val = a + 2; /* -j4 */
-		}
-		if (!d || !(d->group & accepted)) {
+		d = lookup(a, cmd, name, sizeof(name), &val);
+		if (!d || !(d->cmds & cmd)) {
 			fprintf(stderr,
 				"hybridize %s: unknown option '%s' (see "
 				"'hybridize %s --help')\n",
 				argv[0], a, argv[0]);
 			return -1;
 		}
-		if (d->has_arg && !val) {
+		if (takes_value(d) && !val) {
 			if (i + 1 >= argc) {
 				fprintf(stderr,
 					"hybridize %s: option '%s' needs a "
@@ -330,13 +378,13 @@ int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
 				return -1;
 			}
 			val = argv[++i];
-		} else if (!d->has_arg && val) {
+		} else if (!takes_value(d) && val) {
 			fprintf(stderr,
 				"hybridize %s: option '%s' takes no value\n",
 				argv[0], a);
 			return -1;
 		}
-		if (apply(o, d, val))
+		if (apply(o, d, val, argv[0]))
 			return -1;
 	}
 	return 0;
@@ -433,10 +481,13 @@ int cli_jobs(const struct cli_opts *o)
 
 void cli_free(struct cli_opts *o)
 {
-	free(o->args);
-	free(o->endpoints);
-	free(o->image_endpoints);
-	o->args = NULL;
-	o->endpoints = NULL;
-	o->image_endpoints = NULL;
+	/* -s fills args: the loop frees it once and leaves NULL behind */
+	for (size_t k = 0; k < NDEFS; k++)
+		if (defs[k].type == OT_LIST) {
+			struct cli_strv *l = field(o, &defs[k]);
+			free(l->v);
+			*l = (struct cli_strv){0};
+		}
+	free(o->args.v);
+	o->args = (struct cli_strv){0};
 }

@@ -5,23 +5,40 @@
 
 #include <stddef.h>
 
+/* The commands, as the option table names those that take an option. */
 enum {
-	OPT_OUTPUT = 1 << 0,
-	OPT_EDITS = 1 << 1,
-	OPT_JOBS = 1 << 2,
-	OPT_MIN_FACES = 1 << 3,
-	OPT_RANK = 1 << 4, /* --rank and --world */
-	OPT_FSYNC = 1 << 5,
-	OPT_PROGRESS = 1 << 6, /* --progress-interval, --quiet */
-	OPT_INPUT = 1 << 7,
-	OPT_LLM = 1 << 8,    /* endpoints, model, API, retries... */
-	OPT_LANG = 1 << 9,   /* --lang, --min-lang-score, --lang-model */
-	OPT_IMAGE = 1 << 10, /* generate: image servers and image options */
-	OPT_SPAWN = 1 << 11, /* --spawn, --gpus, --spawn-timeout */
-	OPT_RUN = 1 << 12,   /* -w, --llm-spawn, --image-spawn (+ --gpus...) */
-	OPT_JSON = 1 << 13,  /* --json FILE: a report for scripts (verify) */
-	/* status: --json as a flag (the report on stdout), --missing */
-	OPT_STATUS = 1 << 14,
+	CLI_SCAN = 1 << 0,
+	CLI_RESHARD = 1 << 1,
+	CLI_EXTRACT = 1 << 2,
+	CLI_PROMPTS = 1 << 3,
+	CLI_GENERATE = 1 << 4,
+	CLI_RUN = 1 << 5,
+	CLI_STATUS = 1 << 6,
+	CLI_VERIFY = 1 << 7,
+};
+
+/* --api: the index of the value in cli_llm_apis. */
+enum cli_llm_api { CLI_LLM_OLLAMA, CLI_LLM_OPENAI, CLI_LLM_NONE };
+extern const char *const cli_llm_apis[];
+
+/* --image-api: the index of the value in cli_image_apis. */
+enum cli_image_api {
+	CLI_IMAGE_A1111,
+	CLI_IMAGE_OPENAI,
+	CLI_IMAGE_SDCPP,
+	CLI_IMAGE_NONE
+};
+extern const char *const cli_image_apis[];
+
+/* --leftover: the index of the value in cli_leftovers. */
+enum cli_leftover { CLI_LEFTOVER_BLUR, CLI_LEFTOVER_DROP, CLI_LEFTOVER_KEEP };
+extern const char *const cli_leftovers[];
+
+/* A repeatable option's values (and the positional arguments), pointing
+ * into argv. */
+struct cli_strv {
+	const char **v;
+	size_t n;
 };
 
 struct cli_opts {
@@ -34,18 +51,16 @@ struct cli_opts {
 	int no_fsync;
 	int quiet;
 	double progress_interval;
-	const char **args; /* positional arguments */
-	size_t nargs;
+	struct cli_strv args; /* positional arguments, and -s SHARD */
 
 	/* prompts */
 	const char *input;
 	const char *ports, *host;
-	const char **endpoints; /* --endpoint, repeatable */
-	size_t nendpoints;
+	struct cli_strv endpoints; /* --endpoint, repeatable */
 	const char *model_name;
 	long num_threads;
 	double timeout;
-	const char *api;
+	int api; /* enum cli_llm_api */
 	int chat;
 	int think; /* ollama: let a thinking model think */
 	const char *api_key_env;
@@ -63,10 +78,9 @@ struct cli_opts {
 	const char *lang_model;
 
 	/* generate */
-	const char *prompts;	      /* -p PROMPTS_DIR */
-	const char **image_endpoints; /* --image-endpoint, repeatable */
-	size_t nimage_endpoints;
-	const char *image_api;
+	const char *prompts;		 /* -p PROMPTS_DIR */
+	struct cli_strv image_endpoints; /* --image-endpoint, repeatable */
+	int image_api;			 /* enum cli_image_api */
 	const char *image_model;
 	const char *image_auth_env; /* NAME of "user:password" (HTTP Basic) */
 	long image_threads;	    /* 0: 2 per endpoint */
@@ -79,7 +93,7 @@ struct cli_opts {
 	long max_side;
 	int resize; /* --resize: back to the original sample's size */
 	long quality;
-	const char *leftover; /* keep, blur, drop */
+	int leftover; /* enum cli_leftover */
 	const char *llm_model;
 
 	/* servers started by us */
@@ -95,9 +109,12 @@ struct cli_opts {
 	int missing;	  /* status --missing */
 };
 
-/* Parses argv[1..] (argv[0] is the command name). Prints the problem and
- * returns -1 on bad usage; returns 1 after printing `usage` for --help. */
-int cli_parse(int argc, char **argv, unsigned accepted, const char *usage,
+/* Parses argv[1..] (argv[0] is the command name) for the command cmd (one
+ * CLI_* bit): every option not in its rows of the table in opts.c is
+ * unknown. Fills o, defaults first; o points into argv. Prints the problem
+ * and returns -1 on bad usage; returns 1 after printing `usage` for
+ * --help. Release o with cli_free in every case. */
+int cli_parse(int argc, char **argv, unsigned cmd, const char *usage,
 	      struct cli_opts *o);
 
 /* Fills rank/world from SLURM (array task, else srun task) when not given,

@@ -138,7 +138,7 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 		r.x = *x;
 	progress_init(&r.prog, c->name, stderr, isatty(2),
 		      o->progress_interval);
-	if (!o->nargs) {
+	if (!o->args.n) {
 		hy_err_set(&err, HY_EFATAL,
 			   "no SHARD given (see 'hybridize %s --help')",
 			   c->name);
@@ -148,8 +148,8 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 		hy_err_set(&err, HY_EFATAL, "-o DIR is required");
 		goto fail;
 	}
-	for (size_t i = 0; i < o->nargs; i++)
-		if (shardlist_add_arg(&list, o->args[i], &err))
+	for (size_t i = 0; i < o->args.n; i++)
+		if (shardlist_add_arg(&list, o->args.v[i], &err))
 			goto fail;
 	if (shardlist_finish(&list, &err))
 		goto fail;
