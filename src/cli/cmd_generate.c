@@ -134,19 +134,19 @@ static int parse_size(const char *s, int *w, int *h)
 static int auth_opt(const struct cli_opts *o, struct generate_opts *go,
 		    const char *cmd)
 {
-	const char *v = getenv(o->image_auth_env);
+	const char *v = getenv(o->image.auth_env);
 
 	if (!v || !*v) {
 		fprintf(stderr,
 			"hybridize %s: --image-auth-env: $%s is not set\n", cmd,
-			o->image_auth_env);
+			o->image.auth_env);
 		return -1;
 	}
 	if (!strchr(v, ':') || *v == ':') {
 		fprintf(stderr,
 			"hybridize %s: --image-auth-env: $%s is not "
 			"user:password\n",
-			cmd, o->image_auth_env);
+			cmd, o->image.auth_env);
 		return -1;
 	}
 	if (go->pool.bearer && !strcmp(cmd, "run")) {
@@ -224,48 +224,49 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 	    [CLI_LEFTOVER_KEEP] = LEFTOVER_KEEP,
 	};
 
-	go->api_none = o->image_api == CLI_IMAGE_NONE;
+	go->api_none = o->image.api == CLI_IMAGE_NONE;
 	if (!go->api_none)
-		go->api.kind = kinds[o->image_api];
-	go->generator = cli_image_apis[o->image_api];
-	if (parse_size(o->size, &go->size_w, &go->size_h) < 0) {
+		go->api.kind = kinds[o->image.api];
+	go->generator = cli_image_apis[o->image.api];
+	if (parse_size(o->image.size, &go->size_w, &go->size_h) < 0) {
 		fprintf(stderr,
 			"hybridize %s: --size: '%s' is not WxH (multiples of "
 			"8, 64..4096) or 'original'\n",
-			cmd, o->size);
+			cmd, o->image.size);
 		return -1;
 	}
-	go->leftover = leftovers[o->leftover];
-	go->api.model = o->image_model;
-	go->api.steps = o->steps;
-	go->api.cfg_scale = o->cfg_scale;
-	go->api.sampler = o->sampler;
-	go->api.negative = o->negative_prompt;
-	go->seed = o->seed;
-	go->max_side = (int)o->max_side;
-	go->resize = o->resize;
-	go->quality = (int)o->quality;
-	go->llm_model = o->llm_model;
+	go->leftover = leftovers[o->image.leftover];
+	go->api.model = o->image.model;
+	go->api.steps = o->image.steps;
+	go->api.cfg_scale = o->image.cfg_scale;
+	go->api.sampler = o->image.sampler;
+	go->api.negative = o->image.negative_prompt;
+	go->seed = o->client.seed;
+	go->max_side = (int)o->image.max_side;
+	go->resize = o->image.resize;
+	go->quality = (int)o->image.quality;
+	go->llm_model = o->image.llm_model;
 	go->threads = cli_jobs(o);
-	go->pool.timeout = o->image_timeout;
-	go->pool.retries = (int)o->retries;
-	go->pool.patience = o->server_patience;
+	go->pool.timeout = o->image.timeout;
+	go->pool.retries = (int)o->client.retries;
+	go->pool.patience = o->client.server_patience;
 	go->pool.ep_limit =
-	    (int)(o->endpoint_limit > 65536 ? 65536 : o->endpoint_limit);
-	go->pool.no_copies = o->no_copies;
+	    (int)(o->client.endpoint_limit > 65536 ? 65536
+						   : o->client.endpoint_limit);
+	go->pool.no_copies = o->client.no_copies;
 	go->pool.backoff_base = 1;
 	go->pool.backoff_max = 60;
 	go->pool.health_path = imgapi_health_path(go->api.kind);
-	if (o->api_key_env) {
-		go->pool.bearer = getenv(o->api_key_env);
+	if (o->client.api_key_env) {
+		go->pool.bearer = getenv(o->client.api_key_env);
 		if (!go->pool.bearer || !*go->pool.bearer) {
 			fprintf(stderr,
 				"hybridize %s: --api-key-env: $%s is not set\n",
-				cmd, o->api_key_env);
+				cmd, o->client.api_key_env);
 			return -1;
 		}
 	}
-	if (o->image_auth_env && auth_opt(o, go, cmd) < 0)
+	if (o->image.auth_env && auth_opt(o, go, cmd) < 0)
 		return -1;
 	return check_api_fields(go, cmd);
 }
@@ -281,7 +282,7 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 	*sp = NULL;
 	if (go->api_none)
 		return 0;
-	if (spawn_cmd && o->image_endpoints.n) {
+	if (spawn_cmd && o->image.endpoints.n) {
 		fprintf(stderr,
 			"hybridize %s: the image servers are either started by "
 			"us (--spawn, --image-spawn) or given with "
@@ -294,9 +295,9 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 				  log_dir, sp, &urls, &nurls, cmd);
 		if (r)
 			return r;
-	} else if (o->image_endpoints.n) {
-		urls = o->image_endpoints.v;
-		nurls = o->image_endpoints.n;
+	} else if (o->image.endpoints.n) {
+		urls = o->image.endpoints.v;
+		nurls = o->image.endpoints.n;
 	} else {
 		urls = default_url;
 		nurls = 1;
@@ -317,7 +318,7 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 	go->urls = urls;
 	go->nurls = nurls;
 	go->pool.max_in_flight =
-	    o->image_threads ? (int)o->image_threads : (int)(2 * nurls);
+	    o->image.threads ? (int)o->image.threads : (int)(2 * nurls);
 	return 0;
 }
 
@@ -382,7 +383,7 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	if (generate_cli_opts(&o, &go, "generate") < 0)
 		goto out;
-	if (o.spawn && (o.image_endpoints.n || go.api_none)) {
+	if (o.spawn.cmd && (o.image.endpoints.n || go.api_none)) {
 		fprintf(stderr,
 			"hybridize generate: --spawn starts the image "
 			"servers: it goes with neither --image-endpoint "
@@ -405,7 +406,7 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 	total = list.n;
-	shardlist_select(&list, o.rank, o.world);
+	shardlist_select(&list, o.run.rank, o.run.world);
 	if (mkdirs(o.output, &err) != HY_OK || access(o.output, W_OK) < 0) {
 		fprintf(stderr, "hybridize generate: %s\n",
 			err.msg[0] ? err.msg : "cannot write to the output");
@@ -416,12 +417,12 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 
 	progress_init(&prog, "generate", stderr, isatty(2),
-		      o.progress_interval);
+		      o.run.progress_interval);
 	ctx.report.fn = progress_report;
 	ctx.report.ctx = &prog;
 	ctx.progress = &prog;
 	ctx.stop = &cli_stop;
-	ctx.fsync = !o.no_fsync;
+	ctx.fsync = !o.run.no_fsync;
 
 	in = calloc(list.n + 1, sizeof(*in));
 	if (!in)
@@ -460,23 +461,23 @@ int cmd_generate(int argc, char **argv)
 		in[nin].prompts = pp;
 		nin++;
 	}
-	if (o.world > 1)
+	if (o.run.world > 1)
 		fprintf(stderr,
 			"hybridize generate: rank %ld of %ld (from %s): %zu of "
 			"%zu shards to do\n",
-			o.rank, o.world, o.rank_source, nin, total);
+			o.run.rank, o.run.world, o.run.rank_source, nin, total);
 	cli_catch_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl_up = 1;
-	if (nin && (r = generate_cli_servers(&o, &go, o.spawn, o.output, &sp,
-					     "generate"))) {
+	if (nin && (r = generate_cli_servers(&o, &go, o.spawn.cmd, o.output,
+					     &sp, "generate"))) {
 		status = r;
 		goto out;
 	}
 
 	prog.shards_total = (int64_t)nin;
 	prog.bytes_total = (int64_t)nin;
-	if (!o.quiet)
+	if (!o.run.quiet)
 		progress_start(&prog);
 	r = generate_run(&ctx, &go, in, nin, o.output, &c, stdout, &err);
 	progress_stop(&prog);

@@ -164,17 +164,18 @@ static int list_captions(const char *dir, char ***out, size_t *n)
 /* Fills urls from --endpoint, else --host and --ports. */
 static int endpoints(const struct cli_opts *o, char ***urls, size_t *n)
 {
-	const char *ports = o->ports ? o->ports : "11434,11435,11436,11437";
+	const char *ports =
+	    o->llm.ports ? o->llm.ports : "11434,11435,11436,11437";
 	char *list = NULL, *tok, *save = NULL;
 	size_t cap = 8;
 
 	*n = 0;
-	*urls = calloc(cap + o->endpoints.n, sizeof(**urls));
+	*urls = calloc(cap + o->llm.endpoints.n, sizeof(**urls));
 	if (!*urls)
 		return -1;
-	if (o->endpoints.n) {
-		for (size_t i = 0; i < o->endpoints.n; i++)
-			if (!((*urls)[(*n)++] = strdup(o->endpoints.v[i])))
+	if (o->llm.endpoints.n) {
+		for (size_t i = 0; i < o->llm.endpoints.n; i++)
+			if (!((*urls)[(*n)++] = strdup(o->llm.endpoints.v[i])))
 				return -1;
 		return 0;
 	}
@@ -203,7 +204,7 @@ static int endpoints(const struct cli_opts *o, char ***urls, size_t *n)
 			}
 			*urls = nv;
 		}
-		snprintf(url, sizeof(url), "http://%s:%ld", o->host, p);
+		snprintf(url, sizeof(url), "http://%s:%ld", o->llm.host, p);
 		if (!((*urls)[(*n)++] = strdup(url))) {
 			free(list);
 			return -1;
@@ -220,14 +221,14 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	struct hy_err err = {0};
 
 	memset(pc, 0, sizeof(*pc));
-	switch (o->api) {
+	switch (o->llm.api) {
 	case CLI_LLM_NONE: po->api_none = 1; break;
 	case CLI_LLM_OLLAMA:
-		po->llm.api = o->chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
+		po->llm.api = o->llm.chat ? LLM_OLLAMA_CHAT : LLM_OLLAMA;
 		break;
 	case CLI_LLM_OPENAI:
 		po->llm.api = LLM_OPENAI;
-		if (o->think) {
+		if (o->llm.think) {
 			fprintf(stderr,
 				"hybridize %s: --think is ollama's \"think\" "
 				"(--api ollama); an OpenAI server's chat "
@@ -237,27 +238,28 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 		}
 		break;
 	}
-	if (o->system_prompt) {
-		pc->system = read_text(o->system_prompt);
+	if (o->llm.system_prompt) {
+		pc->system = read_text(o->llm.system_prompt);
 		if (!pc->system) {
 			fprintf(stderr,
 				"hybridize %s: cannot read --system-prompt "
 				"'%s': %s\n",
-				cmd, o->system_prompt, strerror(errno));
+				cmd, o->llm.system_prompt, strerror(errno));
 			return -1;
 		}
 		po->llm.system = pc->system;
 	} else if (po->llm.api == LLM_OPENAI) {
 		po->llm.system = default_system;
 	}
-	po->llm.model = o->model_name;
-	po->llm.temperature = o->temperature;
-	po->llm.max_tokens = o->max_tokens;
-	po->llm.think = o->think;
-	po->seed = o->seed;
+	po->llm.model = o->llm.model_name;
+	po->llm.temperature = o->llm.temperature;
+	po->llm.max_tokens = o->llm.max_tokens;
+	po->llm.think = o->llm.think;
+	po->seed = o->client.seed;
 	po->dedupe_cap = 1000000;
 	if (regcomp(&pc->decline,
-		    o->decline_regex ? o->decline_regex : llm_default_decline,
+		    o->llm.decline_regex ? o->llm.decline_regex
+					 : llm_default_decline,
 		    REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) {
 		fprintf(stderr,
 			"hybridize %s: --decline-regex: invalid expression\n",
@@ -267,37 +269,38 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	pc->have_re = 1;
 	po->decline = &pc->decline;
 	po->decline_src =
-	    o->decline_regex ? o->decline_regex : llm_default_decline;
-	po->pool.max_in_flight = (int)o->num_threads;
-	po->pool.timeout = o->timeout;
-	po->pool.retries = (int)o->retries;
-	po->pool.patience = o->server_patience;
+	    o->llm.decline_regex ? o->llm.decline_regex : llm_default_decline;
+	po->pool.max_in_flight = (int)o->llm.num_threads;
+	po->pool.timeout = o->llm.timeout;
+	po->pool.retries = (int)o->client.retries;
+	po->pool.patience = o->client.server_patience;
 	po->pool.ep_limit =
-	    (int)(o->endpoint_limit > 65536 ? 65536 : o->endpoint_limit);
-	po->pool.no_copies = o->no_copies;
+	    (int)(o->client.endpoint_limit > 65536 ? 65536
+						   : o->client.endpoint_limit);
+	po->pool.no_copies = o->client.no_copies;
 	po->pool.backoff_base = 0.5;
 	po->pool.backoff_max = 30;
 	po->pool.health_path =
 	    po->llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
 	/* llama.cpp's server tells its slots there; others answer 404. */
 	po->pool.props_path = po->llm.api == LLM_OPENAI ? "/props" : NULL;
-	if (o->api_key_env) {
-		po->pool.bearer = getenv(o->api_key_env);
+	if (o->client.api_key_env) {
+		po->pool.bearer = getenv(o->client.api_key_env);
 		if (!po->pool.bearer || !*po->pool.bearer) {
 			fprintf(stderr,
 				"hybridize %s: --api-key-env: $%s is not set\n",
-				cmd, o->api_key_env);
+				cmd, o->client.api_key_env);
 			return -1;
 		}
 	}
-	if (strcmp(o->lang, "any") != 0) {
+	if (strcmp(o->lang.codes, "any") != 0) {
 		const char *env = getenv("HYBRIDIZE_LID_MODEL");
-		const char *model = o->lang_model ? o->lang_model
+		const char *model = o->lang.model ? o->lang.model
 				    : env && *env ? env
 						  : langid_default_model();
 		char *tok, *save = NULL;
 
-		pc->langs_buf = strdup(o->lang);
+		pc->langs_buf = strdup(o->lang.codes);
 		for (tok = pc->langs_buf ? strtok_r(pc->langs_buf, ",", &save)
 					 : NULL;
 		     tok && pc->nlangs < 64; tok = strtok_r(NULL, ",", &save))
@@ -316,7 +319,7 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 		po->lid = pc->lid;
 		po->langs = pc->langs;
 		po->nlangs = pc->nlangs;
-		po->min_lang_score = (float)o->min_lang_score;
+		po->min_lang_score = (float)o->lang.min_score;
 	}
 	return 0;
 }
@@ -330,7 +333,7 @@ int prompts_cli_servers(const struct cli_opts *o, struct prompts_cli *pc,
 	*sp = NULL;
 	if (po->api_none)
 		return 0;
-	if (spawn_cmd && (o->endpoints.n || o->ports)) {
+	if (spawn_cmd && (o->llm.endpoints.n || o->llm.ports)) {
 		fprintf(stderr,
 			"hybridize %s: the LLM servers are either started by "
 			"us (--spawn, --llm-spawn) or given with --endpoint / "
@@ -394,18 +397,18 @@ int cmd_prompts(int argc, char **argv)
 			"--help)\n");
 		goto out;
 	}
-	if (o.spawn && o.api == CLI_LLM_NONE) {
+	if (o.spawn.cmd && o.llm.api == CLI_LLM_NONE) {
 		fprintf(stderr,
 			"hybridize prompts: --spawn starts LLM servers, "
 			"which --api none does not use\n");
 		goto out;
 	}
-	if (o.gpus && !o.spawn) {
+	if (o.spawn.gpus && !o.spawn.cmd) {
 		fprintf(stderr, "hybridize prompts: --gpus counts the servers "
 				"of --spawn, which is missing\n");
 		goto out;
 	}
-	if (o.spawn && (o.endpoints.n || o.ports)) {
+	if (o.spawn.cmd && (o.llm.endpoints.n || o.llm.ports)) {
 		fprintf(stderr,
 			"hybridize prompts: --spawn uses the servers it "
 			"starts: drop --endpoint / --ports\n");
@@ -437,7 +440,7 @@ int cmd_prompts(int argc, char **argv)
 		char *path;
 		size_t l = strlen(names[i]) - 5;
 
-		if ((long)(i % (size_t)o.world) != o.rank)
+		if ((long)(i % (size_t)o.run.world) != o.run.rank)
 			continue;
 		if (outfile_exists(o.output, names[i])) {
 			skipped++;
@@ -451,30 +454,32 @@ int cmd_prompts(int argc, char **argv)
 		bytes += in[nin].size;
 		nin++;
 	}
-	if (o.world > 1)
+	if (o.run.world > 1)
 		fprintf(stderr,
 			"hybridize prompts: rank %ld of %ld (from %s): %zu of "
 			"%zu files to do\n",
-			o.rank, o.world, o.rank_source, nin, nnames);
+			o.run.rank, o.run.world, o.run.rank_source, nin,
+			nnames);
 
-	progress_init(&prog, "prompts", stderr, isatty(2), o.progress_interval);
+	progress_init(&prog, "prompts", stderr, isatty(2),
+		      o.run.progress_interval);
 	prog.shards_total = (int64_t)nin;
 	prog.bytes_total = bytes;
 	ctx.report.fn = progress_report;
 	ctx.report.ctx = &prog;
 	ctx.progress = &prog;
 	ctx.stop = &cli_stop;
-	ctx.fsync = !o.no_fsync;
+	ctx.fsync = !o.run.no_fsync;
 	cli_catch_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	have_curl = 1;
 	/* Servers take minutes to load a model: none when nothing is left. */
-	if (nin && (r = prompts_cli_servers(&o, &pc, o.spawn, o.output, &sp,
+	if (nin && (r = prompts_cli_servers(&o, &pc, o.spawn.cmd, o.output, &sp,
 					    "prompts"))) {
 		status = r;
 		goto out;
 	}
-	if (!o.quiet)
+	if (!o.run.quiet)
 		progress_start(&prog);
 	r = prompts_run(&ctx, &pc.po, in, nin, o.output, &c, stdout, &err);
 	progress_stop(&prog);
@@ -520,7 +525,7 @@ int cmd_prompts(int argc, char **argv)
 			printf("  %-22s %ld (%ld answered first)\n", "  copies",
 			       c.copies, c.copies_won);
 			printf("  %-22s %s\n", "seed",
-			       o.seed >= 0
+			       o.client.seed >= 0
 				   ? "fixed (--seed)"
 				   : "per caption (FNV-1a of the text)");
 		}

@@ -211,22 +211,22 @@ int cmd_run(int argc, char **argv)
 			err.msg[0] ? err.msg : "cannot write to WORK_DIR");
 		goto out;
 	}
-	r = pipeline_lock(o.workdir, o.rank, &lock_fd, &err);
+	r = pipeline_lock(o.workdir, o.run.rank, &lock_fd, &err);
 	if (r != HY_OK || lock_fd < 0)
 		fprintf(stderr, "hybridize run: %s%s\n",
 			r == HY_OK ? "warning: " : "", err.msg);
 	if (r != HY_OK)
 		goto out;
-	if (write_shard_list(&list, o.world, o.workdir) < 0)
+	if (write_shard_list(&list, o.run.world, o.workdir) < 0)
 		goto out;
 	if (face_rule(&o, &go) < 0)
 		goto out;
-	shardlist_select(&list, o.rank, o.world);
-	if (o.world > 1)
+	shardlist_select(&list, o.run.rank, o.run.world);
+	if (o.run.world > 1)
 		fprintf(
 		    stderr,
 		    "hybridize run: rank %ld of %ld (from %s): %zu shards\n",
-		    o.rank, o.world, o.rank_source, list.n);
+		    o.run.rank, o.run.world, o.run.rank_source, list.n);
 	in = calloc(list.n + 1, sizeof(*in));
 	if (!in)
 		goto out;
@@ -240,10 +240,10 @@ int cmd_run(int argc, char **argv)
 	cli_catch_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	curl_up = 1;
-	if ((r = prompts_cli_servers(&o, &pc, o.llm_spawn, o.workdir, &llm,
+	if ((r = prompts_cli_servers(&o, &pc, o.spawn.llm_cmd, o.workdir, &llm,
 				     "run")) ||
-	    (r = generate_cli_servers(&o, &go, o.image_spawn, o.workdir, &img,
-				      "run"))) {
+	    (r = generate_cli_servers(&o, &go, o.spawn.image_cmd, o.workdir,
+				      &img, "run"))) {
 		status = r;
 		goto out;
 	}
@@ -252,19 +252,19 @@ int cmd_run(int argc, char **argv)
 	po.scan.min_faces = go.min_faces;
 	po.prompts = &pc.po;
 	po.gen = &go;
-	po.rank = o.rank;
-	po.world = o.world;
+	po.rank = o.run.rank;
+	po.world = o.run.world;
 	po.lookahead = 2;
 
-	progress_init(&prog, "run", stderr, isatty(2), o.progress_interval);
+	progress_init(&prog, "run", stderr, isatty(2), o.run.progress_interval);
 	prog.shards_total = (int64_t)list.n;
 	prog.bytes_total = bytes;
 	ctx.report.fn = progress_report;
 	ctx.report.ctx = &prog;
 	ctx.progress = &prog;
 	ctx.stop = &cli_stop;
-	ctx.fsync = !o.no_fsync;
-	if (!o.quiet)
+	ctx.fsync = !o.run.no_fsync;
+	if (!o.run.quiet)
 		progress_start(&prog);
 	r = pipeline_run(&ctx, &po, in, list.n, &c, stdout, &err);
 	progress_stop(&prog);

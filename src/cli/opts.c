@@ -70,116 +70,98 @@ struct optdef {
 #define SERVERS (CLI_PROMPTS | CLI_GENERATE | CLI_RUN)
 
 /* The defaults of the LLM and language options are those of the script
- * this replaces, so its users can switch. */
+ * this replaces, so its users can switch. Rows go in the order of the
+ * fields in struct cli_opts. */
+/* clang-format off */
 static const struct optdef defs[] = {
+    /* what the command reads and writes */
     {.name = "output", .shrt = 'o', .cmds = STAGES | CLI_STATUS, STR(output)},
-    {.name = "edits",
-     .shrt = 'e',
-     .cmds = CLI_RESHARD | CLI_VERIFY,
-     STR(edits)},
-    {.name = "jobs", .shrt = 'j', .cmds = THREADED, LONG(jobs), .lo = 1},
-    {.name = "min-faces",
-     .cmds = FACES,
-     LONG(min_faces),
-     .def_l = FACERULE_UNSET},
-    {.name = "rank", .cmds = STAGES, LONG(rank), .def_l = -1},
-    {.name = "world", .cmds = STAGES, LONG(world), .lo = 1, .def_l = -1},
-    {.name = "no-fsync", .cmds = WRITERS, FLAG(no_fsync)},
-    {.name = "progress-interval",
-     .cmds = STAGES,
-     DOUBLE(progress_interval),
-     .dlo = 0.001,
-     .def_d = 10},
-    {.name = "quiet", .shrt = 'q', .cmds = STAGES, FLAG(quiet)},
     {.name = "input", .shrt = 'i', .cmds = CLI_PROMPTS, STR(input)},
-    {.name = "ports", .cmds = LLM, STR(ports)},
-    {.name = "host", .cmds = LLM, STR(host), .def_s = "127.0.0.1"},
-    {.name = "endpoint", .cmds = LLM, LIST(endpoints)},
-    {.name = "model_name",
-     .cmds = LLM,
-     STR(model_name),
-     .def_s = "person_tagger"},
-    {.name = "num_threads",
-     .cmds = LLM,
-     LONG(num_threads),
-     .lo = 1,
-     .def_l = 20},
-    {.name = "timeout",
-     .cmds = LLM,
-     DOUBLE(timeout),
-     .dlo = 0.001,
-     .def_d = 10},
-    {.name = "api",
-     .cmds = LLM,
-     CHOICE(api, cli_llm_apis),
-     .def_l = CLI_LLM_OLLAMA},
-    {.name = "chat", .cmds = LLM, FLAG(chat)},
-    {.name = "think", .cmds = LLM, FLAG(think)},
-    {.name = "api-key-env", .cmds = SERVERS, STR(api_key_env)},
-    {.name = "system-prompt", .cmds = LLM, STR(system_prompt)},
-    {.name = "temperature", .cmds = LLM, DOUBLE(temperature), .def_d = -1},
-    {.name = "seed", .cmds = SERVERS, LONG(seed), .def_l = -1},
-    {.name = "max-tokens", .cmds = LLM, LONG(max_tokens), .lo = 1},
-    {.name = "retries", .cmds = SERVERS, LONG(retries), .def_l = 4},
-    {.name = "server-patience",
-     .cmds = SERVERS,
-     DOUBLE(server_patience),
-     .def_d = 600},
-    {.name = "endpoint-limit", .cmds = SERVERS, LONG(endpoint_limit), .lo = 1},
-    {.name = "no-copies", .cmds = SERVERS, FLAG(no_copies)},
-    {.name = "decline-regex", .cmds = LLM, STR(decline_regex)},
-    {.name = "lang", .cmds = LLM, STR(lang), .def_s = "en"},
-    {.name = "min-lang-score", .cmds = LLM, DOUBLE(min_lang_score)},
-    {.name = "lang-model", .cmds = LLM, STR(lang_model)},
+    {.name = "edits", .shrt = 'e', .cmds = CLI_RESHARD | CLI_VERIFY, STR(edits)},
     {.name = "prompts", .shrt = 'p', .cmds = IMAGE, STR(prompts)},
-    /* -s SHARD... is a list */
-    {.name = "shard", .shrt = 's', .cmds = IMAGE, LIST(args)},
-    {.name = "image-endpoint", .cmds = IMAGE, LIST(image_endpoints)},
-    {.name = "image-api",
-     .cmds = IMAGE,
-     CHOICE(image_api, cli_image_apis),
-     .def_l = CLI_IMAGE_A1111},
-    {.name = "image-model", .cmds = IMAGE, STR(image_model)},
-    {.name = "image-auth-env", .cmds = IMAGE, STR(image_auth_env)},
-    {.name = "image-threads", .cmds = IMAGE, LONG(image_threads), .lo = 1},
-    {.name = "image-timeout",
-     .cmds = IMAGE,
-     DOUBLE(image_timeout),
-     .dlo = 0.001,
-     .def_d = 300},
-    {.name = "steps", .cmds = IMAGE, LONG(steps), .lo = 1},
-    {.name = "cfg-scale", .cmds = IMAGE, DOUBLE(cfg_scale), .def_d = -1},
-    {.name = "sampler", .cmds = IMAGE, STR(sampler)},
-    {.name = "negative-prompt", .cmds = IMAGE, STR(negative_prompt)},
-    {.name = "size", .cmds = IMAGE, STR(size), .def_s = "original"},
-    {.name = "max-side", .cmds = IMAGE, LONG(max_side), .lo = 64, .def_l = 512},
-    {.name = "resize", .cmds = IMAGE, FLAG(resize)},
-    {.name = "quality",
-     .cmds = IMAGE,
-     LONG(quality),
-     .lo = 1,
-     .hi = 100,
-     .def_l = 90},
-    {.name = "leftover",
-     .cmds = IMAGE,
-     CHOICE(leftover, cli_leftovers),
-     .def_l = CLI_LEFTOVER_BLUR},
-    {.name = "llm-model", .cmds = IMAGE, STR(llm_model)},
-    {.name = "spawn", .cmds = CLI_PROMPTS | CLI_GENERATE, STR(spawn)},
-    {.name = "gpus", .cmds = SERVERS, LONG(gpus), .lo = 1},
-    {.name = "spawn-timeout",
-     .cmds = SERVERS,
-     DOUBLE(spawn_timeout),
-     .dlo = 1,
-     .def_d = 600},
+    {.name = "shard", .shrt = 's', .cmds = IMAGE, LIST(args)}, /* SHARD... */
     {.name = "work", .shrt = 'w', .cmds = CLI_RUN, STR(workdir)},
-    {.name = "llm-spawn", .cmds = CLI_RUN, STR(llm_spawn)},
-    {.name = "image-spawn", .cmds = CLI_RUN, STR(image_spawn)},
     {.name = "json", .cmds = CLI_VERIFY, STR(json)},
     /* status prints its report: the same --json, without a file */
     {.name = "json", .cmds = CLI_STATUS, MARK(json)},
     {.name = "missing", .cmds = CLI_STATUS, FLAG(missing)},
+    {.name = "min-faces", .cmds = FACES, LONG(min_faces), .def_l = FACERULE_UNSET},
+
+    /* struct cli_run_opts */
+    {.name = "jobs", .shrt = 'j', .cmds = THREADED, LONG(run.jobs), .lo = 1},
+    {.name = "rank", .cmds = STAGES, LONG(run.rank), .def_l = -1},
+    {.name = "world", .cmds = STAGES, LONG(run.world), .lo = 1, .def_l = -1},
+    {.name = "no-fsync", .cmds = WRITERS, FLAG(run.no_fsync)},
+    {.name = "quiet", .shrt = 'q', .cmds = STAGES, FLAG(run.quiet)},
+    {.name = "progress-interval", .cmds = STAGES,
+     DOUBLE(run.progress_interval), .dlo = 0.001, .def_d = 10},
+
+    /* struct cli_llm_opts */
+    {.name = "ports", .cmds = LLM, STR(llm.ports)},
+    {.name = "host", .cmds = LLM, STR(llm.host), .def_s = "127.0.0.1"},
+    {.name = "endpoint", .cmds = LLM, LIST(llm.endpoints)},
+    {.name = "model_name", .cmds = LLM, STR(llm.model_name),
+     .def_s = "person_tagger"},
+    {.name = "num_threads", .cmds = LLM, LONG(llm.num_threads), .lo = 1,
+     .def_l = 20},
+    {.name = "timeout", .cmds = LLM, DOUBLE(llm.timeout), .dlo = 0.001,
+     .def_d = 10},
+    {.name = "api", .cmds = LLM, CHOICE(llm.api, cli_llm_apis),
+     .def_l = CLI_LLM_OLLAMA},
+    {.name = "chat", .cmds = LLM, FLAG(llm.chat)},
+    {.name = "think", .cmds = LLM, FLAG(llm.think)},
+    {.name = "system-prompt", .cmds = LLM, STR(llm.system_prompt)},
+    {.name = "temperature", .cmds = LLM, DOUBLE(llm.temperature), .def_d = -1},
+    {.name = "max-tokens", .cmds = LLM, LONG(llm.max_tokens), .lo = 1},
+    {.name = "decline-regex", .cmds = LLM, STR(llm.decline_regex)},
+
+    /* struct cli_lang_opts */
+    {.name = "lang", .cmds = LLM, STR(lang.codes), .def_s = "en"},
+    {.name = "min-lang-score", .cmds = LLM, DOUBLE(lang.min_score)},
+    {.name = "lang-model", .cmds = LLM, STR(lang.model)},
+
+    /* struct cli_client_opts */
+    {.name = "api-key-env", .cmds = SERVERS, STR(client.api_key_env)},
+    {.name = "seed", .cmds = SERVERS, LONG(client.seed), .def_l = -1},
+    {.name = "retries", .cmds = SERVERS, LONG(client.retries), .def_l = 4},
+    {.name = "server-patience", .cmds = SERVERS,
+     DOUBLE(client.server_patience), .def_d = 600},
+    {.name = "endpoint-limit", .cmds = SERVERS, LONG(client.endpoint_limit),
+     .lo = 1},
+    {.name = "no-copies", .cmds = SERVERS, FLAG(client.no_copies)},
+
+    /* struct cli_image_opts */
+    {.name = "image-endpoint", .cmds = IMAGE, LIST(image.endpoints)},
+    {.name = "image-api", .cmds = IMAGE, CHOICE(image.api, cli_image_apis),
+     .def_l = CLI_IMAGE_A1111},
+    {.name = "image-model", .cmds = IMAGE, STR(image.model)},
+    {.name = "image-auth-env", .cmds = IMAGE, STR(image.auth_env)},
+    {.name = "image-threads", .cmds = IMAGE, LONG(image.threads), .lo = 1},
+    {.name = "image-timeout", .cmds = IMAGE, DOUBLE(image.timeout),
+     .dlo = 0.001, .def_d = 300},
+    {.name = "steps", .cmds = IMAGE, LONG(image.steps), .lo = 1},
+    {.name = "cfg-scale", .cmds = IMAGE, DOUBLE(image.cfg_scale), .def_d = -1},
+    {.name = "sampler", .cmds = IMAGE, STR(image.sampler)},
+    {.name = "negative-prompt", .cmds = IMAGE, STR(image.negative_prompt)},
+    {.name = "size", .cmds = IMAGE, STR(image.size), .def_s = "original"},
+    {.name = "max-side", .cmds = IMAGE, LONG(image.max_side), .lo = 64,
+     .def_l = 512},
+    {.name = "resize", .cmds = IMAGE, FLAG(image.resize)},
+    {.name = "quality", .cmds = IMAGE, LONG(image.quality), .lo = 1,
+     .hi = 100, .def_l = 90},
+    {.name = "leftover", .cmds = IMAGE, CHOICE(image.leftover, cli_leftovers),
+     .def_l = CLI_LEFTOVER_BLUR},
+    {.name = "llm-model", .cmds = IMAGE, STR(image.llm_model)},
+
+    /* struct cli_spawn_opts */
+    {.name = "spawn", .cmds = CLI_PROMPTS | CLI_GENERATE, STR(spawn.cmd)},
+    {.name = "llm-spawn", .cmds = CLI_RUN, STR(spawn.llm_cmd)},
+    {.name = "image-spawn", .cmds = CLI_RUN, STR(spawn.image_cmd)},
+    {.name = "gpus", .cmds = SERVERS, LONG(spawn.gpus), .lo = 1},
+    {.name = "spawn-timeout", .cmds = SERVERS, DOUBLE(spawn.timeout),
+     .dlo = 1, .def_d = 600},
 };
+/* clang-format on */
 
 #define NDEFS (sizeof(defs) / sizeof(*defs))
 
@@ -412,7 +394,7 @@ int cli_resolve_rank(struct cli_opts *o)
 	long r = -1, w = -1;
 	const char *src = "--rank/--world";
 
-	if (o->rank < 0 || o->world < 0) {
+	if (o->run.rank < 0 || o->run.world < 0) {
 		int a = env_long("SLURM_ARRAY_TASK_ID", &r);
 		int b = a > 0 ? env_long("SLURM_ARRAY_TASK_COUNT", &w) : 0;
 		long min = 0, step = 1;
@@ -430,7 +412,8 @@ int cli_resolve_rank(struct cli_opts *o)
 			 * resubmitted as --array=0,2 --world 3. Otherwise
 			 * --array=1-4 numbers tasks from 1, --array=0-9:3
 			 * steps: the rank is the task's place in the array. */
-			if (o->world < 0 && r >= min && (r - min) % step == 0)
+			if (o->run.world < 0 && r >= min &&
+			    (r - min) % step == 0)
 				r = (r - min) / step;
 			src = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT";
 		} else {
@@ -443,39 +426,39 @@ int cli_resolve_rank(struct cli_opts *o)
 			else
 				r = 0, w = 1;
 		}
-		if (o->rank < 0)
-			o->rank = r;
-		if (o->world < 0)
-			o->world = w;
+		if (o->run.rank < 0)
+			o->run.rank = r;
+		if (o->run.world < 0)
+			o->run.world = w;
 	}
-	o->rank_source = src;
-	if (o->world < 1 || o->rank >= o->world) {
+	o->run.rank_source = src;
+	if (o->run.world < 1 || o->run.rank >= o->run.world) {
 		fprintf(stderr,
 			"hybridize: rank %ld is not below world %ld (from %s); "
 			"pass --rank R --world W explicitly\n",
-			o->rank, o->world, src);
+			o->run.rank, o->run.world, src);
 		return -1;
 	}
 	/* Read here, before anything starts, with the other SLURM
 	 * variables: a value that is not a number is bad usage, not a
 	 * silent fall-back to every core found half-way through. */
-	if (o->jobs <= 0) {
+	if (o->run.jobs <= 0) {
 		long j;
 		int a = env_long("SLURM_CPUS_PER_TASK", &j);
 
 		if (a < 0)
 			return -1;
 		if (a > 0 && j > 0)
-			o->jobs = j;
+			o->run.jobs = j;
 	}
 	return 0;
 }
 
 int cli_jobs(const struct cli_opts *o)
 {
-	/* SLURM_CPUS_PER_TASK is in o->jobs already (cli_resolve_rank). */
-	if (o->jobs > 0)
-		return (int)o->jobs;
+	/* SLURM_CPUS_PER_TASK is in o->run.jobs already (cli_resolve_rank). */
+	if (o->run.jobs > 0)
+		return (int)o->run.jobs;
 	return workq_cpus();
 }
 

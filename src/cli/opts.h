@@ -41,20 +41,18 @@ struct cli_strv {
 	size_t n;
 };
 
-struct cli_opts {
-	const char *output;
-	const char *edits;
-	long jobs; /* 0 = default */
-	long min_faces;
+/* How this process runs: threads, its share of the work, output. */
+struct cli_run_opts {
+	long jobs;		 /* -j; 0 = default */
 	long rank, world;	 /* -1 = from the environment */
 	const char *rank_source; /* where rank/world came from, for messages */
 	int no_fsync;
 	int quiet;
 	double progress_interval;
-	struct cli_strv args; /* positional arguments, and -s SHARD */
+};
 
-	/* prompts */
-	const char *input;
+/* The LLM servers and what prompts asks them (prompts, run). */
+struct cli_llm_opts {
 	const char *ports, *host;
 	struct cli_strv endpoints; /* --endpoint, repeatable */
 	const char *model_name;
@@ -62,29 +60,39 @@ struct cli_opts {
 	double timeout;
 	int api; /* enum cli_llm_api */
 	int chat;
-	int think; /* ollama: let a thinking model think */
-	const char *api_key_env;
+	int think;		   /* ollama: let a thinking model think */
 	const char *system_prompt; /* a file */
 	double temperature;	   /* < 0: the server's */
-	long seed;		   /* < 0: per caption */
 	long max_tokens;
+	const char *decline_regex;
+};
+
+/* The language filter before the LLM (prompts, run). */
+struct cli_lang_opts {
+	const char *codes; /* --lang L1,L2 or "any" */
+	double min_score;
+	const char *model;
+};
+
+/* How requests to either kind of server are made and retried (prompts,
+ * generate, run). */
+struct cli_client_opts {
+	const char *api_key_env;
+	long seed; /* < 0: per caption */
 	long retries;
 	double server_patience; /* seconds all servers may be down */
 	long endpoint_limit;	/* requests in flight per server; 0: learned */
-	int no_copies;		/* --no-copies */
-	const char *decline_regex;
-	const char *lang;
-	double min_lang_score;
-	const char *lang_model;
+	int no_copies;
+};
 
-	/* generate */
-	const char *prompts;		 /* -p PROMPTS_DIR */
-	struct cli_strv image_endpoints; /* --image-endpoint, repeatable */
-	int image_api;			 /* enum cli_image_api */
-	const char *image_model;
-	const char *image_auth_env; /* NAME of "user:password" (HTTP Basic) */
-	long image_threads;	    /* 0: 2 per endpoint */
-	double image_timeout;
+/* The image servers and the images asked of them (generate, run). */
+struct cli_image_opts {
+	struct cli_strv endpoints; /* --image-endpoint, repeatable */
+	int api;		   /* enum cli_image_api */
+	const char *model;
+	const char *auth_env; /* NAME of "user:password" (HTTP Basic) */
+	long threads;	      /* 0: 2 per endpoint */
+	double timeout;
 	long steps;	  /* 0: the server's */
 	double cfg_scale; /* < 0: the server's */
 	const char *sampler;
@@ -95,18 +103,34 @@ struct cli_opts {
 	long quality;
 	int leftover; /* enum cli_leftover */
 	const char *llm_model;
+};
 
-	/* servers started by us */
-	const char *spawn; /* command with {port} and {gpu} */
-	long gpus;	   /* 0: from the environment */
-	double spawn_timeout;
+/* Servers started by us. */
+struct cli_spawn_opts {
+	const char *cmd; /* --spawn: command with {port} and {gpu} */
+	const char *llm_cmd, *image_cmd; /* run: --llm-spawn, --image-spawn */
+	long gpus;			 /* 0: from the environment */
+	double timeout;
+};
 
-	/* run */
-	const char *workdir;
-	const char *llm_spawn, *image_spawn;
+struct cli_opts {
+	/* What the command reads and writes. */
+	struct cli_strv args; /* positional arguments, and -s SHARD */
+	const char *output;
+	const char *input;   /* prompts -i CAPTIONS_DIR */
+	const char *edits;   /* -e EDITS_DIR */
+	const char *prompts; /* -p PROMPTS_DIR */
+	const char *workdir; /* run -w WORK_DIR */
+	const char *json;    /* --json FILE; "-" for the --json flag (status) */
+	int missing;	     /* status --missing */
+	long min_faces;
 
-	const char *json; /* --json FILE; "-" for the --json flag (status) */
-	int missing;	  /* status --missing */
+	struct cli_run_opts run;
+	struct cli_llm_opts llm;
+	struct cli_lang_opts lang;
+	struct cli_client_opts client;
+	struct cli_image_opts image;
+	struct cli_spawn_opts spawn;
 };
 
 /* Parses argv[1..] (argv[0] is the command name) for the command cmd (one
@@ -123,7 +147,7 @@ int cli_parse(int argc, char **argv, unsigned cmd, const char *usage,
  * (a variable that is not a number, a rank not below the world). */
 int cli_resolve_rank(struct cli_opts *o);
 
-/* Worker threads: -j, else SLURM_CPUS_PER_TASK (both in o->jobs after
+/* Worker threads: -j, else SLURM_CPUS_PER_TASK (both in o->run.jobs after
  * cli_resolve_rank), else the affinity mask. */
 int cli_jobs(const struct cli_opts *o);
 

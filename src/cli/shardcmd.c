@@ -137,7 +137,7 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 	if (x)
 		r.x = *x;
 	progress_init(&r.prog, c->name, stderr, isatty(2),
-		      o->progress_interval);
+		      o->run.progress_interval);
 	if (!o->args.n) {
 		hy_err_set(&err, HY_EFATAL,
 			   "no SHARD given (see 'hybridize %s --help')",
@@ -155,16 +155,16 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 		goto fail;
 	{
 		size_t all = list.n;
-		shardlist_select(&list, o->rank, o->world);
+		shardlist_select(&list, o->run.rank, o->run.world);
 		/* A split that is not what the user meant (sbatch --ntasks
 		 * without srun, say) must be visible. */
-		if (o->world > 1)
+		if (o->run.world > 1)
 			fprintf(
 			    stderr,
 			    "hybridize %s: rank %ld of %ld (from %s): %zu of "
 			    "%zu shards\n",
-			    c->name, o->rank, o->world, o->rank_source, list.n,
-			    all);
+			    c->name, o->run.rank, o->run.world,
+			    o->run.rank_source, list.n, all);
 	}
 	if (shardlist_check_output(&list, o->output, c->out_suffix, "-o", &err))
 		goto fail;
@@ -223,11 +223,11 @@ int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 	r.ctx.report.ctx = &r.prog;
 	r.ctx.progress = &r.prog;
 	r.ctx.stop = &cli_stop;
-	r.ctx.fsync = !o->no_fsync;
+	r.ctx.fsync = !o->run.no_fsync;
 
 	cli_catch_signals();
 
-	if (!o->quiet)
+	if (!o->run.quiet)
 		progress_start(&r.prog);
 	if (workq_run(nqueue, cli_jobs(o), one, &r, &cli_stop) < 0) {
 		progress_stop(&r.prog);

@@ -40,9 +40,9 @@ int cli_spawn(const struct cli_opts *o, const char *spawn_cmd,
 {
 	struct spawn_opts so = {
 	    .cmd = spawn_cmd,
-	    .n = (int)o->gpus,
+	    .n = (int)o->spawn.gpus,
 	    .health_path = health_path,
-	    .timeout = o->spawn_timeout,
+	    .timeout = o->spawn.timeout,
 	    .log_dir = log_dir,
 	    .what = what,
 	    .ready = {.fn = spawn_ready},
