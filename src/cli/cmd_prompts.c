@@ -2,17 +2,16 @@
 #include "commands.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ml/langid.h"
 #include "util/outfile.h"
+#include "tar/shardlist.h"
 #include "util/progress.h"
 #include "stages/prompts.h"
 #include "net/spawn.h"
@@ -119,46 +118,6 @@ static char *read_text(const char *path)
 	if (buf_read_file(&b, path, 0, NULL) != HY_OK)
 		return NULL;
 	return b.data; /* NUL-terminated, ours */
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Lists the NAME.json files of dir (not hidden ones), sorted; the names
- * are malloc'd. */
-static int list_captions(const char *dir, char ***out, size_t *n)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char **v = NULL;
-	size_t cap = 0;
-
-	*n = 0;
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		size_t l = strlen(de->d_name);
-		if (de->d_name[0] == '.' || l < 6 ||
-		    strcmp(de->d_name + l - 5, ".json") != 0)
-			continue;
-		if (*n == cap) {
-			char **nv =
-			    realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		if (!(v[*n] = strdup(de->d_name)))
-			break;
-		(*n)++;
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_str);
-	*out = v;
-	return 0;
 }
 
 /* Fills urls from --endpoint, else --host and --ports. */
@@ -367,19 +326,125 @@ void prompts_cli_release(struct prompts_cli *pc)
 	memset(pc, 0, sizeof(*pc));
 }
 
+/* The combinations of options that cannot go together; prints the first. */
+static int check_usage(const struct cli_opts *o)
+{
+	const char *bad = NULL;
+
+	if (!o->input || !o->output || !*o->output || o->args.n)
+		bad = "needs -i CAPTIONS_DIR and -o PROMPTS_DIR, and no other "
+		      "arguments (see --help)";
+	else if (o->spawn.cmd && o->llm.api == CLI_LLM_NONE)
+		bad = "--spawn starts LLM servers, which --api none does not "
+		      "use";
+	else if (o->spawn.gpus && !o->spawn.cmd)
+		bad = "--gpus counts the servers of --spawn, which is missing";
+	else if (o->spawn.cmd && (o->llm.endpoints.n || o->llm.ports))
+		bad = "--spawn uses the servers it starts: drop --endpoint / "
+		      "--ports";
+	if (bad)
+		fprintf(stderr, "hybridize prompts: %s\n", bad);
+	return bad ? -1 : 0;
+}
+
+/* Keeps this rank's caption files of list (shardlist_select: file i goes
+ * where shard i does) and puts those without a prompts file yet in *in,
+ * which points into list (free *in only). */
+static int select_inputs(const struct cli_opts *o, struct shardlist *list,
+			 struct prompts_input **in, size_t *nin, long *skipped,
+			 int64_t *bytes)
+{
+	size_t all = list->n;
+
+	shardlist_select(list, o->run.rank, o->run.world);
+	*in = calloc(list->n + 1, sizeof(**in));
+	if (!*in) {
+		fprintf(stderr, "hybridize prompts: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		const struct shard_input *f = &list->v[i];
+		const char *leaf = strrchr(f->path, '/'); /* NAME.json */
+
+		if (outfile_exists(o->output, leaf ? leaf + 1 : f->path)) {
+			(*skipped)++;
+			continue;
+		}
+		(*in)[*nin] = (struct prompts_input){
+		    .path = f->path,
+		    .name = f->name,
+		    .size = f->size > 0 ? f->size : 0,
+		};
+		*bytes += (*in)[*nin].size;
+		(*nin)++;
+	}
+	if (o->run.world > 1)
+		fprintf(stderr,
+			"hybridize prompts: rank %ld of %ld (from %s): %zu of "
+			"%zu files to do\n",
+			o->run.rank, o->run.world, o->run.rank_source, *nin,
+			all);
+	return 0;
+}
+
+static void print_summary(const struct prompts_counts *c,
+			  const struct cli_opts *o, int api_none, size_t nin,
+			  long skipped, double secs, int r)
+{
+	char rate[32];
+
+	progress_fmt_count(rate, sizeof(rate),
+			   secs > 0 ? (double)c->samples / secs : 0);
+	printf("hybridize prompts: %s in %.2f s\n",
+	       r == HY_ESTOP	 ? "stopped"
+	       : r == HY_ECONFIG ? "stopped by a configuration error"
+	       : r || c->failed || c->shards_failed ? "finished with failures"
+						    : "done",
+	       secs);
+	printf("  %-22s %zu\n", "caption files", nin + (size_t)skipped);
+	printf("  %-22s %lld\n", "  done", (long long)c->shards_done);
+	printf("  %-22s %ld\n", "  already done", skipped);
+	printf("  %-22s %lld\n", "  failed", (long long)c->shards_failed);
+	/* Stopped by a signal or a fatal error (disk full). */
+	if ((int64_t)nin > c->shards_done + c->shards_failed)
+		printf("  %-22s %lld\n", "  not finished",
+		       (long long)((int64_t)nin - c->shards_done -
+				   c->shards_failed));
+	printf("  %-22s %lld\n", "samples", (long long)c->samples);
+	printf("  %-22s %lld\n", "  other lang/empty",
+	       (long long)c->other_lang);
+	printf("  %-22s %lld\n", "  prompts", (long long)c->ok);
+	printf("  %-22s %lld\n", "  declined", (long long)c->declined);
+	printf("  %-22s %lld\n", "  failed", (long long)c->failed);
+	printf("  %-22s %lld\n", "  from journal", (long long)c->resumed);
+	if (!api_none) {
+		printf("  %-22s %lld\n", "requests", (long long)c->requests);
+		printf("  %-22s %lld\n", "  saved (same caption)",
+		       (long long)c->reused);
+		printf("  %-22s %ld\n", "  retries", c->retries);
+		printf("  %-22s %ld (%ld answered first)\n", "  copies",
+		       c->copies, c->copies_won);
+		printf("  %-22s %s\n", "seed",
+		       o->client.seed >= 0
+			   ? "fixed (--seed)"
+			   : "per caption (FNV-1a of the text)");
+	}
+	printf("  %-22s %s/s\n", "speed", rate);
+}
+
 int cmd_prompts(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct prompts_cli pc = {0};
 	struct prompts_counts c = {0};
+	struct shardlist list = {0};
 	struct prompts_input *in = NULL;
 	struct progress prog;
 	struct stage_ctx ctx = {0};
 	struct hy_err err = {0};
 	struct spawn *sp = NULL;
 	int have_pc = 0, have_curl = 0, status = 1, r;
-	char **names = NULL;
-	size_t nnames = 0, nin = 0;
+	size_t nin = 0;
 	int64_t bytes = 0;
 	long skipped = 0;
 
@@ -388,39 +453,14 @@ int cmd_prompts(int argc, char **argv)
 		cli_free(&o);
 		return r > 0 ? 0 : 1;
 	}
-	if (cli_resolve_rank(&o) < 0)
+	if (cli_resolve_rank(&o) < 0 || check_usage(&o) < 0)
 		goto out;
-	if (!o.input || !o.output || !*o.output || o.args.n) {
-		fprintf(stderr,
-			"hybridize prompts: needs -i CAPTIONS_DIR and -o "
-			"PROMPTS_DIR, and no other arguments (see "
-			"--help)\n");
-		goto out;
-	}
-	if (o.spawn.cmd && o.llm.api == CLI_LLM_NONE) {
-		fprintf(stderr,
-			"hybridize prompts: --spawn starts LLM servers, "
-			"which --api none does not use\n");
-		goto out;
-	}
-	if (o.spawn.gpus && !o.spawn.cmd) {
-		fprintf(stderr, "hybridize prompts: --gpus counts the servers "
-				"of --spawn, which is missing\n");
-		goto out;
-	}
-	if (o.spawn.cmd && (o.llm.endpoints.n || o.llm.ports)) {
-		fprintf(stderr,
-			"hybridize prompts: --spawn uses the servers it "
-			"starts: drop --endpoint / --ports\n");
-		goto out;
-	}
 	/* Released also when it fails half-way (the regex, the model). */
 	have_pc = 1;
 	if (prompts_cli_opts(&o, &pc, "prompts") < 0)
 		goto out;
-	if (list_captions(o.input, &names, &nnames) < 0) {
-		fprintf(stderr, "hybridize prompts: cannot read '%s': %s\n",
-			o.input, strerror(errno));
+	if (shardlist_add_files(&list, o.input, ".json", &err) != HY_OK) {
+		fprintf(stderr, "hybridize prompts: %s\n", err.msg);
 		goto out;
 	}
 	if (mkdirs(o.output, &err) != HY_OK || access(o.output, W_OK) < 0) {
@@ -432,34 +472,8 @@ int cmd_prompts(int argc, char **argv)
 	if (cli_face_rule("prompts", FACERULE_UNSET, o.input,
 			  (const char *[]){o.output}, 1, 0, &(long){0}) != 0)
 		goto out;
-	in = calloc(nnames + 1, sizeof(*in));
-	if (!in)
+	if (select_inputs(&o, &list, &in, &nin, &skipped, &bytes) < 0)
 		goto out;
-	for (size_t i = 0; i < nnames; i++) {
-		struct stat st;
-		char *path;
-		size_t l = strlen(names[i]) - 5;
-
-		if ((long)(i % (size_t)o.run.world) != o.run.rank)
-			continue;
-		if (outfile_exists(o.output, names[i])) {
-			skipped++;
-			continue;
-		}
-		path = path_join(o.input, names[i]);
-		names[i][l] = '\0'; /* NAME */
-		in[nin].path = path;
-		in[nin].name = names[i];
-		in[nin].size = path && stat(path, &st) == 0 ? st.st_size : 0;
-		bytes += in[nin].size;
-		nin++;
-	}
-	if (o.run.world > 1)
-		fprintf(stderr,
-			"hybridize prompts: rank %ld of %ld (from %s): %zu of "
-			"%zu files to do\n",
-			o.run.rank, o.run.world, o.run.rank_source, nin,
-			nnames);
 
 	progress_init(&prog, "prompts", stderr, isatty(2),
 		      o.run.progress_interval);
@@ -485,64 +499,16 @@ int cmd_prompts(int argc, char **argv)
 	progress_stop(&prog);
 	if (r != HY_OK && r != HY_ESTOP)
 		fprintf(stderr, "hybridize prompts: %s\n", err.msg);
-	{
-		double secs = progress_elapsed(&prog);
-		char rate[32];
-
-		progress_fmt_count(rate, sizeof(rate),
-				   secs > 0 ? (double)c.samples / secs : 0);
-		printf("hybridize prompts: %s in %.2f s\n",
-		       r == HY_ESTOP	 ? "stopped"
-		       : r == HY_ECONFIG ? "stopped by a configuration error"
-		       : r || c.failed || c.shards_failed
-			   ? "finished with failures"
-			   : "done",
-		       secs);
-		printf("  %-22s %zu\n", "caption files", nin + (size_t)skipped);
-		printf("  %-22s %lld\n", "  done", (long long)c.shards_done);
-		printf("  %-22s %ld\n", "  already done", skipped);
-		printf("  %-22s %lld\n", "  failed",
-		       (long long)c.shards_failed);
-		/* Stopped by a signal or a fatal error (disk full). */
-		if ((int64_t)nin > c.shards_done + c.shards_failed)
-			printf("  %-22s %lld\n", "  not finished",
-			       (long long)((int64_t)nin - c.shards_done -
-					   c.shards_failed));
-		printf("  %-22s %lld\n", "samples", (long long)c.samples);
-		printf("  %-22s %lld\n", "  other lang/empty",
-		       (long long)c.other_lang);
-		printf("  %-22s %lld\n", "  prompts", (long long)c.ok);
-		printf("  %-22s %lld\n", "  declined", (long long)c.declined);
-		printf("  %-22s %lld\n", "  failed", (long long)c.failed);
-		printf("  %-22s %lld\n", "  from journal",
-		       (long long)c.resumed);
-		if (!pc.po.api_none) {
-			printf("  %-22s %lld\n", "requests",
-			       (long long)c.requests);
-			printf("  %-22s %lld\n", "  saved (same caption)",
-			       (long long)c.reused);
-			printf("  %-22s %ld\n", "  retries", c.retries);
-			printf("  %-22s %ld (%ld answered first)\n", "  copies",
-			       c.copies, c.copies_won);
-			printf("  %-22s %s\n", "seed",
-			       o.client.seed >= 0
-				   ? "fixed (--seed)"
-				   : "per caption (FNV-1a of the text)");
-		}
-		printf("  %-22s %s/s\n", "speed", rate);
-	}
+	print_summary(&c, &o, pc.po.api_none, nin, skipped,
+		      progress_elapsed(&prog), r);
 	status = cli_stage_status(r, c.failed || c.shards_failed);
 out:
 	/* Every path, a signal's included, stops the servers we started. */
 	spawn_stop(sp);
 	if (have_curl)
 		curl_global_cleanup();
-	for (size_t i = 0; i < nin; i++)
-		free((char *)in[i].path);
 	free(in);
-	for (size_t i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
+	shardlist_release(&list);
 	if (have_pc)
 		prompts_cli_release(&pc);
 	cli_free(&o);

@@ -281,8 +281,9 @@ char *shardlist_name(const char *path)
 	return strndup(base, n);
 }
 
+/* suffix: what the name is without; NULL: a shard's suffix */
 static int push(struct shardlist *l, const char *path, int64_t size,
-		struct hy_err *err)
+		const char *suffix, struct hy_err *err)
 {
 	struct shard_input *in;
 
@@ -296,7 +297,14 @@ static int push(struct shardlist *l, const char *path, int64_t size,
 	}
 	in = &l->v[l->n];
 	in->path = strdup(path);
-	in->name = shardlist_name(path);
+	if (suffix) {
+		const char *base = strrchr(path, '/');
+
+		base = base ? base + 1 : path;
+		in->name = strndup(base, strlen(base) - strlen(suffix));
+	} else {
+		in->name = shardlist_name(path);
+	}
 	in->size = size;
 	if (!in->path || !in->name) {
 		free(in->path);
@@ -312,7 +320,20 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
+/* Is f a file add_dir takes: not hidden, ending in suffix, or in a
+ * shard's suffix when suffix is NULL? */
+static int wanted(const char *f, const char *suffix)
+{
+	if (f[0] == '.')
+		return 0;
+	if (suffix)
+		return strlen(f) > strlen(suffix) && has_suffix(f, suffix);
+	return has_suffix(f, ".tar") || has_suffix(f, ".tar.gz") ||
+	       has_suffix(f, ".tgz");
+}
+
+static int add_dir(struct shardlist *l, const char *dir, const char *suffix,
+		   struct hy_err *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -325,10 +346,7 @@ static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
 				  "cannot read directory '%s': %s", dir,
 				  strerror(errno));
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' ||
-		    !(has_suffix(de->d_name, ".tar") ||
-		      has_suffix(de->d_name, ".tar.gz") ||
-		      has_suffix(de->d_name, ".tgz")))
+		if (!wanted(de->d_name, suffix))
 			continue;
 		if (n == cap) {
 			size_t nc = cap ? cap * 2 : 64;
@@ -355,7 +373,8 @@ static int add_dir(struct shardlist *l, const char *dir, struct hy_err *err)
 		if (stat(names[i], &st) == 0 && S_ISDIR(st.st_mode))
 			continue;
 		ret = push(l, names[i],
-			   stat(names[i], &st) == 0 ? st.st_size : -1, err);
+			   stat(names[i], &st) == 0 ? st.st_size : -1, suffix,
+			   err);
 	}
 out:
 	for (size_t i = 0; i < n; i++)
@@ -376,8 +395,8 @@ static int add_word(void *ctx, const char *s)
 	struct stat st;
 
 	if (stat(s, &st) == 0 && S_ISDIR(st.st_mode))
-		return add_dir(a->l, s, a->err);
-	return push(a->l, s, stat(s, &st) == 0 ? st.st_size : -1, a->err);
+		return add_dir(a->l, s, NULL, a->err);
+	return push(a->l, s, stat(s, &st) == 0 ? st.st_size : -1, NULL, a->err);
 }
 
 int shardlist_add_arg(struct shardlist *l, const char *arg, struct hy_err *err)
@@ -385,6 +404,12 @@ int shardlist_add_arg(struct shardlist *l, const char *arg, struct hy_err *err)
 	struct add_ctx a = {l, err};
 
 	return shardlist_expand_braces(arg, add_word, &a, err);
+}
+
+int shardlist_add_files(struct shardlist *l, const char *dir,
+			const char *suffix, struct hy_err *err)
+{
+	return add_dir(l, dir, suffix, err);
 }
 
 static int cmp_name_path(const void *pa, const void *pb)

@@ -26,6 +26,13 @@ struct shardlist {
  * unreadable directory (bad usage: nothing started). */
 int shardlist_add_arg(struct shardlist *l, const char *arg, struct hy_err *err);
 
+/* Appends the files of dir whose names end in suffix (".json"), sorted,
+ * not hidden ones nor folders, each named without the suffix: other
+ * per-shard files (prompts' caption files) split by rank as shards are.
+ * Returns HY_OK, or HY_EFATAL for an unreadable directory. */
+int shardlist_add_files(struct shardlist *l, const char *dir,
+			const char *suffix, struct hy_err *err);
+
 /* Drops repeated paths (first one kept) and refuses two different shards
  * with the same name, since their outputs would collide. */
 int shardlist_finish(struct shardlist *l, struct hy_err *err);

@@ -59,4 +59,12 @@ expect_rc 1 "reshard with SLURM_PROCID=4 NTASKS=4"
 run_hy extract in -o bad --rank 1 --world 1 -q
 expect_rc 1 "extract --rank 1 --world 1"
 check "nothing written by the refused runs" test ! -e bad
+
+# prompts splits caption files as the shards are split: file i goes where
+# shard i does, so a rank's prompts are those of its own shards.
+for r in 0 1; do
+	run_hy prompts -i none -o "pr/r$r" --api none --lang any --rank "$r" --world 2 -q
+	expect_rc 0 "prompts --rank $r --world 2"
+	check "prompts rank $r of 2 = scan rank $r of 2" test "$(outs "pr/r$r")" = "$(outs "w2/r$r")"
+done
 finish
