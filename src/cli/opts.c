@@ -42,15 +42,18 @@ struct optdef {
 	const char *def_s;	    /* OT_STR */
 };
 
-/* The field's offset, refused at compile time unless it has type T. */
+/* The field's offset, refused at compile time unless it has type T (no
+ * association of _Generic matches then). T is a type name, which cannot
+ * go in parentheses. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define FIELD(m, T)                                                            \
-	(offsetof(struct cli_opts, m) +                                        \
-	 0 * sizeof(_Generic(((struct cli_opts *)0)->m, T : 1)))
+	_Generic(((struct cli_opts *)0)->m, T : offsetof(struct cli_opts, m))
+/* NOLINTEND(bugprone-macro-parentheses) */
 #define FLAG(m)	     .type = OT_FLAG, .off = FIELD(m, int)
 #define STR(m)	     .type = OT_STR, .off = FIELD(m, const char *)
 #define LONG(m)	     .type = OT_LONG, .off = FIELD(m, long)
 #define DOUBLE(m)    .type = OT_DOUBLE, .off = FIELD(m, double)
-#define CHOICE(m, c) .type = OT_CHOICE, .off = FIELD(m, int), .choices = c
+#define CHOICE(m, c) .type = OT_CHOICE, .off = FIELD(m, int), .choices = (c)
 #define LIST(m)	     .type = OT_LIST, .off = FIELD(m, struct cli_strv)
 #define MARK(m)	     .type = OT_MARK, .off = FIELD(m, const char *)
 
