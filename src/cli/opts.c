@@ -1,4 +1,5 @@
-/* Shared option parsing, and the defaults read from the environment. */
+/* Shared option parsing (one table row an option: opts.c), and the defaults
+ * read from the environment. */
 #include "opts.h"
 
 #include "formats/facerule.h"
@@ -11,9 +12,25 @@
 
 #include "util/workq.h"
 
-const char *const cli_llm_apis[] = {"ollama", "openai", "none", NULL};
-const char *const cli_image_apis[] = {"a1111", "openai", "sdcpp", "none", NULL};
-const char *const cli_leftovers[] = {"blur", "drop", "keep", NULL};
+/* Indexed by the enums, so that a value and its name cannot drift apart;
+ * NULL ends each list. */
+const char *const cli_llm_apis[] = {
+    [CLI_LLM_OLLAMA] = "ollama",
+    [CLI_LLM_OPENAI] = "openai",
+    [CLI_LLM_NONE] = "none",
+    [CLI_LLM_NONE + 1] = NULL,
+};
+const char *const cli_image_apis[] = {
+    [CLI_IMAGE_A1111] = "a1111", [CLI_IMAGE_OPENAI] = "openai",
+    [CLI_IMAGE_SDCPP] = "sdcpp", [CLI_IMAGE_NONE] = "none",
+    [CLI_IMAGE_NONE + 1] = NULL,
+};
+const char *const cli_leftovers[] = {
+    [CLI_LEFTOVER_BLUR] = "blur",
+    [CLI_LEFTOVER_DROP] = "drop",
+    [CLI_LEFTOVER_KEEP] = "keep",
+    [CLI_LEFTOVER_KEEP + 1] = NULL,
+};
 
 enum opt_type {
 	OT_FLAG,   /* int set to 1; takes no value */

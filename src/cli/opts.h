@@ -1,5 +1,5 @@
 /* The one option parser every command shares, so an option means the same
- * thing everywhere; each command says which options it takes. */
+ * thing everywhere; its table (opts.c) says which commands take each. */
 #ifndef HY_CLI_OPTS_H
 #define HY_CLI_OPTS_H
 
