@@ -1,5 +1,5 @@
-/* Shared option parsing (one table row an option: opts.c), and the defaults
- * read from the environment. */
+/* Shared option parsing, driven by one table with a row an option, and the
+ * defaults read from the environment. */
 #include "opts.h"
 
 #include "formats/facerule.h"

@@ -63,6 +63,31 @@ expect_rc 1 "extract rejects scan's --min-faces"
 run_hy scan "$SHARDS" -o o-s -e edits
 expect_rc 1 "scan rejects reshard's -e"
 check "nothing started" test ! -e o-x -a ! -e o-s
+# Values the option table checks for every command alike: a choice, an
+# upper bound, a number that is not one (NaN); one name, two meanings
+# (--json FILE for verify, a flag for status).
+run_hy prompts -i caps -o o-p --api bogus
+expect_rc 1 "prompts --api bogus"
+expect_err "prompts: --api: 'bogus' is not ollama, openai or none" "the choices are listed"
+run_hy generate -p p -s "$SHARDS" -o o-g --leftover smudge
+expect_rc 1 "generate --leftover smudge"
+expect_err "generate: --leftover: 'smudge' is not blur, drop or keep" "the leftover policies are listed"
+run_hy run -w o-r "$SHARDS" --lang any --image-api dalle
+expect_rc 1 "run --image-api dalle"
+expect_err "run: --image-api: 'dalle' is not a1111, openai, sdcpp or none" "the image APIs are listed"
+run_hy generate -p p -s "$SHARDS" -o o-g --quality 101
+expect_rc 1 "generate --quality 101"
+expect_err "--quality is 1..100" "the bounds of --quality"
+run_hy prompts -i caps -o o-p --timeout nan
+expect_rc 1 "prompts --timeout nan"
+expect_err "--timeout: 'nan' is not a number" "NaN is no number of seconds"
+run_hy status --json=x o-s
+expect_rc 1 "status --json=x"
+expect_err "takes no value" "status --json is a flag"
+run_hy verify "$SHARDS" -o o-v -e e --json
+expect_rc 1 "verify --json without FILE"
+expect_err "needs a value" "verify --json takes a file"
+check "nothing started by the refused values" test ! -e o-p -a ! -e o-g -a ! -e o-r -a ! -e o-v
 # "--" ends the options: a shard path that starts with '-'.
 cp "$SHARDS/00000000.tar" ./-dash.tar
 run_hy scan -o dash -q -- -dash.tar
