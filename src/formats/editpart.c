@@ -112,15 +112,6 @@ out:
 	return done;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-		    struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* Removes a temporary file a killed run left (".X.part", see outfile.h)
  * whose sample this run did not write again. */
 static int rm_temporary(const char *path, const struct stat *st, int flag,
@@ -153,7 +144,7 @@ int editpart_open(const char *part, const char *tag,
 			  "%s: edits in progress were made with other options "
 			  "(model, seed, size...): starting the shard afresh",
 			  shard);
-		if (nftw(part, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0) {
+		if (rmtree(part) < 0) {
 			ret =
 			    hy_err_set(err, HY_EFATAL, "cannot remove '%s': %s",
 				       part, strerror(errno));

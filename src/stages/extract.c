@@ -5,7 +5,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,20 +149,6 @@ static const char *refusal(const struct shard_member *m,
 	return NULL;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static void rm_tree(const char *p)
-{
-	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A failure of the output (full, read-only, I/O) stops everything; any
  * other (a member that cannot be created as named) fails this shard. */
 static int disk_err(struct archive *disk, struct hy_err *err, const char *shard,
@@ -213,7 +198,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 		ret = hy_err_set(err, HY_EFATAL, "out of memory");
 		goto out;
 	}
-	rm_tree(tmp); /* a leftover of a killed run */
+	rmtree(tmp); /* a leftover of a killed run */
 	if (mkdir(tmp, 0777) < 0) {
 		ret = hy_err_set(err, HY_EFATAL, "cannot create '%s': %s", tmp,
 				 strerror(errno));
@@ -338,7 +323,7 @@ int extract_shard(const struct stage_ctx *ctx, const char *path,
 			       tmp, final, strerror(errno));
 out:
 	if (ret && tmp)
-		rm_tree(tmp);
+		rmtree(tmp);
 	if (sh)
 		progress_advance(ctx->progress, 0, shard_file_offset(sh),
 				 &last);

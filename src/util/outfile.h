@@ -57,4 +57,9 @@ char *path_join(const char *dir, const char *name);
 /* mkdir -p; HY_OK or HY_EFATAL naming the directory and the reason. */
 int mkdirs(const char *path, struct hy_err *err);
 
+/* rm -rf: removes path and all below it, not following links (what is
+ * already gone counts as removed). 0, or -1 with errno set; a path that
+ * does not exist is -1 (ENOENT). */
+int rmtree(const char *path);
+
 #endif
