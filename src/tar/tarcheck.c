@@ -24,7 +24,11 @@
 /* Entries of one sparse map; GNU tar writes one per data extent. */
 #define TARCHECK_MAX_SPARSE (1 << 20)
 
-/* ustar header fields: offset, length */
+/* ustar header fields: offset, length. The same table stands in
+ * tar/ustar.c on purpose: this checker is verify's second opinion on
+ * what the reader (ustar.c, libarchive) accepts, so it shares no code
+ * with the reader, not even this, and a mistake in one cannot hide in
+ * both. */
 #define F_NAME	   0, 100
 #define F_MODE	   100, 8
 #define F_UID	   108, 8

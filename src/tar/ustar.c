@@ -7,7 +7,10 @@
 
 #include <string.h>
 
-/* Field offsets and lengths of the ustar header (POSIX.1-1988). */
+/* Field offsets and lengths of the ustar header (POSIX.1-1988). The
+ * strict checker (tar/tarcheck.c) has its own copy on purpose: it must
+ * stay independent of this reader, so that a mistake in one cannot hide
+ * in both. */
 #define F_NAME	   0, 100
 #define F_MODE	   100, 8
 #define F_UID	   108, 8
