@@ -177,28 +177,47 @@ static int halted(struct pl *p)
 	return atomic_load(&p->halt) != 0;
 }
 
+/* Shard idx left stage st: counted done or failed; a done one goes on
+ * to the next stage's feed (next; NULL after the last stage). */
+static void passed(struct pl *p, enum pipeline_stage st, size_t idx, int ok,
+		   struct feed *next)
+{
+	if (ok) {
+		count(p, &p->c->done[st], 1);
+		if (next)
+			feed_put(next, idx);
+	} else {
+		count(p, &p->c->failed[st], 1);
+	}
+}
+
+/* What a per-shard stage (scan, reshard) returned for shard idx: a shard
+ * that failed is reported, an error other than a stop ends the whole
+ * run. 1 when the shard is done. */
+static int shard_result(struct pl *p, enum pipeline_stage st, size_t idx,
+			int ret, const struct hy_err *err, struct feed *next)
+{
+	if (ret == HY_OK || ret == HY_ESHARD)
+		passed(p, st, idx, ret == HY_OK, next);
+	if (ret == HY_ESHARD)
+		report(p, err->msg);
+	else if (ret != HY_OK && ret != HY_ESTOP)
+		fail_all(p, ret, err);
+	return ret == HY_OK;
+}
+
 static void after_prompts(void *ctx, size_t idx, int ok)
 {
 	struct pl *p = ctx;
 
-	if (ok) {
-		count(p, &p->c->done[PL_PROMPTS], 1);
-		feed_put(&p->fg, idx);
-	} else {
-		count(p, &p->c->failed[PL_PROMPTS], 1);
-	}
+	passed(p, PL_PROMPTS, idx, ok, &p->fg);
 }
 
 static void after_generate(void *ctx, size_t idx, int ok)
 {
 	struct pl *p = ctx;
 
-	if (ok) {
-		count(p, &p->c->done[PL_GENERATE], 1);
-		feed_put(&p->fr, idx);
-	} else {
-		count(p, &p->c->failed[PL_GENERATE], 1);
-	}
+	passed(p, PL_GENERATE, idx, ok, &p->fr);
 }
 
 static int exists(const char *dir, const char *name, const char *suffix)
@@ -211,6 +230,16 @@ static int exists(const char *dir, const char *name, const char *suffix)
 	yes = outfile_exists(dir, leaf);
 	free(leaf);
 	return yes;
+}
+
+/* A stage thread ends: the next stage (next; NULL after the last) learns
+ * that no more will come. */
+static void *leave(struct pl *p, struct feed *next)
+{
+	if (next)
+		feed_close(next);
+	atomic_fetch_sub(&p->running, 1);
+	return NULL;
 }
 
 static void *router(void *arg)
@@ -260,57 +289,44 @@ static void *router(void *arg)
 		count(p, &p->c->samples, sc.samples);
 		count(p, &p->c->faces, sc.faces);
 		count(p, &p->c->bad_samples, sc.sample_errors);
-		if (ret == HY_OK) {
-			count(p, &p->c->done[PL_SCAN], 1);
-			feed_put(&p->fp, i);
-		} else if (ret == HY_ESHARD) {
-			count(p, &p->c->failed[PL_SCAN], 1);
-			report(p, err.msg);
-		} else if (ret != HY_ESTOP) {
-			fail_all(p, ret, &err);
-		}
+		shard_result(p, PL_SCAN, i, ret, &err, &p->fp);
 	}
-	feed_close(&p->fp);
-	atomic_fetch_sub(&p->running, 1);
-	return NULL;
+	return leave(p, &p->fp);
+}
+
+/* A server stage's thread (k = 0: prompts, 1: generate): its endpoint
+ * table goes to summary[k]; an error other than a stop ends the whole
+ * run. */
+static void *server_thread(struct pl *p, int k)
+{
+	struct stage_link link = {k ? &p->fg : &p->fp,
+				  k ? after_generate : after_prompts, p};
+	struct hy_err err = {0};
+	FILE *mem = open_memstream(&p->summary[k], &p->summary_len[k]);
+	int ret;
+
+	if (k)
+		ret = generate_run_fed(&p->ctx, p->o->gen, p->gin, p->n, &link,
+				       p->dir_ed, &p->c->gen, mem, &err);
+	else
+		ret =
+		    prompts_run_fed(&p->ctx, p->o->prompts, p->pin, p->n, &link,
+				    p->dir_pr, &p->c->prompts, mem, &err);
+	if (mem)
+		fclose(mem);
+	if (ret && ret != HY_ESTOP)
+		fail_all(p, ret, &err);
+	return leave(p, k ? &p->fr : &p->fg);
 }
 
 static void *prompts_thread(void *arg)
 {
-	struct pl *p = arg;
-	struct stage_link link = {&p->fp, after_prompts, p};
-	struct hy_err err = {0};
-	FILE *mem = open_memstream(&p->summary[0], &p->summary_len[0]);
-	int ret;
-
-	ret = prompts_run_fed(&p->ctx, p->o->prompts, p->pin, p->n, &link,
-			      p->dir_pr, &p->c->prompts, mem, &err);
-	if (mem)
-		fclose(mem);
-	if (ret && ret != HY_ESTOP)
-		fail_all(p, ret, &err);
-	feed_close(&p->fg);
-	atomic_fetch_sub(&p->running, 1);
-	return NULL;
+	return server_thread(arg, 0);
 }
 
 static void *generate_thread(void *arg)
 {
-	struct pl *p = arg;
-	struct stage_link link = {&p->fg, after_generate, p};
-	struct hy_err err = {0};
-	FILE *mem = open_memstream(&p->summary[1], &p->summary_len[1]);
-	int ret;
-
-	ret = generate_run_fed(&p->ctx, p->o->gen, p->gin, p->n, &link,
-			       p->dir_ed, &p->c->gen, mem, &err);
-	if (mem)
-		fclose(mem);
-	if (ret && ret != HY_ESTOP)
-		fail_all(p, ret, &err);
-	feed_close(&p->fr);
-	atomic_fetch_sub(&p->running, 1);
-	return NULL;
+	return server_thread(arg, 1);
 }
 
 static void *reshard_thread(void *arg)
@@ -331,20 +347,11 @@ static void *reshard_thread(void *arg)
 				    p->o->outdir, &sc, &err);
 		count(p, &p->c->bytes_out, sc.bytes_out);
 		count(p, &p->c->dropped, sc.dropped);
-		if (ret == HY_OK) {
-			count(p, &p->c->done[PL_RESHARD], 1);
-			if (p->rctx.progress)
-				atomic_fetch_add(&p->rctx.progress->shards_done,
-						 1);
-		} else if (ret == HY_ESHARD) {
-			count(p, &p->c->failed[PL_RESHARD], 1);
-			report(p, err.msg);
-		} else if (ret != HY_ESTOP) {
-			fail_all(p, ret, &err);
-		}
+		if (shard_result(p, PL_RESHARD, i, ret, &err, NULL) &&
+		    p->rctx.progress)
+			atomic_fetch_add(&p->rctx.progress->shards_done, 1);
 	}
-	atomic_fetch_sub(&p->running, 1);
-	return NULL;
+	return leave(p, NULL);
 }
 
 /* WORK_DIR/.hybridize/progress-RANK.json: what `status` shows of a run,
