@@ -64,8 +64,7 @@ struct run {
 /* Tells the pipeline, if any, that a shard left this stage. */
 static void notify(struct run *r, const struct generate_input *in, int ok)
 {
-	if (r->link && r->link->done)
-		r->link->done(r->link->ctx, (size_t)(in - r->base), ok);
+	feed_input_done(r->link, (size_t)(in - r->base), ok);
 }
 
 unsigned long generate_seed(const char *key, size_t len)
@@ -975,11 +974,6 @@ static int loop_open(void *arg, size_t idx)
 	return start_shard(r, &r->base[idx]);
 }
 
-static size_t loop_nactive(void *arg)
-{
-	return ((struct run *)arg)->nactive;
-}
-
 /* The tasks the workers finished (waiting for them when no pool waited
  * already), then the shards ready to finish. */
 static int loop_collect(void *arg)
@@ -1046,10 +1040,10 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 	    .arg = &r,
 	    .fill = loop_fill,
 	    .open = loop_open,
-	    .nactive = loop_nactive,
+	    .nactive = &r.nactive,
 	    .collect = loop_collect,
 	};
-	int ret = HY_OK;
+	int ret;
 
 	memset(counts, 0, sizeof(*counts));
 	r.room = loop.room;
@@ -1057,20 +1051,13 @@ int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 	options_tag(o, r.tag, sizeof(r.tag));
 	if (taskq_new(&r.tq, o->threads, wake, &r) < 0)
 		return hy_err_set(err, HY_EFATAL, "cannot start threads");
-	if (!o->api_none) {
-		ret = pool_new(&r.pool, o->urls, o->nurls, &o->pool, &cb, err);
-		if (ret)
-			goto out;
-	}
-	loop.pool = r.pool;
-	ret = runloop_run(&loop, err);
-out:
+	ret = runloop_serve(&loop, o->api_none ? NULL : o->urls, o->nurls,
+			    &o->pool, &cb, &r.pool, err);
 	/* Running tasks finish (a finishing shard may still land whole);
 	 * then nothing touches the shards. */
 	taskq_drain(r.tq);
-	runloop_pool_summary(r.pool, &counts->retries, &counts->copies,
-			     &counts->copies_won, summary, "image endpoint");
-	pool_free(r.pool);
+	runloop_pool_end(r.pool, &counts->retries, &counts->copies,
+			 &counts->copies_won, summary, "image endpoint");
 	while (r.active) {
 		struct gshard *s = r.active;
 		r.active = s->next;

@@ -83,8 +83,7 @@ struct run {
 /* Tells the pipeline, if any, that a captions file left this stage. */
 static void notify(struct run *r, const struct prompts_input *in, int ok)
 {
-	if (r->link && r->link->done)
-		r->link->done(r->link->ctx, (size_t)(in - r->base), ok);
+	feed_input_done(r->link, (size_t)(in - r->base), ok);
 }
 
 unsigned long prompts_seed(const char *text, size_t len)
@@ -715,11 +714,6 @@ static int loop_open(void *arg, size_t idx)
 	return ret ? ret : reap(r);
 }
 
-static size_t loop_nactive(void *arg)
-{
-	return ((struct run *)arg)->nactive;
-}
-
 static int loop_collect(void *arg)
 {
 	struct run *r = arg;
@@ -790,10 +784,10 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 	    .arg = &r,
 	    .fill = loop_fill,
 	    .open = loop_open,
-	    .nactive = loop_nactive,
+	    .nactive = &r.nactive,
 	    .collect = loop_collect,
 	};
-	int ret = HY_OK;
+	int ret;
 
 	memset(counts, 0, sizeof(*counts));
 	r.room = loop.room;
@@ -803,17 +797,11 @@ int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 	r.tab = calloc(r.tabn, sizeof(struct dentry *));
 	if (!r.tab)
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	if (!o->api_none) {
-		ret = pool_new(&r.pool, o->urls, o->nurls, &o->pool, &cb, err);
-		if (ret)
-			goto out;
-	}
-	loop.pool = r.pool;
-	ret = runloop_run(&loop, err);
-out:
-	runloop_pool_summary(r.pool, &counts->retries, &counts->copies,
-			     &counts->copies_won, summary, "endpoint");
-	pool_free(r.pool); /* drops the jobs in flight; freed below */
+	ret = runloop_serve(&loop, o->api_none ? NULL : o->urls, o->nurls,
+			    &o->pool, &cb, &r.pool, err);
+	/* Drops the jobs in flight; freed below. */
+	runloop_pool_end(r.pool, &counts->retries, &counts->copies,
+			 &counts->copies_won, summary, "endpoint");
 	while (r.active) {
 		struct shardst *s = r.active;
 		r.active = s->next;

@@ -28,11 +28,11 @@ int runloop_run(const struct runloop *l, struct hy_err *err)
 		ret = l->fill(l->arg);
 		if (ret)
 			return ret;
-		while (!exhausted && l->nactive(l->arg) < l->max_active &&
+		while (!exhausted && *l->nactive < l->max_active &&
 		       (!l->pool || pool_pending(l->pool) < l->room)) {
 			size_t idx;
 			int k = feed_next_input(l->link, l->n, &next,
-						!l->nactive(l->arg), &idx);
+						!*l->nactive, &idx);
 
 			if (k <= 0) {
 				exhausted = k < 0;
@@ -42,7 +42,7 @@ int runloop_run(const struct runloop *l, struct hy_err *err)
 			if (ret)
 				return ret;
 		}
-		if (!l->nactive(l->arg) && exhausted)
+		if (!*l->nactive && exhausted)
 			return HY_OK;
 		if (l->pool) {
 			ret = pool_step(l->pool, 0.25, err);
@@ -59,8 +59,22 @@ int runloop_run(const struct runloop *l, struct hy_err *err)
 	}
 }
 
-void runloop_pool_summary(struct pool *pool, long *retries, long *copies,
-			  long *won, FILE *summary, const char *title)
+int runloop_serve(struct runloop *l, const char *const *urls, size_t nurls,
+		  const struct pool_opts *po, const struct pool_callbacks *cb,
+		  struct pool **pool, struct hy_err *err)
+{
+	if (urls) {
+		int ret = pool_new(pool, urls, nurls, po, cb, err);
+
+		if (ret)
+			return ret;
+	}
+	l->pool = *pool;
+	return runloop_run(l, err);
+}
+
+void runloop_pool_end(struct pool *pool, long *retries, long *copies, long *won,
+		      FILE *summary, const char *title)
 {
 	if (!pool)
 		return;
@@ -68,4 +82,5 @@ void runloop_pool_summary(struct pool *pool, long *retries, long *copies,
 	*copies = pool_copies(pool, won);
 	if (summary)
 		pool_print_stats(pool, summary, title);
+	pool_free(pool);
 }

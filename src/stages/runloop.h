@@ -29,9 +29,10 @@ struct runloop {
 	int (*fill)(void *arg);
 	/* Opens input idx (an index into the stage's input array). */
 	int (*open)(void *arg, size_t idx);
-	/* The inputs open now: the loop waits for input while none is, and
-	 * ends once none is and no more will come. */
-	size_t (*nactive)(void *arg);
+	/* The stage's count of the inputs open now, kept on the loop's
+	 * thread: the loop waits for input while none is, and ends once none
+	 * is and no more will come. */
+	const size_t *nactive;
 	/* After each turn (a pool step of up to 0.25 s, when there is a
 	 * pool): collects what finished. */
 	int (*collect)(void *arg);
@@ -45,10 +46,20 @@ struct runloop {
  * half second. */
 int runloop_run(const struct runloop *l, struct hy_err *err);
 
-/* After the loop: the pool's retries and copies sent (*won: that
- * answered first), and its per-endpoint table printed to summary (may be
- * NULL) under title. Accepts pool NULL: the counts are left as they are. */
-void runloop_pool_summary(struct pool *pool, long *retries, long *copies,
-			  long *won, FILE *summary, const char *title);
+/* runloop_run with the stage's servers: first makes the pool over
+ * urls[0..nurls) (callbacks cb) into *pool, the stage's own pointer,
+ * and l->pool; urls NULL: no server, *pool stays NULL. The pool is left
+ * for runloop_pool_end, whatever this returns. */
+int runloop_serve(struct runloop *l, const char *const *urls, size_t nurls,
+		  const struct pool_opts *po, const struct pool_callbacks *cb,
+		  struct pool **pool, struct hy_err *err);
+
+/* After the loop, once nothing the stage still runs touches the pool: the
+ * pool's retries and copies sent (*won: that answered first), its
+ * per-endpoint table printed to summary (may be NULL) under title, and
+ * the pool freed (jobs still in it are dropped: the stage frees what they
+ * hold afterwards). Accepts pool NULL: the counts are left as they are. */
+void runloop_pool_end(struct pool *pool, long *retries, long *copies, long *won,
+		      FILE *summary, const char *title);
 
 #endif

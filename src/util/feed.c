@@ -103,6 +103,12 @@ int feed_next_input(const struct stage_link *link, size_t n, size_t *next,
 	return 1;
 }
 
+void feed_input_done(const struct stage_link *link, size_t idx, int ok)
+{
+	if (link && link->done)
+		link->done(link->ctx, idx, ok);
+}
+
 void feed_destroy(struct feed *f)
 {
 	free(f->v);

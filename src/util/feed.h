@@ -56,4 +56,8 @@ struct stage_link {
 int feed_next_input(const struct stage_link *link, size_t n, size_t *next,
 		    int idle, size_t *idx);
 
+/* Tells the pipeline, if any (link may be NULL), that input idx left the
+ * stage runner (ok: as for link->done). */
+void feed_input_done(const struct stage_link *link, size_t idx, int ok);
+
 #endif
