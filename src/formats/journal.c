@@ -60,7 +60,6 @@ int journal_add(struct journal *j, const char *key, const char *status,
 		const char *text, size_t len, struct hy_err *err)
 {
 	struct buf *l = &j->line;
-	size_t off = 0;
 
 	buf_clear(l);
 	if (buf_putc(l, '[') || jsonw_string(l, key, strlen(key)) ||
@@ -68,17 +67,7 @@ int journal_add(struct journal *j, const char *key, const char *status,
 	    buf_append(l, ", ", 2) || jsonw_string(l, text, len) ||
 	    buf_append(l, "]\n", 2))
 		return hy_err_set(err, HY_EFATAL, "out of memory");
-	while (off < l->len) {
-		ssize_t n = write(j->fd, l->data + off, l->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return hy_err_set(err, HY_EFATAL,
-					  "cannot write '%s': %s", j->path,
-					  strerror(errno));
-		off += (size_t)n;
-	}
-	return HY_OK;
+	return write_all(j->fd, l->data, l->len, j->path, err);
 }
 
 int journal_load(const char *dir, const char *name,

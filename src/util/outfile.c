@@ -147,23 +147,29 @@ int outfile_put(const char *dir, const char *name, const char *suffix,
 	return ret;
 }
 
-int outfile_write(struct outfile *f, const void *p, size_t n,
-		  struct hy_err *err)
+int write_all(int fd, const void *p, size_t n, const char *path,
+	      struct hy_err *err)
 {
 	const char *c = p;
 
 	while (n) {
-		ssize_t w = write(f->fd, c, n);
+		ssize_t w = write(fd, c, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return hy_err_set(err, HY_EFATAL,
-					  "cannot write '%s': %s", f->tmp_path,
+					  "cannot write '%s': %s", path,
 					  strerror(errno));
 		c += w;
 		n -= (size_t)w;
 	}
 	return HY_OK;
+}
+
+int outfile_write(struct outfile *f, const void *p, size_t n,
+		  struct hy_err *err)
+{
+	return write_all(f->fd, p, n, f->tmp_path, err);
 }
 
 static void fsync_dir_of(const char *path)

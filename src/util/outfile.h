@@ -35,6 +35,10 @@ int outfile_open_shared(struct outfile *f, const char *dir, const char *name,
 int outfile_write(struct outfile *f, const void *p, size_t n,
 		  struct hy_err *err);
 
+/* The same for any open file descriptor fd; path names it in err. */
+int write_all(int fd, const void *p, size_t n, const char *path,
+	      struct hy_err *err);
+
 /* fsync (if asked), close and rename into place. On failure the temporary
  * file is removed. */
 int outfile_commit(struct outfile *f, struct hy_err *err);
