@@ -412,9 +412,12 @@ int cmd_generate(int argc, char **argv)
 			err.msg[0] ? err.msg : "cannot write to the output");
 		goto out;
 	}
-	if (cli_face_rule("generate", o.min_faces, o.prompts,
-			  (const char *[]){o.output}, 1, 1, &go.min_faces) != 0)
+	if ((r = cli_face_rule("generate", o.min_faces, o.prompts,
+			       (const char *[]){o.output}, 1, 1,
+			       &go.min_faces)) != 0) {
+		status = r > 0 ? 2 : 1; /* 2: the record could not be written */
 		goto out;
+	}
 
 	progress_init(&prog, "generate", stderr, isatty(2),
 		      o.run.progress_interval);

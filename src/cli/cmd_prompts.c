@@ -469,9 +469,12 @@ int cmd_prompts(int argc, char **argv)
 		goto out;
 	}
 	/* Passes scan's --min-faces on to generate (formats/facerule.h). */
-	if (cli_face_rule("prompts", FACERULE_UNSET, o.input,
-			  (const char *[]){o.output}, 1, 0, &(long){0}) != 0)
+	if ((r = cli_face_rule("prompts", FACERULE_UNSET, o.input,
+			       (const char *[]){o.output}, 1, 0, &(long){0})) !=
+	    0) {
+		status = r > 0 ? 2 : 1; /* 2: the record could not be written */
 		goto out;
+	}
 	if (select_inputs(&o, &list, &in, &nin, &skipped, &bytes) < 0)
 		goto out;
 

@@ -141,9 +141,8 @@ static int face_rule(const struct cli_opts *o, struct generate_opts *go)
 	for (size_t i = 0; i < 3; i++)
 		if (!(dirs[i] = path_join(o->workdir, sub[i])))
 			goto out;
-	if (cli_face_rule("run", o->min_faces, NULL, (const char **)dirs, 3, 1,
-			  &go->min_faces) == 0)
-		r = 0;
+	r = cli_face_rule("run", o->min_faces, NULL, (const char **)dirs, 3, 1,
+			  &go->min_faces);
 out:
 	for (size_t i = 0; i < 3; i++)
 		free(dirs[i]);
@@ -219,8 +218,10 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (write_shard_list(&list, o.run.world, o.workdir) < 0)
 		goto out;
-	if (face_rule(&o, &go) < 0)
+	if ((r = face_rule(&o, &go)) != 0) {
+		status = r > 0 ? 2 : 1; /* 2: the record could not be written */
 		goto out;
+	}
 	shardlist_select(&list, o.run.rank, o.run.world);
 	if (o.run.world > 1)
 		fprintf(

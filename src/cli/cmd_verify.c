@@ -17,6 +17,7 @@
 #include "util/progress.h"
 #include "stages/verify.h"
 #include "shardcmd.h"
+#include "formats/facerule.h"
 #include "stagecli.h"
 
 static const char usage[] =
@@ -123,6 +124,44 @@ static int run(const struct shardcmd *c, const struct stage_ctx *ctx,
 	pthread_mutex_unlock(&s->lock);
 	verify_counts_release(&vc);
 	return rc;
+}
+
+/* Which samples verify checks as face samples. verify trusts no record to
+ * decide what a leak is, so the threshold the stages recorded in
+ * EDITS_DIR/.faces.json (formats/facerule.h) is only the default: any value
+ * given is used, and a recorded one above the default, which leaves
+ * samples with fewer boxes unchecked, is said out loud. */
+static int face_threshold(const struct cli_opts *o, long *used)
+{
+	struct hy_err err = {0};
+	long recorded;
+
+	if (facerule_read(o->edits, &recorded, &err) != HY_OK) {
+		fprintf(stderr, "hybridize verify: %s\n", err.msg);
+		return -1;
+	}
+	if (o->min_faces != FACERULE_UNSET) {
+		*used = o->min_faces;
+		if (recorded != FACERULE_UNSET && recorded != o->min_faces)
+			fprintf(stderr,
+				"hybridize verify: note: checking with "
+				"--min-faces %ld; %s/%s says the stages used "
+				"%ld\n",
+				o->min_faces, o->edits, FACERULE_FILE,
+				recorded);
+		return 0;
+	}
+	*used =
+	    recorded != FACERULE_UNSET ? recorded : FACERULE_DEFAULT_MIN_FACES;
+	if (*used > FACERULE_DEFAULT_MIN_FACES)
+		fprintf(stderr,
+			"hybridize verify: warning: samples with fewer than "
+			"%ld face boxes are not checked: %s/%s says the "
+			"stages used --min-faces %ld (give --min-faces %d to "
+			"check every sample with a face box)\n",
+			*used, o->edits, FACERULE_FILE, *used,
+			FACERULE_DEFAULT_MIN_FACES);
+	return 0;
 }
 
 static void print_privacy(const struct verify_counts *t, long min_faces,
@@ -366,8 +405,7 @@ int cmd_verify(int argc, char **argv)
 	}
 	s.vo.edits_dir = o.edits;
 	s.vo.out_dir = o.output;
-	if (cli_face_rule("verify", o.min_faces, o.edits, NULL, 0, 1,
-			  &s.vo.min_faces) != 0) {
+	if (face_threshold(&o, &s.vo.min_faces) < 0) {
 		cli_free(&o);
 		return 1;
 	}

@@ -67,8 +67,8 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
  * each `to`, when known or when the command applies the rule (`decides`).
  * Returns 0; -1 (printed) when a record disagrees or cannot be read (a
  * configuration error: exit 1); 1 (printed) when a record could not be
- * written (a full disk, say: scan goes on, its shards fail the same way
- * and are named, and the exit status says so). */
+ * written (a full disk, say: exit 2; scan first runs its shards, which
+ * fail the same way, each named). */
 int cli_face_rule(const char *cmd, long given, const char *from,
 		  const char *const *to, size_t nto, int decides, long *used);
 

@@ -432,6 +432,17 @@ int shardlist_finish(struct shardlist *l, struct hy_err *err)
 	size_t out = 0;
 	int ret = HY_OK;
 
+	/* Dot names in the stage folders are ours: temporaries (.NAME.part)
+	 * and records (.faces.json). A shard named so would be taken for one
+	 * (and every reader of stage folders skips dot files). */
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].name[0] == '.')
+			return hy_err_set(
+			    err, HY_EFATAL,
+			    "shard '%s': its name '%s' starts with '.', which "
+			    "the stage folders keep for temporaries and "
+			    "records; rename the file",
+			    l->v[i].path, l->v[i].name);
 	if (l->n < 2)
 		return HY_OK;
 	by = malloc(l->n * sizeof(struct shard_input *));

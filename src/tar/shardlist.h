@@ -34,7 +34,8 @@ int shardlist_add_files(struct shardlist *l, const char *dir,
 			const char *suffix, struct hy_err *err);
 
 /* Drops repeated paths (first one kept) and refuses two different shards
- * with the same name, since their outputs would collide. */
+ * with the same name, since their outputs would collide, and a name that
+ * starts with '.' (the stage folders' temporaries and records). */
 int shardlist_finish(struct shardlist *l, struct hy_err *err);
 
 /* Refuses an output folder in which the output of a shard, dir/NAME +

@@ -2,6 +2,7 @@
 #include "util/outfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
@@ -79,10 +80,10 @@ int rmtree(const char *path)
 /* outfile_open, with the temporary name .NAMESUFFIX.part, or
  * .NAMESUFFIX.PID.part when pid is not 0. */
 static int open_tmp(struct outfile *f, const char *dir, const char *name,
-		    const char *suffix, long pid, int do_fsync,
+		    const char *suffix, const char *tag, int do_fsync,
 		    struct hy_err *err)
 {
-	size_t n = strlen(name) + strlen(suffix) + 7 + 24;
+	size_t n = strlen(name) + strlen(suffix) + 8 + (tag ? strlen(tag) : 0);
 	char *tmpname = malloc(n);
 	int ret = HY_OK;
 
@@ -98,8 +99,8 @@ static int open_tmp(struct outfile *f, const char *dir, const char *name,
 	}
 	snprintf(tmpname, n, "%s%s", name, suffix);
 	f->final_path = path_join(dir, tmpname);
-	if (pid)
-		snprintf(tmpname, n, ".%s%s.%ld.part", name, suffix, pid);
+	if (tag)
+		snprintf(tmpname, n, ".%s%s.%s.part", name, suffix, tag);
 	else
 		snprintf(tmpname, n, ".%s%s.part", name, suffix);
 	f->tmp_path = path_join(dir, tmpname);
@@ -123,13 +124,23 @@ out:
 int outfile_open(struct outfile *f, const char *dir, const char *name,
 		 const char *suffix, int do_fsync, struct hy_err *err)
 {
-	return open_tmp(f, dir, name, suffix, 0, do_fsync, err);
+	return open_tmp(f, dir, name, suffix, NULL, do_fsync, err);
 }
 
 int outfile_open_shared(struct outfile *f, const char *dir, const char *name,
 			const char *suffix, int do_fsync, struct hy_err *err)
 {
-	return open_tmp(f, dir, name, suffix, (long)getpid(), do_fsync, err);
+	/* The host too: ranks on different nodes of a shared file system
+	 * may have the same pid (containers each start their own pid
+	 * namespace). */
+	char tag[HOST_NAME_MAX + 1 + 24] = "";
+
+	if (gethostname(tag, HOST_NAME_MAX) != 0 || strchr(tag, '/'))
+		tag[0] = '\0';
+	tag[HOST_NAME_MAX] = '\0';
+	snprintf(tag + strlen(tag), 24, "%s%ld", tag[0] ? "." : "",
+		 (long)getpid());
+	return open_tmp(f, dir, name, suffix, tag, do_fsync, err);
 }
 
 int outfile_put(const char *dir, const char *name, const char *suffix,

@@ -26,7 +26,7 @@ int outfile_open(struct outfile *f, const char *dir, const char *name,
 
 /* outfile_open for an output that several processes may write at once,
  * alike (every rank of `run` writes the same shard list): its temporary
- * name .NAMESUFFIX.PID.part is this process's own, so that no writer
+ * name .NAMESUFFIX.HOST.PID.part is this process's own, so that no writer
  * truncates or renames another's; the last rename wins. */
 int outfile_open_shared(struct outfile *f, const char *dir, const char *name,
 			const char *suffix, int do_fsync, struct hy_err *err);

@@ -148,6 +148,18 @@ fix_json b1s ok
 reshard_verify b1s
 expect_rc 2 "verify: a blurred photo that is the original shrunk to 1/3 at quality 30"
 expect_err "sample 'ok'.*face region 1 of 1 still shows the original" "names the box of ok"
+# ... and the original with detail of its own laid over it (what a server
+# that "enhances" a face returns): a checkerboard of 6 and of 12 pixels,
+# +-40 grey levels, 6 pixels at +-80, 24 pixels at +-40
+for ov in "6 40" "12 40" "6 80" "24 40"; do
+	d=b1o${ov// /-}
+	broken "$d"
+	"$IMG" reencode "$P1" "$d/edits/s/ok.jpg" 90 1 $ov
+	fix_json "$d" ok
+	reshard_verify "$d"
+	expect_rc 2 "verify: the original under a checkerboard ($ov)"
+	expect_err "sample 'ok'.*face region 1 of 1 still shows the original" "names the box of ok ($ov)"
+done
 # 2. a doubtful sample recorded "kept" and shipped as it was
 broken b2
 sed -i 's/"key": "two", "fate": "dropped"/"key": "two", "fate": "kept"/' b2/edits/s/.generate.json

@@ -58,4 +58,15 @@ check "directory entries sorted by name: rank 0 of 2 gets a, c" test "$(outs r0)
 run_hy reshard "$SHARDS/00000000.tar" mix "$SHARDS/{00000001..00000002}.tar" -o both -q --no-fsync
 expect_rc 0 "reshard of a file, a directory and a range together"
 check "all 7 names" test "$(outs both)" = "00000000.tar 00000001.tar 00000002.tar a.tar b.tar c.tar d.tar "
+# A shard whose name starts with '.' would be taken for a temporary or the
+# face-threshold record (.faces.json) of the stage folders: refused, named.
+mkdir dot
+cp "$SHARDS/00000000.tar" dot/.faces.tar
+run_hy scan dot/.faces.tar -o dot-scan -q
+expect_rc 1 "scan of a shard named .faces.tar"
+expect_err "dot/\.faces\.tar.*starts with '\.'" "scan names it and why"
+run_hy reshard dot/.faces.tar -e none -o dot-reshard -q
+expect_rc 1 "reshard of a shard named .faces.tar"
+expect_err "dot/\.faces\.tar.*starts with '\.'" "reshard names it and why"
+check "nothing written for it" test ! -e dot-scan/.faces.json -a ! -e dot-reshard/.faces.tar
 finish

@@ -8,7 +8,8 @@
  *       prints "inside MEAN outside MAX": the mean absolute difference of
  *       the pixels inside the boxes and the largest difference of a pixel
  *       farther than MARGIN pixels from every box.
- *   imgtool reencode IN OUT QUALITY [SCALE]
+ *   imgtool reencode IN OUT QUALITY [SCALE [CELL AMP]]  (CELL, AMP: a
+ *     checkerboard of CELL px, +-AMP grey levels, laid over it)
  *       decodes IN and writes it again in its own format (JPEG at
  *       QUALITY), shrunk by SCALE (default 1): the original photo with
  *       other bytes, as a broken pipeline might ship it. */
@@ -128,7 +129,30 @@ static int cmd_boxdiff(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_reencode(const char *in, const char *out, int quality, int scale)
+/* A checkerboard of cell x cell pixels, +amp / -amp grey levels, laid over
+ * the picture: the original still there, with detail of the overlay's own
+ * (what verify must still call the original). */
+static void overlay(struct image *a, int cell, int amp)
+{
+	for (int y = 0; y < a->h; y++)
+		for (int x = 0; x < a->w; x++) {
+			int d = ((x / cell + y / cell) & 1) ? amp : -amp;
+			for (int ch = 0; ch < a->channels; ch++) {
+				unsigned char *p =
+				    &a->px[((size_t)y * (size_t)a->w +
+					    (size_t)x) *
+					       (size_t)a->channels +
+					   (size_t)ch];
+				int v = *p + d;
+				*p = (unsigned char)(v < 0     ? 0
+						     : v > 255 ? 255
+							       : v);
+			}
+		}
+}
+
+static int cmd_reencode(const char *in, const char *out, int quality, int scale,
+			int cell, int amp)
 {
 	struct image a = {0}, r = {0};
 	struct buf b = {0};
@@ -143,6 +167,8 @@ static int cmd_reencode(const char *in, const char *out, int quality, int scale)
 		image_release(&a);
 		a = r;
 	}
+	if (cell > 0)
+		overlay(&a, cell, amp);
 	if (image_encode(&a, image_fmt_of_ext(strrchr(in, '.') + 1), quality,
 			 &b, &err) == HY_OK &&
 	    (f = fopen(out, "wb"))) {
@@ -158,7 +184,9 @@ int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "reencode"))
 		return cmd_reencode(argv[2], argv[3], atoi(argv[4]),
-				    argc > 5 ? atoi(argv[5]) : 1);
+				    argc > 5 ? atoi(argv[5]) : 1,
+				    argc > 7 ? atoi(argv[6]) : 0,
+				    argc > 7 ? atoi(argv[7]) : 0);
 	if (argc == 3 && !strcmp(argv[1], "size"))
 		return cmd_size(argv[2]);
 	if (argc >= 5 && !strcmp(argv[1], "boxdiff"))
