@@ -482,7 +482,8 @@ int cmd_generate(int argc, char **argv)
 	prog.bytes_total = (int64_t)nin;
 	if (!o.run.quiet)
 		progress_start(&prog);
-	r = generate_run(&ctx, &go, in, nin, o.output, &c, stdout, &err);
+	r = generate_run_fed(&ctx, &go, in, nin, NULL, o.output, &c, stdout,
+			     &err);
 	progress_stop(&prog);
 	if (r != HY_OK && r != HY_ESTOP)
 		fprintf(stderr, "hybridize generate: %s\n", err.msg);

@@ -498,7 +498,8 @@ int cmd_prompts(int argc, char **argv)
 	}
 	if (!o.run.quiet)
 		progress_start(&prog);
-	r = prompts_run(&ctx, &pc.po, in, nin, o.output, &c, stdout, &err);
+	r = prompts_run_fed(&ctx, &pc.po, in, nin, NULL, o.output, &c, stdout,
+			    &err);
 	progress_stop(&prog);
 	if (r != HY_OK && r != HY_ESTOP)
 		fprintf(stderr, "hybridize prompts: %s\n", err.msg);

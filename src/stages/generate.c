@@ -1006,15 +1006,6 @@ static void options_tag(const struct generate_opts *o, char *out, size_t n)
 		 (unsigned long long)hash_fnv1a64(buf, strlen(buf)));
 }
 
-int generate_run(const struct stage_ctx *ctx, const struct generate_opts *o,
-		 const struct generate_input *in, size_t n, const char *outdir,
-		 struct generate_counts *counts, FILE *summary,
-		 struct hy_err *err)
-{
-	return generate_run_fed(ctx, o, in, n, NULL, outdir, counts, summary,
-				err);
-}
-
 int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 		     const struct generate_input *in, size_t n,
 		     const struct stage_link *link, const char *outdir,

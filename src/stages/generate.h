@@ -61,14 +61,10 @@ struct generate_counts {
  * outdir/NAME/; one with failed samples is reported and keeps its
  * .NAME.part/ for the next run. Per-endpoint figures go to `summary` (may
  * be NULL). Returns HY_OK (failures in counts), HY_EFATAL, HY_ECONFIG
- * (every server refuses us) or HY_ESTOP. */
-int generate_run(const struct stage_ctx *ctx, const struct generate_opts *o,
-		 const struct generate_input *in, size_t n, const char *outdir,
-		 struct generate_counts *counts, FILE *summary,
-		 struct hy_err *err);
-
-/* The same, in a pipeline (`run`): shards come from link->in as indexes
- * into in[], and link->done is told of each as it leaves. */
+ * (every server refuses us) or HY_ESTOP.
+ * link is NULL for the `generate` command, which takes all of in[]; in a
+ * pipeline (`run`) shards come from link->in as indexes into in[], and
+ * link->done is told of each as it leaves. */
 int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 		     const struct generate_input *in, size_t n,
 		     const struct stage_link *link, const char *outdir,

@@ -752,15 +752,6 @@ static void options_tag(const struct prompts_opts *o, char *out, size_t n)
 	buf_release(&b);
 }
 
-int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
-		const struct prompts_input *in, size_t n, const char *outdir,
-		struct prompts_counts *counts, FILE *summary,
-		struct hy_err *err)
-{
-	return prompts_run_fed(ctx, o, in, n, NULL, outdir, counts, summary,
-			       err);
-}
-
 int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		    const struct prompts_input *in, size_t n,
 		    const struct stage_link *link, const char *outdir,

@@ -62,14 +62,10 @@ struct prompts_counts {
  * the next run. Per-endpoint figures are printed to `summary` at the end
  * (may be NULL). Returns HY_OK (see counts for failures), HY_EFATAL,
  * HY_ESTOP, or HY_ECONFIG when the servers refuse us (key, model) or
- * answer in another API's format (err says which --api to use). */
-int prompts_run(const struct stage_ctx *ctx, const struct prompts_opts *o,
-		const struct prompts_input *in, size_t n, const char *outdir,
-		struct prompts_counts *counts, FILE *summary,
-		struct hy_err *err);
-
-/* The same, in a pipeline (`run`): the files come from link->in as
- * indexes into in[], and link->done is told of each as it leaves. */
+ * answer in another API's format (err says which --api to use).
+ * link is NULL for the `prompts` command, which takes all of in[]; in a
+ * pipeline (`run`) the files come from link->in as indexes into in[], and
+ * link->done is told of each as it leaves. */
 int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		    const struct prompts_input *in, size_t n,
 		    const struct stage_link *link, const char *outdir,

@@ -39,10 +39,10 @@ size_t feed_len(struct feed *f);
 
 void feed_destroy(struct feed *f);
 
-/* What a stage runner (prompts_run, generate_run) is given in a pipeline:
- * its shards come from `in` (indexes into its input array) instead of the
- * whole array, and `done` is called from the runner's thread as each
- * shard leaves it (ok = 1: output written; 0: failed). */
+/* What a stage runner (prompts_run_fed, generate_run_fed) is given in a
+ * pipeline: its shards come from `in` (indexes into its input array) instead of
+ * the whole array, and `done` is called from the runner's thread as each shard
+ * leaves it (ok = 1: output written; 0: failed). */
 struct stage_link {
 	struct feed *in;
 	void (*done)(void *ctx, size_t idx, int ok);
