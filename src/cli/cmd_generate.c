@@ -334,15 +334,8 @@ static void print_summary(const struct generate_counts *c, size_t nshards,
 	       : r || c->failed || c->shards_failed ? "finished with failures"
 						    : "done",
 	       secs);
-	printf("  %-22s %zu\n", "shards", nshards + (size_t)skipped);
-	printf("  %-22s %lld\n", "  done", (long long)c->shards_done);
-	printf("  %-22s %ld\n", "  already done", skipped);
-	printf("  %-22s %lld\n", "  failed", (long long)c->shards_failed);
-	/* Stopped by a signal or a fatal error (disk full): the rest. */
-	if ((int64_t)nshards > c->shards_done + c->shards_failed)
-		printf("  %-22s %lld\n", "  not finished",
-		       (long long)((int64_t)nshards - c->shards_done -
-				   c->shards_failed));
+	cli_summary_units("shards", nshards, skipped, c->shards_done,
+			  c->shards_failed);
 	printf("  %-22s %lld\n", "samples", (long long)c->samples);
 	printf("  %-22s %lld\n", "face samples", (long long)c->faces);
 	printf("  %-22s %lld\n", "  synthetic images", (long long)c->images);
@@ -396,22 +389,12 @@ int cmd_generate(int argc, char **argv)
 				"SHARD... and -o EDITS_DIR (see --help)\n");
 		goto out;
 	}
-	for (size_t i = 0; i < o.args.n; i++)
-		if (shardlist_add_arg(&list, o.args.v[i], &err) != HY_OK) {
-			fprintf(stderr, "hybridize generate: %s\n", err.msg);
-			goto out;
-		}
-	if (shardlist_finish(&list, &err) != HY_OK) {
-		fprintf(stderr, "hybridize generate: %s\n", err.msg);
+	if (cli_shard_args(&list, &o, "generate") < 0)
 		goto out;
-	}
 	total = list.n;
 	shardlist_select(&list, o.run.rank, o.run.world);
-	if (mkdirs(o.output, &err) != HY_OK || access(o.output, W_OK) < 0) {
-		fprintf(stderr, "hybridize generate: %s\n",
-			err.msg[0] ? err.msg : "cannot write to the output");
+	if (cli_writable_dir(o.output, "the output", "generate") < 0)
 		goto out;
-	}
 	if ((r = cli_face_rule("generate", o.min_faces, o.prompts,
 			       (const char *[]){o.output}, 1, 1,
 			       &go.min_faces)) != 0) {
@@ -419,13 +402,7 @@ int cmd_generate(int argc, char **argv)
 		goto out;
 	}
 
-	progress_init(&prog, "generate", stderr, isatty(2),
-		      o.run.progress_interval);
-	ctx.report.fn = progress_report;
-	ctx.report.ctx = &prog;
-	ctx.progress = &prog;
-	ctx.stop = &cli_stop;
-	ctx.fsync = !o.run.no_fsync;
+	cli_stage_ctx(&ctx, &prog, &o, "generate");
 
 	in = calloc(list.n + 1, sizeof(*in));
 	if (!in)

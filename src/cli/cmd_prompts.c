@@ -401,15 +401,8 @@ static void print_summary(const struct prompts_counts *c,
 	       : r || c->failed || c->shards_failed ? "finished with failures"
 						    : "done",
 	       secs);
-	printf("  %-22s %zu\n", "caption files", nin + (size_t)skipped);
-	printf("  %-22s %lld\n", "  done", (long long)c->shards_done);
-	printf("  %-22s %ld\n", "  already done", skipped);
-	printf("  %-22s %lld\n", "  failed", (long long)c->shards_failed);
-	/* Stopped by a signal or a fatal error (disk full). */
-	if ((int64_t)nin > c->shards_done + c->shards_failed)
-		printf("  %-22s %lld\n", "  not finished",
-		       (long long)((int64_t)nin - c->shards_done -
-				   c->shards_failed));
+	cli_summary_units("caption files", nin, skipped, c->shards_done,
+			  c->shards_failed);
 	printf("  %-22s %lld\n", "samples", (long long)c->samples);
 	printf("  %-22s %lld\n", "  other lang/empty",
 	       (long long)c->other_lang);
@@ -463,11 +456,8 @@ int cmd_prompts(int argc, char **argv)
 		fprintf(stderr, "hybridize prompts: %s\n", err.msg);
 		goto out;
 	}
-	if (mkdirs(o.output, &err) != HY_OK || access(o.output, W_OK) < 0) {
-		fprintf(stderr, "hybridize prompts: %s\n",
-			err.msg[0] ? err.msg : "cannot write to the output");
+	if (cli_writable_dir(o.output, "the output", "prompts") < 0)
 		goto out;
-	}
 	/* Passes scan's --min-faces on to generate (formats/facerule.h). */
 	if ((r = cli_face_rule("prompts", FACERULE_UNSET, o.input,
 			       (const char *[]){o.output}, 1, 0, &(long){0})) !=
@@ -478,15 +468,9 @@ int cmd_prompts(int argc, char **argv)
 	if (select_inputs(&o, &list, &in, &nin, &skipped, &bytes) < 0)
 		goto out;
 
-	progress_init(&prog, "prompts", stderr, isatty(2),
-		      o.run.progress_interval);
+	cli_stage_ctx(&ctx, &prog, &o, "prompts");
 	prog.shards_total = (int64_t)nin;
 	prog.bytes_total = bytes;
-	ctx.report.fn = progress_report;
-	ctx.report.ctx = &prog;
-	ctx.progress = &prog;
-	ctx.stop = &cli_stop;
-	ctx.fsync = !o.run.no_fsync;
 	cli_catch_signals();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	have_curl = 1;

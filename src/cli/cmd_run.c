@@ -188,15 +188,8 @@ int cmd_run(int argc, char **argv)
 			  : path_join(o.workdir, PIPELINE_DIR_SHARDS);
 	if (!outdir)
 		goto out;
-	for (size_t i = 0; i < o.args.n; i++)
-		if (shardlist_add_arg(&list, o.args.v[i], &err) != HY_OK) {
-			fprintf(stderr, "hybridize run: %s\n", err.msg);
-			goto out;
-		}
-	if (shardlist_finish(&list, &err) != HY_OK) {
-		fprintf(stderr, "hybridize run: %s\n", err.msg);
+	if (cli_shard_args(&list, &o, "run") < 0)
 		goto out;
-	}
 	/* Before anything is created: with the final shards folder holding
 	 * the inputs, every shard would look finished. */
 	if (shardlist_check_output(&list, outdir, ".tar",
@@ -205,11 +198,8 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "hybridize run: %s\n", err.msg);
 		goto out;
 	}
-	if (mkdirs(o.workdir, &err) != HY_OK || access(o.workdir, W_OK) < 0) {
-		fprintf(stderr, "hybridize run: %s\n",
-			err.msg[0] ? err.msg : "cannot write to WORK_DIR");
+	if (cli_writable_dir(o.workdir, "WORK_DIR", "run") < 0)
 		goto out;
-	}
 	r = pipeline_lock(o.workdir, o.run.rank, &lock_fd, &err);
 	if (r != HY_OK || lock_fd < 0)
 		fprintf(stderr, "hybridize run: %s%s\n",
@@ -257,14 +247,9 @@ int cmd_run(int argc, char **argv)
 	po.world = o.run.world;
 	po.lookahead = 2;
 
-	progress_init(&prog, "run", stderr, isatty(2), o.run.progress_interval);
+	cli_stage_ctx(&ctx, &prog, &o, "run");
 	prog.shards_total = (int64_t)list.n;
 	prog.bytes_total = bytes;
-	ctx.report.fn = progress_report;
-	ctx.report.ctx = &prog;
-	ctx.progress = &prog;
-	ctx.stop = &cli_stop;
-	ctx.fsync = !o.run.no_fsync;
 	if (!o.run.quiet)
 		progress_start(&prog);
 	r = pipeline_run(&ctx, &po, in, list.n, &c, stdout, &err);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "formats/facerule.h"
 #include "signals.h"
@@ -86,4 +87,57 @@ int cli_face_rule(const char *cmd, long given, const char *from,
 		return 0;
 	fprintf(stderr, "hybridize %s: %s\n", cmd, err.msg);
 	return rc == HY_ECONFIG ? -1 : 1;
+}
+
+void cli_stage_ctx(struct stage_ctx *ctx, struct progress *prog,
+		   const struct cli_opts *o, const char *cmd)
+{
+	progress_init(prog, cmd, stderr, isatty(2), o->run.progress_interval);
+	ctx->report.fn = progress_report;
+	ctx->report.ctx = prog;
+	ctx->progress = prog;
+	ctx->stop = &cli_stop;
+	ctx->fsync = !o->run.no_fsync;
+}
+
+int cli_shard_args(struct shardlist *list, const struct cli_opts *o,
+		   const char *cmd)
+{
+	struct hy_err err = {0};
+
+	for (size_t i = 0; i < o->args.n; i++)
+		if (shardlist_add_arg(list, o->args.v[i], &err) != HY_OK)
+			goto fail;
+	if (shardlist_finish(list, &err) != HY_OK)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "hybridize %s: %s\n", cmd, err.msg);
+	return -1;
+}
+
+int cli_writable_dir(const char *dir, const char *what, const char *cmd)
+{
+	struct hy_err err = {0};
+
+	if (mkdirs(dir, &err) == HY_OK && access(dir, W_OK) == 0)
+		return 0;
+	if (err.msg[0])
+		fprintf(stderr, "hybridize %s: %s\n", cmd, err.msg);
+	else
+		fprintf(stderr, "hybridize %s: cannot write to %s\n", cmd,
+			what);
+	return -1;
+}
+
+void cli_summary_units(const char *what, size_t n, long skipped, int64_t done,
+		       int64_t failed)
+{
+	printf("  %-22s %zu\n", what, n + (size_t)skipped);
+	printf("  %-22s %lld\n", "  done", (long long)done);
+	printf("  %-22s %ld\n", "  already done", skipped);
+	printf("  %-22s %lld\n", "  failed", (long long)failed);
+	if ((int64_t)n > done + failed)
+		printf("  %-22s %lld\n", "  not finished",
+		       (long long)((int64_t)n - done - failed));
 }

@@ -7,6 +7,9 @@
 #include <regex.h>
 
 #include "formats/facerule.h"
+#include "stages/stage.h"
+#include "tar/shardlist.h"
+#include "util/progress.h"
 #include "stages/generate.h"
 #include "ml/langid.h"
 #include "stages/prompts.h"
@@ -71,5 +74,24 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
  * fail the same way, each named). */
 int cli_face_rule(const char *cmd, long given, const char *from,
 		  const char *const *to, size_t nto, int decides, long *used);
+
+/* progress_init for cmd on stderr, and ctx reporting to it, stopped by
+ * cli_stop and syncing unless --no-fsync. */
+void cli_stage_ctx(struct stage_ctx *ctx, struct progress *prog,
+		   const struct cli_opts *o, const char *cmd);
+
+/* Expands the SHARD arguments into list. Returns 0 or -1 (printed). */
+int cli_shard_args(struct shardlist *list, const struct cli_opts *o,
+		   const char *cmd);
+
+/* Creates dir (and its parents) and checks that it can be written.
+ * Returns 0 or -1 (printed: the error, else "cannot write to " what). */
+int cli_writable_dir(const char *dir, const char *what, const char *cmd);
+
+/* The summary rows of a stage's units (shards, caption files): all of
+ * them (n run plus `skipped` found done), done, already done, failed,
+ * and those not finished (a signal or a fatal error) when there are. */
+void cli_summary_units(const char *what, size_t n, long skipped, int64_t done,
+		       int64_t failed);
 
 #endif
