@@ -248,24 +248,11 @@ int generate_cli_opts(const struct cli_opts *o, struct generate_opts *go,
 	go->llm_model = o->image.llm_model;
 	go->threads = cli_jobs(o);
 	go->pool.timeout = o->image.timeout;
-	go->pool.retries = (int)o->client.retries;
-	go->pool.patience = o->client.server_patience;
-	go->pool.ep_limit =
-	    (int)(o->client.endpoint_limit > 65536 ? 65536
-						   : o->client.endpoint_limit);
-	go->pool.no_copies = o->client.no_copies;
 	go->pool.backoff_base = 1;
 	go->pool.backoff_max = 60;
 	go->pool.health_path = imgapi_health_path(go->api.kind);
-	if (o->client.api_key_env) {
-		go->pool.bearer = getenv(o->client.api_key_env);
-		if (!go->pool.bearer || !*go->pool.bearer) {
-			fprintf(stderr,
-				"hybridize %s: --api-key-env: $%s is not set\n",
-				cmd, o->client.api_key_env);
-			return -1;
-		}
-	}
+	if (cli_pool_opts(o, &go->pool, cmd) < 0)
+		return -1;
 	if (o->image.auth_env && auth_opt(o, go, cmd) < 0)
 		return -1;
 	return check_api_fields(go, cmd);

@@ -231,27 +231,14 @@ int prompts_cli_opts(const struct cli_opts *o, struct prompts_cli *pc,
 	    o->llm.decline_regex ? o->llm.decline_regex : llm_default_decline;
 	po->pool.max_in_flight = (int)o->llm.num_threads;
 	po->pool.timeout = o->llm.timeout;
-	po->pool.retries = (int)o->client.retries;
-	po->pool.patience = o->client.server_patience;
-	po->pool.ep_limit =
-	    (int)(o->client.endpoint_limit > 65536 ? 65536
-						   : o->client.endpoint_limit);
-	po->pool.no_copies = o->client.no_copies;
 	po->pool.backoff_base = 0.5;
 	po->pool.backoff_max = 30;
 	po->pool.health_path =
 	    po->llm.api == LLM_OPENAI ? "/v1/models" : "/api/version";
 	/* llama.cpp's server tells its slots there; others answer 404. */
 	po->pool.props_path = po->llm.api == LLM_OPENAI ? "/props" : NULL;
-	if (o->client.api_key_env) {
-		po->pool.bearer = getenv(o->client.api_key_env);
-		if (!po->pool.bearer || !*po->pool.bearer) {
-			fprintf(stderr,
-				"hybridize %s: --api-key-env: $%s is not set\n",
-				cmd, o->client.api_key_env);
-			return -1;
-		}
-	}
+	if (cli_pool_opts(o, &po->pool, cmd) < 0)
+		return -1;
 	if (strcmp(o->lang.codes, "any") != 0) {
 		const char *env = getenv("HYBRIDIZE_LID_MODEL");
 		const char *model = o->lang.model ? o->lang.model

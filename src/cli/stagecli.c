@@ -141,3 +141,24 @@ void cli_summary_units(const char *what, size_t n, long skipped, int64_t done,
 		printf("  %-22s %lld\n", "  not finished",
 		       (long long)((int64_t)n - done - failed));
 }
+
+int cli_pool_opts(const struct cli_opts *o, struct pool_opts *p,
+		  const char *cmd)
+{
+	p->retries = (int)o->client.retries;
+	p->patience = o->client.server_patience;
+	p->ep_limit =
+	    (int)(o->client.endpoint_limit > 65536 ? 65536
+						   : o->client.endpoint_limit);
+	p->no_copies = o->client.no_copies;
+	if (o->client.api_key_env) {
+		p->bearer = getenv(o->client.api_key_env);
+		if (!p->bearer || !*p->bearer) {
+			fprintf(stderr,
+				"hybridize %s: --api-key-env: $%s is not set\n",
+				cmd, o->client.api_key_env);
+			return -1;
+		}
+	}
+	return 0;
+}

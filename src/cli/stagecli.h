@@ -75,6 +75,12 @@ int generate_cli_servers(const struct cli_opts *o, struct generate_opts *go,
 int cli_face_rule(const char *cmd, long given, const char *from,
 		  const char *const *to, size_t nto, int decides, long *used);
 
+/* The server pool options both stages take alike (--retries,
+ * --server-patience, --endpoint-limit, --no-copies, --api-key-env).
+ * Returns 0 or -1 (printed: the variable is not set). */
+int cli_pool_opts(const struct cli_opts *o, struct pool_opts *p,
+		  const char *cmd);
+
 /* progress_init for cmd on stderr, and ctx reporting to it, stopped by
  * cli_stop and syncing unless --no-fsync. */
 void cli_stage_ctx(struct stage_ctx *ctx, struct progress *prog,
