@@ -383,11 +383,7 @@ static void print_summary(const struct prompts_counts *c,
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)c->samples / secs : 0);
 	printf("hybridize prompts: %s in %.2f s\n",
-	       r == HY_ESTOP	 ? "stopped"
-	       : r == HY_ECONFIG ? "stopped by a configuration error"
-	       : r || c->failed || c->shards_failed ? "finished with failures"
-						    : "done",
-	       secs);
+	       cli_outcome(r, c->failed || c->shards_failed), secs);
 	cli_summary_units("caption files", nin, skipped, c->shards_done,
 			  c->shards_failed);
 	printf("  %-22s %lld\n", "samples", (long long)c->samples);

@@ -93,11 +93,7 @@ static void print_summary(const struct pipeline_counts *c, double secs, int r)
 
 	progress_fmt_count(rate, sizeof(rate),
 			   secs > 0 ? (double)c->samples / secs : 0);
-	printf("hybridize run: %s in %.2f s\n",
-	       r == HY_ESTOP	    ? "stopped"
-	       : r == HY_ECONFIG    ? "stopped by a configuration error"
-	       : r || run_failed(c) ? "finished with failures"
-				    : "done",
+	printf("hybridize run: %s in %.2f s\n", cli_outcome(r, run_failed(c)),
 	       secs);
 	printf("  %-10s %8s %12s %8s\n", "stage", "done", "found done",
 	       "failed");

@@ -162,3 +162,12 @@ int cli_pool_opts(const struct cli_opts *o, struct pool_opts *p,
 	}
 	return 0;
 }
+
+const char *cli_outcome(int r, int failed)
+{
+	if (r == HY_ESTOP)
+		return "stopped";
+	if (r == HY_ECONFIG)
+		return "stopped by a configuration error";
+	return r || failed ? "finished with failures" : "done";
+}

@@ -81,6 +81,11 @@ int cli_face_rule(const char *cmd, long given, const char *from,
 int cli_pool_opts(const struct cli_opts *o, struct pool_opts *p,
 		  const char *cmd);
 
+/* The summary's headline word for a server stage that ended with r,
+ * `failed` when something was left undone. (generate prints its own: a
+ * configuration error there reads "finished with failures".) */
+const char *cli_outcome(int r, int failed);
+
 /* progress_init for cmd on stderr, and ctx reporting to it, stopped by
  * cli_stop and syncing unless --no-fsync. */
 void cli_stage_ctx(struct stage_ctx *ctx, struct progress *prog,
