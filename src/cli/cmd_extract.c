@@ -33,16 +33,7 @@ static int run(const struct shardcmd *c, const struct stage_ctx *ctx,
 
 int cmd_extract(int argc, char **argv)
 {
-	struct cli_opts o;
-	struct shardcmd c = {"extract", "", run, &o, NULL};
-	int r = cli_parse(argc, argv, CLI_EXTRACT, usage, &o);
+	struct shardcmd c = {.name = "extract", .out_suffix = "", .run = run};
 
-	if (r == 0 && cli_resolve_rank(&o) < 0)
-		r = -1;
-	if (r == 0)
-		r = shardcmd_main(&c);
-	else
-		r = r > 0 ? 0 : 1;
-	cli_free(&o);
-	return r;
+	return shardcmd_cli(argc, argv, CLI_EXTRACT, usage, &c, NULL);
 }

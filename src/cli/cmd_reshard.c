@@ -32,25 +32,16 @@ static int run(const struct shardcmd *c, const struct stage_ctx *ctx,
 	       const char *path, const char *name, struct stage_counts *counts,
 	       struct hy_err *err)
 {
-	return reshard_shard(ctx, c->stage_opts, path, name, c->opts->output,
-			     counts, err);
+	const struct reshard_opts ro = {.edits_dir = c->opts->edits};
+
+	return reshard_shard(ctx, &ro, path, name, c->opts->output, counts,
+			     err);
 }
 
 int cmd_reshard(int argc, char **argv)
 {
-	struct cli_opts o;
-	struct reshard_opts ro;
-	struct shardcmd c = {"reshard", ".tar", run, &o, &ro};
-	int r = cli_parse(argc, argv, CLI_RESHARD, usage, &o);
+	struct shardcmd c = {
+	    .name = "reshard", .out_suffix = ".tar", .run = run};
 
-	if (r == 0 && cli_resolve_rank(&o) < 0)
-		r = -1;
-	if (r == 0) {
-		ro.edits_dir = o.edits;
-		r = shardcmd_main(&c);
-	} else {
-		r = r > 0 ? 0 : 1;
-	}
-	cli_free(&o);
-	return r;
+	return shardcmd_cli(argc, argv, CLI_RESHARD, usage, &c, NULL);
 }

@@ -57,18 +57,11 @@ static int prepare(const struct shardcmd *c)
 int cmd_scan(int argc, char **argv)
 {
 	const struct shardcmd_ext x = {.prepare = prepare};
-	struct cli_opts o;
-	struct scan_opts so;
-	struct shardcmd c = {"scan", ".json", run, &o, &so};
-	int r = cli_parse(argc, argv, CLI_SCAN, usage, &o);
+	struct scan_opts so = {0};
+	struct shardcmd c = {.name = "scan",
+			     .out_suffix = ".json",
+			     .run = run,
+			     .stage_opts = &so};
 
-	if (r == 0 && cli_resolve_rank(&o) < 0)
-		r = -1;
-	if (r == 0) {
-		r = shardcmd_main_ext(&c, &x);
-	} else {
-		r = r > 0 ? 0 : 1;
-	}
-	cli_free(&o);
-	return r;
+	return shardcmd_cli(argc, argv, CLI_SCAN, usage, &c, &x);
 }

@@ -115,11 +115,6 @@ static void summary(struct run *r, double secs, int sig)
 	fprintf(o, "  %-16s %s/s\n", "speed", rate);
 }
 
-int shardcmd_main(struct shardcmd *c)
-{
-	return shardcmd_main_ext(c, NULL);
-}
-
 int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x)
 {
 	const struct cli_opts *o = c->opts;
@@ -251,4 +246,21 @@ out:
 	free(r.res);
 	free(r.queue);
 	return status;
+}
+
+int shardcmd_cli(int argc, char **argv, unsigned which, const char *usage,
+		 struct shardcmd *c, const struct shardcmd_ext *x)
+{
+	struct cli_opts o;
+	int r = cli_parse(argc, argv, which, usage, &o);
+
+	c->opts = &o;
+	if (r == 0 && cli_resolve_rank(&o) < 0)
+		r = -1;
+	if (r == 0)
+		r = shardcmd_main_ext(c, x);
+	else
+		r = r > 0 ? 0 : 1;
+	cli_free(&o);
+	return r;
 }

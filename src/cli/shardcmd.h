@@ -51,12 +51,17 @@ struct shardcmd_ext {
 	int (*prepare)(const struct shardcmd *c);
 };
 
-/* Returns the process exit status: 0 all done, 1 bad usage or
+/* Runs the command with the driver changed as x says (NULL: not at all).
+ * Returns the process exit status: 0 all done, 1 bad usage or
  * configuration (nothing started), 2 some shards failed, 130 / 143 when
  * stopped by SIGINT / SIGTERM. */
-int shardcmd_main(struct shardcmd *c);
-
-/* shardcmd_main with the driver changed as x says (NULL: not at all). */
 int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x);
+
+/* A whole per-shard command with no options of its own to check: parses
+ * argv as `which` (printing usage for --help), resolves the rank, points
+ * c->opts at the options and runs shardcmd_main_ext. Returns the exit
+ * status. */
+int shardcmd_cli(int argc, char **argv, unsigned which, const char *usage,
+		 struct shardcmd *c, const struct shardcmd_ext *x);
 
 #endif
