@@ -98,6 +98,12 @@ import json, glob, sys
 print(sum(len(json.load(open(f))) for f in glob.glob(sys.argv[1] + "/*.json")))' "$1"
 }
 
+# ls_stage DIR: the entries of a stage folder, one a line, without the
+# face-threshold record scan, prompts and generate keep there (.faces.json,
+# src/formats/facerule.h); no_hidden DIR: no temporary (dot name) among them.
+ls_stage() { ls -A "$1" | grep -vx '\.faces\.json'; }
+no_hidden() { [ -z "$(ls_stage "$1" | grep '^\.')" ]; }
+
 # json_eq A B: the two files hold equal JSON values.
 json_eq() {
 	python3 - "$1" "$2" <<'PY'

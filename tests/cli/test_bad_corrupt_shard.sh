@@ -20,7 +20,6 @@ offset_in() {
 	o=$(grep 'corrupt\.tar' err.txt | grep -Eo 'offset [0-9]+' | head -1 | cut -d' ' -f2)
 	[ -n "$o" ] && [ "$o" -ge "$1" ] && [ "$o" -le "$2" ]
 }
-no_hidden() { [ -z "$(ls -A "$1" | grep '^\.')" ]; }
 
 for cmd in scan reshard extract; do
 	run_hy "$cmd" "$SHARDS/00000000.tar" corrupt.tar "$SHARDS/00000002.tar" \

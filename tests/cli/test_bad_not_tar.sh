@@ -10,9 +10,8 @@ tt() { python3 "$ROOT/tests/cli/tartool.py" "$@"; }
 for i in $(seq 1 200); do echo "this is line $i of a text file, not a tar"; done >text.tar
 gzip -c text.tar >textgz.tar.gz
 : >empty.tar
-no_hidden() { [ -z "$(ls -A "$1" | grep '^\.')" ]; }
 only_good() { # DIR: exactly the outputs of the two good shards
-	[ "$(ls -A "$1" | tr '\n' ' ')" = "$2" ]
+	[ "$(ls_stage "$1" | tr '\n' ' ')" = "$2" ]
 }
 for cmd in scan reshard extract; do
 	case $cmd in

@@ -26,7 +26,6 @@ offset_in() { # FILE LO HI
 	o=$(grep -F "$1" err.txt | grep -Eo 'offset [0-9]+' | head -1 | cut -d' ' -f2)
 	[ -n "$o" ] && [ "$o" -ge "$2" ] && [ "$o" -le "$3" ]
 }
-no_hidden() { [ -z "$(ls -A "$1" | grep '^\.')" ]; }
 absent() { # DIR NAME: neither output nor temporary for NAME
 	[ -z "$(ls -A "$1" | grep -F "$2")" ]
 }

@@ -25,7 +25,6 @@ run_as() { "${AS[@]}" "$HY" "$@" >out.txt 2>err.txt; rc=$?; }
 
 cp "$SHARDS/00000001.tar" locked.tar
 chmod 000 locked.tar
-no_hidden() { [ -z "$(ls -A "$1" | grep '^\.')" ]; }
 for cmd in scan reshard extract; do
 	mkdir "$cmd" && chmod 777 "$cmd"
 	run_as "$cmd" "$SHARDS/00000000.tar" locked.tar "$SHARDS/00000002.tar" -o "$cmd" -j 2 -q

@@ -22,7 +22,6 @@ tt build folders.tar <<PY
  ("q/a.jpg", "i"), ("q/a.json", '{"caption": "qa", $F}'),
  ("a.jpg", "i"), ("a.json", '{"caption": "a", $F}')]
 PY
-no_hidden() { [ -z "$(ls -A "$1" | grep '^\.')" ]; }
 for cmd in scan reshard extract; do
 	run_hy "$cmd" split.tar subsplit.tar folders.tar -o "$cmd" -j 1 -q
 	expect_rc 2 "$cmd with split keys"
