@@ -1006,6 +1006,9 @@ static void options_tag(const struct generate_opts *o, char *out, size_t n)
 		 (unsigned long long)hash_fnv1a64(buf, strlen(buf)));
 }
 
+/* Set up as prompts_run_fed is, on purpose: the loop itself is shared
+ * (runloop.h); what stays alike here is each stage filling its own struct
+ * run and freeing its own shard type. */
 int generate_run_fed(const struct stage_ctx *ctx, const struct generate_opts *o,
 		     const struct generate_input *in, size_t n,
 		     const struct stage_link *link, const char *outdir,

@@ -752,6 +752,9 @@ static void options_tag(const struct prompts_opts *o, char *out, size_t n)
 	buf_release(&b);
 }
 
+/* Set up as generate_run_fed is, on purpose: the loop itself is shared
+ * (runloop.h); what stays alike here is each stage filling its own struct
+ * run and freeing its own shard type. */
 int prompts_run_fed(const struct stage_ctx *ctx, const struct prompts_opts *o,
 		    const struct prompts_input *in, size_t n,
 		    const struct stage_link *link, const char *outdir,
