@@ -42,7 +42,7 @@ data() {
 import json, os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 left = n
-for f in sorted(os.listdir(d)):
+for f in sorted(f for f in os.listdir(d) if not f.startswith(".")):
     p = os.path.join(d, f)
     kept = {k: v for k, v in json.load(open(p)).items() if v.strip()}
     kept = dict(list(kept.items())[:left])

@@ -266,8 +266,9 @@ if [ -d "$KEEP/oldcap" ] && [ -d "$KEEP/cap" ]; then
 	if python3 - "$KEEP/oldcap" "$KEEP/cap" <<'EOF'; then
 import json, os, sys
 old, new = sys.argv[1], sys.argv[2]
-names = sorted(os.listdir(old))
-ok = names == sorted(os.listdir(new))
+# the stage files; dot names (our .faces.json record) are not among them
+names = sorted(n for n in os.listdir(old) if not n.startswith("."))
+ok = names == sorted(n for n in os.listdir(new) if not n.startswith("."))
 for n in names if ok else []:
     with open(os.path.join(old, n), encoding="utf-8") as a, open(os.path.join(new, n), encoding="utf-8") as b:
         ok = ok and json.load(a) == json.load(b)
