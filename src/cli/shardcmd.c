@@ -253,12 +253,16 @@ int shardcmd_cli(int argc, char **argv, unsigned which, const char *usage,
 {
 	struct cli_opts o;
 	int r = cli_parse(argc, argv, which, usage, &o);
+	/* A copy that points at the options while they live (c outlives
+	 * them; the commands that use this do not embed it in a larger
+	 * struct, see shardcmd_ext). */
+	struct shardcmd run = *c;
 
-	c->opts = &o;
+	run.opts = &o;
 	if (r == 0 && cli_resolve_rank(&o) < 0)
 		r = -1;
 	if (r == 0)
-		r = shardcmd_main_ext(c, x);
+		r = shardcmd_main_ext(&run, x);
 	else
 		r = r > 0 ? 0 : 1;
 	cli_free(&o);

@@ -58,9 +58,10 @@ struct shardcmd_ext {
 int shardcmd_main_ext(struct shardcmd *c, const struct shardcmd_ext *x);
 
 /* A whole per-shard command with no options of its own to check: parses
- * argv as `which` (printing usage for --help), resolves the rank, points
- * c->opts at the options and runs shardcmd_main_ext. Returns the exit
- * status. */
+ * argv as `which` (printing usage for --help), resolves the rank and
+ * runs shardcmd_main_ext on a copy of c whose opts point at the options
+ * (so c must not be embedded in a larger struct that run() casts back to).
+ * Returns the exit status. */
 int shardcmd_cli(int argc, char **argv, unsigned which, const char *usage,
 		 struct shardcmd *c, const struct shardcmd_ext *x);
 
