@@ -91,7 +91,7 @@ struct cli_image_opts {
 	int api;		   /* enum cli_image_api */
 	const char *model;
 	const char *auth_env; /* NAME of "user:password" (HTTP Basic) */
-	long threads;	      /* 0: 2 per endpoint */
+	long threads;	      /* 0: 4 per endpoint */
 	double timeout;
 	long steps;	  /* 0: the server's */
 	double cfg_scale; /* < 0: the server's */
