@@ -8,23 +8,7 @@
 #include "formats/journal.h"
 #include "util/err.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/hy-unit-journal-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+UNIT_TMPDIR(dir, "journal");
 
 /* What journal_load handed over, one "key|status|text" line each. */
 struct got {

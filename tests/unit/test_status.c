@@ -15,23 +15,7 @@
  * where it matters. */
 #define NOW 2000000000L
 
-static char dir[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/hy-unit-status-XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+UNIT_TMPDIR(dir, "status");
 
 /* dir/rel with its folders; text NULL makes a folder. */
 static void put(const char *rel, const char *text)
